@@ -1,0 +1,121 @@
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# vipxdp build. Everything goes to $(BUILD)/.
+#   make            build the BPF object, its skeleton and build/vipxdp
+#   make test       install missing dependencies, build, run every test
+#   make demo       install missing dependencies, build, run the demo
+#   make V=1        show full commands
+
+BUILD ?= build
+CLANG ?= clang
+BPFTOOL ?= bpftool
+CC ?= gcc
+ARCH := $(shell uname -m | sed 's/x86_64/x86/;s/aarch64/arm64/')
+MULTIARCH := $(shell $(CC) -print-multiarch 2>/dev/null)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
+	  -D_GNU_SOURCE -MMD -MP -Iinclude -Iuserspace -I$(BUILD)
+LDLIBS += -lbpf -lelf -lz -lyaml -lm
+
+BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__BPF__ -D__TARGET_ARCH_$(ARCH) \
+	      -Wall -Wno-unused-function -MMD -MP -Iinclude -Ibpf \
+	      $(if $(MULTIARCH),-I/usr/include/$(MULTIARCH))
+
+BPF_SRC := bpf/vipxdp.bpf.c
+BPF_OBJ := $(BUILD)/vipxdp.bpf.o
+BPF_LINKED := $(BUILD)/vipxdp.o
+SKEL := $(BUILD)/vipxdp.skel.h
+
+# Userspace: every userspace/*.c but main.c goes into a library that the
+# binary and the tests link.
+LIB_SRC := $(filter-out userspace/main.c,$(wildcard userspace/*.c))
+LIB_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+LIB := $(BUILD)/libvipxdp.a
+BIN := $(BUILD)/vipxdp
+
+TEST_SRC := $(wildcard tests/unit/test_*.c tests/packet/test_*.c)
+TEST_BIN := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_SRC))
+TEST_HELPERS := $(wildcard tests/packet/pkt_*.c)
+TEST_HELPER_OBJ := $(patsubst %.c,$(BUILD)/obj/%.o,$(TEST_HELPERS))
+
+TOOL_SRC := $(wildcard tools/*.c)
+TOOL_BIN := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.PHONY: all clean deps test demo bench check-format
+
+all: $(BIN) $(TEST_BIN) $(TOOL_BIN)
+
+$(BPF_OBJ): $(BPF_SRC) | $(BUILD)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BPF_LINKED): $(BPF_OBJ)
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(SKEL): $(BPF_LINKED)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name vipxdp_bpf > $@
+
+$(BUILD)/obj/%.o: %.c $(SKEL)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/obj/userspace/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/%.o $(TEST_HELPER_OBJ) $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $< $(TEST_HELPER_OBJ) $(LIB) $(LDLIBS)
+
+$(BUILD)/tools/%: $(BUILD)/obj/tools/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD):
+	$(Q)mkdir -p $@
+
+deps:
+	$(Q)tools/install-deps.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tests/run.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/demo.sh
+
+bench: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)tools/bench.sh
+
+check-format:
+	$(Q)clang-format --dry-run --Werror $(wildcard bpf/*.c bpf/lib/*.h userspace/*.[ch] include/*.h)
+
+clean:
+	$(call msg,CLEAN,$(BUILD))
+	$(Q)rm -rf $(BUILD)
+
+-include $(BPF_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(BUILD)/obj/userspace/main.d
+-include $(patsubst %.c,$(BUILD)/obj/%.d,$(TEST_SRC) $(TEST_HELPERS) $(TOOL_SRC))

@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The per-packet path, in order: parse L2 (VLAN tags kept), answer ARP/NDP
+ * for VIPs, parse IPv4/IPv6 and TCP/UDP, look up the service, translate
+ * (forward or reverse), forward. Returns the reason the packet ends with;
+ * the entry point turns it into the XDP verdict and counts it.
+ *
+ * Malformed-packet policy:
+ * - L2/L3 header truncated or inconsistent (IHL < 5, total length beyond the
+ *   frame or below the header, wrong version): passed to the kernel
+ *   untouched (pass_malformed); the kernel validates and drops.
+ * - IPv4 options are parsed over; such packets are translated normally.
+ * - Fragments (IPv4 MF/offset, IPv6 fragment header): dropped when the
+ *   destination is a VIP (drop_frag), since only the first fragment carries
+ *   ports; passed untouched otherwise (pass_frag).
+ * - TCP/UDP header truncated or inconsistent (data offset < 5, UDP length
+ *   wrong): dropped when the destination is a VIP (drop_malformed), passed
+ *   untouched otherwise.
+ * - IPv6 extension headers other than fragment: not parsed, so such packets
+ *   match no service and pass untouched.
+ * - A packet is only written to once every check has passed: no verdict
+ *   leaves a half-rewritten packet.
+ */
+#ifndef VIPXDP_BPF_DATAPATH_H
+#define VIPXDP_BPF_DATAPATH_H
+
+#include "maps.h"
+#include "parse.h"
+#include "neigh.h"
+#include "lb.h"
+#include "forward.h"
+
+/* Is the flow's destination a VIP address? (Used on error paths only.) */
+static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
+{
+	struct vipxdp_vip_key k = { .addr = f->daddr, .family = f->family };
+
+	return bpf_map_lookup_elem(&vipxdp_vip, &k) != NULL;
+}
+
+static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	struct hdr_cursor c = { .pos = data };
+	struct vipxdp_flow f = {};
+	struct l4_ptrs p = {};
+	const struct vipxdp_svc *svc;
+	const struct vipxdp_ct *ct;
+	struct vipxdp_svc_key sk;
+	struct ethhdr *eth;
+	void *l4_end;
+	__u8 l4proto = 0;
+	bool syn = false;
+	int proto, ip, rc;
+
+	proto = parse_eth(&c, data_end, &eth);
+	if (proto < 0)
+		return VIPXDP_R_pass_malformed;
+	if (proto == bpf_htons(ETH_P_ARP))
+		return handle_arp(ctx, &c, data_end, eth);
+
+	if (proto == bpf_htons(ETH_P_IP)) {
+		ip = parse_ipv4(&c, data_end, &p.ip4, &l4proto);
+		if (ip == IP_BAD)
+			return VIPXDP_R_pass_malformed;
+		f.family = VIPXDP_AF_INET;
+		f.saddr.w[0] = p.ip4->saddr;
+		f.daddr.w[0] = p.ip4->daddr;
+		if (ip == IP_FRAG)
+			return dst_is_vip(&f) ? VIPXDP_R_drop_frag : VIPXDP_R_pass_frag;
+		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		ip = parse_ipv6(&c, data_end, &p.ip6, &l4proto);
+		if (ip == IP_BAD)
+			return VIPXDP_R_pass_malformed;
+		p.v6 = true;
+		f.family = VIPXDP_AF_INET6;
+		__builtin_memcpy(&f.saddr, &p.ip6->saddr, 16);
+		__builtin_memcpy(&f.daddr, &p.ip6->daddr, 16);
+		if (ip == IP_FRAG)
+			return dst_is_vip(&f) ? VIPXDP_R_drop_frag : VIPXDP_R_pass_frag;
+		if (l4proto == IPPROTO_ICMPV6) {
+			__u8 *type = c.pos;
+
+			if ((void *)(type + 1) > data_end)
+				return VIPXDP_R_pass_malformed;
+			if (*type == NDP_NS)
+				return handle_ns(ctx, (void *)p.ip6 - data);
+			return VIPXDP_R_pass_icmp6;
+		}
+		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
+	} else {
+		return VIPXDP_R_pass_not_ip;
+	}
+
+	if (l4proto == IPPROTO_TCP) {
+		struct tcphdr *th;
+
+		if (parse_tcp(&c, data_end, l4_end, &th))
+			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed
+							: VIPXDP_R_pass_malformed;
+		p.sport = &th->source;
+		p.dport = &th->dest;
+		p.check = &th->check;
+		syn = th->syn && !th->ack;
+	} else if (l4proto == IPPROTO_UDP) {
+		struct udphdr *uh;
+
+		if (parse_udp(&c, data_end, l4_end, &uh))
+			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed
+							: VIPXDP_R_pass_malformed;
+		p.sport = &uh->source;
+		p.dport = &uh->dest;
+		p.check = &uh->check;
+		p.udp = true;
+	} else {
+		return VIPXDP_R_pass_no_service;
+	}
+	f.sport = *p.sport;
+	f.dport = *p.dport;
+	f.proto = l4proto;
+
+	sk.addr = f.daddr;
+	sk.port = f.dport;
+	sk.proto = l4proto;
+	sk.family = f.family;
+	svc = bpf_map_lookup_elem(&vipxdp_svc, &sk);
+	if (svc) {
+		if (ttl_expiring(&p))
+			return VIPXDP_R_pass_ttl;
+		rc = lb_forward(svc, &f, &p, syn, bytes);
+		if (rc >= 0)
+			return rc;
+		return forward(ctx, eth, &p);
+	}
+
+	ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
+	if (!ct || ct->dir != VIPXDP_CT_REV)
+		return VIPXDP_R_pass_no_service;
+	if (ttl_expiring(&p))
+		return VIPXDP_R_pass_ttl;
+	lb_reverse(ct, &p, bytes);
+	return forward(ctx, eth, &p);
+}
+
+#endif /* VIPXDP_BPF_DATAPATH_H */

@@ -1,0 +1,75 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Forwarding of a rewritten packet. The kernel's FIB gives the next hop:
+ * on success the data path acts as a router (TTL / hop limit decremented,
+ * MACs set) and sends the frame itself, XDP_TX when the egress interface is
+ * the ingress one, a devmap redirect otherwise. When the next hop's
+ * neighbour entry is not resolved yet, or the FIB says the kernel must deal
+ * with the packet, the rewritten packet is passed to the kernel, which then
+ * resolves and forwards it (or answers with ICMP). VLAN tags stay as they
+ * are.
+ */
+#ifndef VIPXDP_BPF_FORWARD_H
+#define VIPXDP_BPF_FORWARD_H
+
+#include "maps.h"
+#include "lb.h"
+
+#define VIPXDP_AF_INET_FIB 2
+#define VIPXDP_AF_INET6_FIB 10
+
+/* TTL / hop limit check before any rewrite: 1 or 0 means the kernel answers. */
+static __always_inline bool ttl_expiring(const struct l4_ptrs *p)
+{
+	return !p->v6 ? p->ip4->ttl <= 1 : p->ip6->hop_limit <= 1;
+}
+
+static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p)
+{
+	struct bpf_fib_lookup fib = {};
+	int rc;
+
+	fib.ifindex = ctx->ingress_ifindex;
+	if (!p->v6) {
+		fib.family = VIPXDP_AF_INET_FIB;
+		fib.tos = p->ip4->tos;
+		fib.l4_protocol = p->ip4->protocol;
+		fib.tot_len = bpf_ntohs(p->ip4->tot_len);
+		fib.ipv4_src = p->ip4->saddr;
+		fib.ipv4_dst = p->ip4->daddr;
+	} else {
+		fib.family = VIPXDP_AF_INET6_FIB;
+		fib.flowinfo = *(__be32 *)p->ip6 & bpf_htonl(0x0fffffff);
+		fib.l4_protocol = p->ip6->nexthdr;
+		fib.tot_len = bpf_ntohs(p->ip6->payload_len) + sizeof(struct ipv6hdr);
+		__builtin_memcpy(fib.ipv6_src, &p->ip6->saddr, 16);
+		__builtin_memcpy(fib.ipv6_dst, &p->ip6->daddr, 16);
+	}
+	fib.sport = *p->sport;
+	fib.dport = *p->dport;
+
+	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
+	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
+		return VIPXDP_R_pass_no_neigh;
+	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
+		return VIPXDP_R_pass_fib;
+
+	if (!p->v6) {
+		/* TTL sits in the high byte of its 16-bit word with protocol. */
+		p->ip4->check = csum_apply(p->ip4->check, csum_diff16(bpf_htons(0x0100), 0));
+		p->ip4->ttl--;
+	} else {
+		p->ip6->hop_limit--;
+	}
+	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+
+	if (fib.ifindex == ctx->ingress_ifindex)
+		return VIPXDP_R_fwd_tx;
+	rc = bpf_redirect_map(&vipxdp_devmap, fib.ifindex, 0);
+	if (rc != XDP_REDIRECT)
+		rc = bpf_redirect(fib.ifindex, 0);
+	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
+}
+
+#endif /* VIPXDP_BPF_FORWARD_H */

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Load balancing in DNAT mode: service lookup, backend choice, conntrack and
+ * the address/port rewrite in both directions.
+ *
+ * A packet to a service (VIP, port, protocol) first looks for its flow in
+ * conntrack. A new flow hashes its 5-tuple (or source address) with the
+ * configured seed into the service's Maglev table. A packet that is not a
+ * TCP SYN and has no conntrack entry may belong to a flow this node never saw
+ * (ECMP moved it here) or one that was established before the latest
+ * table change: it takes the backend the previous table generation gives,
+ * as long as that backend is still in the service, and the current table's
+ * otherwise. Such packets are forwarded, never dropped. Every new flow writes
+ * two conntrack entries: client -> VIP (destination becomes the backend) and
+ * backend -> client (source becomes the VIP).
+ */
+#ifndef VIPXDP_BPF_LB_H
+#define VIPXDP_BPF_LB_H
+
+#include "maps.h"
+#include "parse.h"
+#include "csum.h"
+#include "stats.h"
+#include "vipxdp_hash.h"
+
+/* Where a packet's rewritable fields are. */
+struct l4_ptrs {
+	struct iphdr *ip4; /* set when !v6 */
+	struct ipv6hdr *ip6; /* set when v6 */
+	__be16 *sport;
+	__be16 *dport;
+	__sum16 *check;
+	bool udp;
+	bool v6; /* branch on this, not on a NULL pointer: the verifier tracks it */
+};
+
+static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
+{
+	__u32 slot = vipxdp_table_slot(hash, size);
+	void *tbl;
+	__u32 *be;
+
+	tbl = bpf_map_lookup_elem(&vipxdp_maglev, &slot_idx);
+	if (!tbl)
+		return VIPXDP_BACKEND_NONE;
+	be = bpf_map_lookup_elem(tbl, &slot);
+	return be ? *be : VIPXDP_BACKEND_NONE;
+}
+
+/* The backend for a flow without conntrack, or NULL. */
+static __always_inline const struct vipxdp_backend *
+pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn, __u32 *be_id)
+{
+	const struct vipxdp_backend *be;
+	const struct vipxdp_cfg *cfg;
+	__u32 zero = 0, hash, id, par, size;
+
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	hash = vipxdp_flow_hash(f, svc->flags, cfg ? cfg->hash_seed : 0);
+
+	if (!syn) {
+		par = (svc->gen + 1) & 1;
+		size = svc->table_size[par];
+		if (size) {
+			id = table_get(svc->id * VIPXDP_GENERATIONS + par, hash, size);
+			be = bpf_map_lookup_elem(&vipxdp_backend, &id);
+			if (be && (be->flags & VIPXDP_BE_F_ACTIVE) && be->svc_id == svc->id) {
+				*be_id = id;
+				return be;
+			}
+		}
+	}
+	par = svc->gen & 1;
+	size = svc->table_size[par];
+	if (!size)
+		return NULL;
+	id = table_get(svc->id * VIPXDP_GENERATIONS + par, hash, size);
+	be = bpf_map_lookup_elem(&vipxdp_backend, &id);
+	if (!be || !(be->flags & VIPXDP_BE_F_ACTIVE) || be->svc_id != svc->id)
+		return NULL;
+	*be_id = id;
+	return be;
+}
+
+/* Record both directions of a new flow. */
+static __always_inline int ct_create(const struct vipxdp_flow *f, const struct vipxdp_backend *be,
+				     __u32 svc_id, __u32 be_id)
+{
+	struct vipxdp_ct fwd = {}, rev = {};
+	struct vipxdp_flow rk = {};
+	__u64 now = bpf_ktime_get_ns();
+
+	fwd.addr = be->addr;
+	fwd.port = be->port;
+	fwd.dir = VIPXDP_CT_FWD;
+	fwd.svc_id = svc_id;
+	fwd.backend_id = be_id;
+	fwd.created_ns = now;
+
+	rk.saddr = be->addr;
+	rk.daddr = f->saddr;
+	rk.sport = be->port;
+	rk.dport = f->sport;
+	rk.proto = f->proto;
+	rk.family = f->family;
+	rev.addr = f->daddr;
+	rev.port = f->dport;
+	rev.dir = VIPXDP_CT_REV;
+	rev.svc_id = svc_id;
+	rev.backend_id = be_id;
+	rev.created_ns = now;
+
+	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY))
+		return -1;
+	return bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY) ? -1 : 0;
+}
+
+/* Rewrite destination (dst = true) or source address and port. */
+static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vipxdp_addr *addr,
+				    __be16 port)
+{
+	__be16 *portp = dst ? p->dport : p->sport;
+	__u64 diff;
+
+	if (!p->v6) {
+		__be32 *a = dst ? &p->ip4->daddr : &p->ip4->saddr;
+
+		diff = csum_diff32(*a, addr->w[0]);
+		p->ip4->check = csum_apply(p->ip4->check, diff);
+		*a = addr->w[0];
+	} else {
+		__u32 *a = dst ? p->ip6->daddr.in6_u.u6_addr32 : p->ip6->saddr.in6_u.u6_addr32;
+
+		diff = csum_diff_addr6(a, addr->w);
+		a[0] = addr->w[0];
+		a[1] = addr->w[1];
+		a[2] = addr->w[2];
+		a[3] = addr->w[3];
+	}
+	diff += csum_diff16(*portp, port);
+	*portp = port;
+	if (p->udp)
+		*p->check = csum_apply_udp(*p->check, diff);
+	else
+		*p->check = csum_apply(*p->check, diff);
+}
+
+/*
+ * Client -> VIP packet of a known service. Returns a reason; on a rewrite
+ * returns -1 and leaves the packet ready for forwarding.
+ */
+static __always_inline int lb_forward(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
+				      struct l4_ptrs *p, bool syn, __u64 bytes)
+{
+	const struct vipxdp_backend *be;
+	const struct vipxdp_ct *ct;
+	struct vipxdp_addr addr;
+	__u32 be_id = 0;
+	bool created = false;
+	__be16 port;
+
+	ct = bpf_map_lookup_elem(&vipxdp_ct, f);
+	if (ct && ct->dir == VIPXDP_CT_FWD && ct->svc_id == svc->id) {
+		addr = ct->addr;
+		port = ct->port;
+		be_id = ct->backend_id;
+	} else {
+		be = pick_backend(svc, f, syn, &be_id);
+		if (!be)
+			return VIPXDP_R_drop_no_backend;
+		if (ct_create(f, be, svc->id, be_id))
+			return VIPXDP_R_drop_error;
+		addr = be->addr;
+		port = be->port;
+		created = true;
+	}
+	count_lb(&vipxdp_svc_st, svc->id, bytes, created, false);
+	count_lb(&vipxdp_be_st, be_id, bytes, created, false);
+	rewrite(p, true, &addr, port);
+	return -1;
+}
+
+/* Backend -> client packet of a known flow: source becomes the VIP. */
+static __always_inline int lb_reverse(const struct vipxdp_ct *ct, struct l4_ptrs *p, __u64 bytes)
+{
+	count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
+	count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
+	rewrite(p, false, &ct->addr, ct->port);
+	return -1;
+}
+
+#endif /* VIPXDP_BPF_LB_H */

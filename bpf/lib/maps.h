@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Every map of the data path, in one place. Keys and values come from
+ * include/vipxdp_abi.h. Names stay within the 15 characters the kernel keeps,
+ * so `bpftool map show` prints them whole. The control plane may resize the
+ * maps (bpf_map__set_max_entries) before load; the sizes here are defaults.
+ */
+#ifndef VIPXDP_BPF_MAPS_H
+#define VIPXDP_BPF_MAPS_H
+
+#include <stdbool.h>
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "vipxdp_abi.h"
+
+/* VIP addresses we answer ARP/NDP for, and that identify "ours". */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_VIPS);
+	__type(key, struct vipxdp_vip_key);
+	__type(value, struct vipxdp_vip);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_vip SEC(".maps");
+
+/* (VIP, port, protocol) -> service. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_SERVICES);
+	__type(key, struct vipxdp_svc_key);
+	__type(value, struct vipxdp_svc);
+} vipxdp_svc SEC(".maps");
+
+/* Backend id -> backend. mmap-able: the control plane scans it in place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIPXDP_MAX_BACKENDS);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vipxdp_backend);
+} vipxdp_backend SEC(".maps");
+
+/* Maglev tables: slot (service id * 2 + generation parity) -> array of
+ * backend ids. Inner maps are created by the control plane with the
+ * service's table size (BPF_F_INNER_MAP allows sizes to differ) and are
+ * mmap-able so a whole table is written with one memcpy. */
+struct vipxdp_maglev_inner {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIPXDP_MAGLEV_DEFAULT);
+	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, VIPXDP_MAX_SERVICES * VIPXDP_GENERATIONS);
+	__type(key, __u32);
+	__array(values, struct vipxdp_maglev_inner);
+} vipxdp_maglev SEC(".maps");
+
+/* Connection tracking, both directions of every flow. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, VIPXDP_CT_DEFAULT_SIZE);
+	__type(key, struct vipxdp_flow);
+	__type(value, struct vipxdp_ct);
+} vipxdp_ct SEC(".maps");
+
+/* Interfaces the data path is attached to: ifindex -> MAC for ARP/NDP. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct vipxdp_iface);
+} vipxdp_ifaces SEC(".maps");
+
+/* Redirect targets, keyed by ifindex. */
+struct {
+	__uint(type, BPF_MAP_TYPE_DEVMAP_HASH);
+	__uint(max_entries, VIPXDP_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, __u32);
+} vipxdp_devmap SEC(".maps");
+
+/* Global configuration: one entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_cfg);
+} vipxdp_cfg SEC(".maps");
+
+/* Per-reason packet and byte counters: one entry of named fields. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_stats);
+} vipxdp_stats SEC(".maps");
+
+/* Per-service and per-backend counters, by id. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIPXDP_MAX_SERVICES);
+	__type(key, __u32);
+	__type(value, struct vipxdp_lb_stats);
+} vipxdp_svc_st SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIPXDP_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct vipxdp_lb_stats);
+} vipxdp_be_st SEC(".maps");
+
+#endif /* VIPXDP_BPF_MAPS_H */

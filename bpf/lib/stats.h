@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Per-CPU counters: one counter per verdict reason (vipxdp_stats), and
+ * packets, bytes and new flows per service and per backend.
+ */
+#ifndef VIPXDP_BPF_STATS_H
+#define VIPXDP_BPF_STATS_H
+
+#include "maps.h"
+
+static __always_inline void count_reason(__u32 reason, __u64 bytes)
+{
+	struct vipxdp_counter *c;
+	__u32 zero = 0;
+
+	c = bpf_map_lookup_elem(&vipxdp_stats, &zero);
+	if (!c || reason >= VIPXDP_R_MAX)
+		return;
+	c += reason;
+	c->packets++;
+	c->bytes += bytes;
+}
+
+static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
+{
+	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, &id);
+
+	if (!s)
+		return;
+	if (reply) {
+		s->reply_packets++;
+		s->reply_bytes += bytes;
+		return;
+	}
+	s->packets++;
+	s->bytes += bytes;
+	s->new_flows += new_flow;
+}
+
+#endif /* VIPXDP_BPF_STATS_H */

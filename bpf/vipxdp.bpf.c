@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * vipxdp XDP entry point. The per-packet logic lives in lib/; this file turns
+ * the reason a packet ends with into its verdict and counts it, in one place.
+ */
+#include <linux/bpf.h>
+#include <bpf/bpf_helpers.h>
+
+#include "lib/datapath.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+static __always_inline int reason_action(int reason)
+{
+	switch (reason) {
+	case VIPXDP_R_arp_reply:
+	case VIPXDP_R_ndp_reply:
+	case VIPXDP_R_fwd_tx:
+		return XDP_TX;
+	case VIPXDP_R_fwd_redirect:
+		return XDP_REDIRECT;
+	case VIPXDP_R_drop_malformed:
+	case VIPXDP_R_drop_frag:
+	case VIPXDP_R_drop_no_backend:
+	case VIPXDP_R_drop_error:
+		return XDP_DROP;
+	default:
+		return XDP_PASS;
+	}
+}
+
+SEC("xdp")
+int vipxdp_xdp(struct xdp_md *ctx)
+{
+	__u64 bytes = ctx->data_end - ctx->data;
+	int reason = vipxdp_process(ctx, bytes);
+
+	count_reason(reason, bytes);
+	return reason_action(reason);
+}

@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * vipxdp ABI: every map key and value, enum and flag shared by the XDP data
+ * path (bpf/) and the control plane (userspace/). This header is the single
+ * definition; both sides include it unchanged. Fixed-width types, explicit
+ * padding, no bitfields; _Static_assert pins every size so a change that
+ * moves a field fails to compile on both sides at once.
+ *
+ * Addresses are always 16 bytes plus a family. An IPv4 address occupies the
+ * first 4 bytes (network order) and the other 12 bytes are zero.
+ * Ports are stored in network byte order everywhere in maps.
+ */
+#ifndef VIPXDP_ABI_H
+#define VIPXDP_ABI_H
+
+#ifdef __BPF__
+#include <linux/types.h>
+#else
+#include <linux/types.h>
+#include <stddef.h>
+#endif
+
+/* Address families as stored in maps (values of AF_INET / AF_INET6). */
+#define VIPXDP_AF_INET 2
+#define VIPXDP_AF_INET6 10
+
+/* Map sizes: defaults, the control plane may change max_entries before load. */
+#define VIPXDP_MAX_VIPS 4096
+#define VIPXDP_MAX_SERVICES 4096
+#define VIPXDP_MAX_BACKENDS 131072
+#define VIPXDP_MAX_IFACES 256
+#define VIPXDP_CT_DEFAULT_SIZE 262144
+/* Maglev table: default size (prime) and the bounds the control plane accepts. */
+#define VIPXDP_MAGLEV_DEFAULT 65537
+#define VIPXDP_MAGLEV_MIN 7
+#define VIPXDP_MAGLEV_MAX 1048573
+/* Each service owns two table slots in vipxdp_maglev: id * 2 + (gen & 1). */
+#define VIPXDP_GENERATIONS 2
+/* Backend id that means "no backend" in a Maglev slot. */
+#define VIPXDP_BACKEND_NONE 0xffffffffu
+
+/* Pin directory (relative to the bpffs mount) and map names. */
+#define VIPXDP_PIN_SUBDIR "vipxdp"
+
+struct vipxdp_addr {
+	union {
+		__u8 b[16];
+		__u32 w[4];
+	};
+};
+_Static_assert(sizeof(struct vipxdp_addr) == 16, "vipxdp_addr size");
+
+/* vipxdp_vip: VIP address -> per-address flags (ARP/NDP answering). */
+struct vipxdp_vip_key {
+	struct vipxdp_addr addr;
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct vipxdp_vip_key) == 20, "vipxdp_vip_key size");
+
+enum vipxdp_vip_flags {
+	VIPXDP_VIP_F_ARP = 1u << 0, /* answer ARP (IPv4) / NDP (IPv6) */
+};
+
+struct vipxdp_vip {
+	__u32 flags; /* enum vipxdp_vip_flags */
+	__u32 vip_id; /* index for per-VIP data (control plane bookkeeping) */
+};
+_Static_assert(sizeof(struct vipxdp_vip) == 8, "vipxdp_vip size");
+
+/* vipxdp_svc: (VIP, port, protocol) -> service. */
+struct vipxdp_svc_key {
+	struct vipxdp_addr addr;
+	__u16 port; /* network order */
+	__u8 proto; /* IPPROTO_TCP / IPPROTO_UDP */
+	__u8 family;
+};
+_Static_assert(sizeof(struct vipxdp_svc_key) == 20, "vipxdp_svc_key size");
+
+enum vipxdp_svc_flags {
+	VIPXDP_SVC_F_HASH_SRC = 1u << 0, /* hash the source address only */
+};
+
+struct vipxdp_svc {
+	__u32 id; /* index into per-service stats and Maglev slots */
+	__u32 flags; /* enum vipxdp_svc_flags */
+	__u32 gen; /* active generation: slot id * 2 + (gen & 1) */
+	__u32 table_size[VIPXDP_GENERATIONS]; /* entries in each slot's table, by gen & 1 */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vipxdp_svc) == 24, "vipxdp_svc size");
+
+/* vipxdp_backend: backend id -> where to send the flow. */
+enum vipxdp_backend_flags {
+	/* Set while the backend belongs to its service (also when drained with
+	 * weight 0). Cleared when it is removed: previous-generation lookups
+	 * then fall back to the active table. */
+	VIPXDP_BE_F_ACTIVE = 1u << 0,
+};
+
+struct vipxdp_backend {
+	struct vipxdp_addr addr;
+	__u16 port; /* network order */
+	__u8 family;
+	__u8 flags; /* enum vipxdp_backend_flags */
+	__u32 svc_id; /* the service this backend belongs to */
+};
+_Static_assert(sizeof(struct vipxdp_backend) == 24, "vipxdp_backend size");
+
+/* Flow key: conntrack key in both directions and the input of the flow hash. */
+struct vipxdp_flow {
+	struct vipxdp_addr saddr;
+	struct vipxdp_addr daddr;
+	__u16 sport; /* network order */
+	__u16 dport; /* network order */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct vipxdp_flow) == 40, "vipxdp_flow size");
+
+enum vipxdp_ct_dir {
+	VIPXDP_CT_FWD = 0, /* client -> VIP: rewrite destination to addr:port */
+	VIPXDP_CT_REV = 1, /* backend -> client: rewrite source to addr:port */
+};
+
+/* vipxdp_ct: flow -> translation. A DNAT flow has two entries, one per
+ * direction, each holding the address and port to write. */
+struct vipxdp_ct {
+	struct vipxdp_addr addr;
+	__u16 port; /* network order */
+	__u8 dir; /* enum vipxdp_ct_dir */
+	__u8 flags;
+	__u32 svc_id;
+	__u32 backend_id;
+	__u32 pad;
+	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was created */
+};
+_Static_assert(sizeof(struct vipxdp_ct) == 40, "vipxdp_ct size");
+
+/* vipxdp_ifaces: ifindex -> interface data the data path needs. */
+struct vipxdp_iface {
+	__u8 mac[6];
+	__u16 pad;
+	__u32 flags;
+};
+_Static_assert(sizeof(struct vipxdp_iface) == 12, "vipxdp_iface size");
+
+/* vipxdp_cfg: one entry of global configuration. */
+struct vipxdp_cfg {
+	__u32 hash_seed; /* same on every node serving the same VIPs */
+	__u32 flags; /* reserved, zero */
+};
+_Static_assert(sizeof(struct vipxdp_cfg) == 8, "vipxdp_cfg size");
+
+/*
+ * Verdict/reason counters. Every packet the program sees is counted under
+ * exactly one reason. The list is written once here and expands to both the
+ * index enum and the named fields of struct vipxdp_stats, so
+ * `bpftool map dump name vipxdp_stats` reads as a table.
+ */
+#define VIPXDP_REASONS(X)                                                     \
+	X(pass_not_ip)      /* not ARP/IPv4/IPv6: not ours */                  \
+	X(pass_no_service)  /* IP packet matching no service and no flow */    \
+	X(pass_arp)         /* ARP not for us: other address, reply, gratuitous */ \
+	X(pass_icmp6)       /* ICMPv6 not answered by us */                    \
+	X(pass_malformed)   /* truncated/inconsistent L2/L3 header */          \
+	X(pass_frag)        /* fragment to a non-VIP address */                \
+	X(pass_no_neigh)    /* rewritten, next hop unresolved: kernel forwards */ \
+	X(pass_fib)         /* rewritten, FIB says the kernel must handle it */ \
+	X(pass_ttl)         /* TTL/hop limit would expire: kernel answers */   \
+	X(arp_reply)        /* ARP request for a VIP answered (XDP_TX) */      \
+	X(ndp_reply)        /* neighbour solicitation for a VIP answered */    \
+	X(fwd_tx)           /* rewritten and sent back out (XDP_TX) */         \
+	X(fwd_redirect)     /* rewritten and redirected to another interface */ \
+	X(drop_malformed)   /* to a VIP, but L4 header truncated/invalid */    \
+	X(drop_frag)        /* IP fragment to a VIP */                         \
+	X(drop_no_backend)  /* service has no usable backend */                \
+	X(drop_error)       /* internal error (map update, adjust_tail) */
+
+#define VIPXDP_REASON_ENUM(name) VIPXDP_R_##name,
+enum vipxdp_reason { VIPXDP_REASONS(VIPXDP_REASON_ENUM) VIPXDP_R_MAX };
+#undef VIPXDP_REASON_ENUM
+
+struct vipxdp_counter {
+	__u64 packets;
+	__u64 bytes;
+};
+
+#define VIPXDP_REASON_FIELD(name) struct vipxdp_counter name;
+/* vipxdp_stats: per-CPU array with one entry; fields in enum order. */
+struct vipxdp_stats {
+	VIPXDP_REASONS(VIPXDP_REASON_FIELD)
+};
+#undef VIPXDP_REASON_FIELD
+_Static_assert(sizeof(struct vipxdp_stats) ==
+		       VIPXDP_R_MAX * sizeof(struct vipxdp_counter),
+	       "vipxdp_stats must be an array of counters in enum order");
+
+/* Reason names for userspace display, in enum order. */
+#define VIPXDP_REASON_NAME(name) #name,
+#define VIPXDP_REASON_NAMES { VIPXDP_REASONS(VIPXDP_REASON_NAME) }
+
+/* vipxdp_svc_st / vipxdp_be_st: per-CPU arrays indexed by service id and by
+ * backend id. "packets/bytes" count client -> VIP packets (frame bytes as
+ * received), "reply_*" count backend -> client packets. */
+struct vipxdp_lb_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 new_flows;
+	__u64 reply_packets;
+	__u64 reply_bytes;
+};
+_Static_assert(sizeof(struct vipxdp_lb_stats) == 40, "vipxdp_lb_stats size");
+
+#endif /* VIPXDP_ABI_H */

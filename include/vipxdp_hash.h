@@ -1,0 +1,102 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Flow hash shared by the XDP data path and the control plane. The same
+ * source compiles into both, so `vipxdp lookup` and the tests predict exactly
+ * the backend the data path picks. The mixing function is Bob Jenkins'
+ * lookup3 (public domain) over 32-bit words; the table index is the
+ * multiply-shift range reduction ((u64)hash * size) >> 32, which needs no
+ * division in the data path.
+ */
+#ifndef VIPXDP_HASH_H
+#define VIPXDP_HASH_H
+
+#include "vipxdp_abi.h"
+
+#ifdef __BPF__
+#define VIPXDP_HASH_INLINE static __always_inline
+#else
+#define VIPXDP_HASH_INLINE static inline
+#endif
+
+#define VIPXDP_JHASH_INIT 0xdeadbeefu
+
+VIPXDP_HASH_INLINE __u32 vipxdp_rol32(__u32 w, unsigned int s)
+{
+	return (w << s) | (w >> (32 - s));
+}
+
+#define VIPXDP_JHASH_MIX(a, b, c)                                             \
+	do {                                                                  \
+		a -= c; a ^= vipxdp_rol32(c, 4); c += b;                      \
+		b -= a; b ^= vipxdp_rol32(a, 6); a += c;                      \
+		c -= b; c ^= vipxdp_rol32(b, 8); b += a;                      \
+		a -= c; a ^= vipxdp_rol32(c, 16); c += b;                     \
+		b -= a; b ^= vipxdp_rol32(a, 19); a += c;                     \
+		c -= b; c ^= vipxdp_rol32(b, 4); b += a;                      \
+	} while (0)
+
+#define VIPXDP_JHASH_FINAL(a, b, c)                                           \
+	do {                                                                  \
+		c ^= b; c -= vipxdp_rol32(b, 14);                             \
+		a ^= c; a -= vipxdp_rol32(c, 11);                             \
+		b ^= a; b -= vipxdp_rol32(a, 25);                             \
+		c ^= b; c -= vipxdp_rol32(b, 16);                             \
+		a ^= c; a -= vipxdp_rol32(c, 4);                              \
+		b ^= a; b -= vipxdp_rol32(a, 14);                             \
+		c ^= b; c -= vipxdp_rol32(b, 24);                             \
+	} while (0)
+
+/* Hash of a 16-byte address: the source-IP-only (persistence) hash. */
+VIPXDP_HASH_INLINE __u32 vipxdp_hash_addr(const struct vipxdp_addr *a, __u32 seed)
+{
+	__u32 x = VIPXDP_JHASH_INIT + (4 << 2) + seed;
+	__u32 y = x, z = x;
+
+	x += a->w[0];
+	y += a->w[1];
+	z += a->w[2];
+	VIPXDP_JHASH_MIX(x, y, z);
+	x += a->w[3];
+	VIPXDP_JHASH_FINAL(x, y, z);
+	return z;
+}
+
+/* Hash of the 5-tuple: source and destination address, both ports, protocol. */
+VIPXDP_HASH_INLINE __u32 vipxdp_hash_5tuple(const struct vipxdp_flow *f, __u32 seed)
+{
+	__u32 a = VIPXDP_JHASH_INIT + (10 << 2) + seed;
+	__u32 b = a, c = a;
+
+	a += f->saddr.w[0];
+	b += f->saddr.w[1];
+	c += f->saddr.w[2];
+	VIPXDP_JHASH_MIX(a, b, c);
+	a += f->saddr.w[3];
+	b += f->daddr.w[0];
+	c += f->daddr.w[1];
+	VIPXDP_JHASH_MIX(a, b, c);
+	a += f->daddr.w[2];
+	b += f->daddr.w[3];
+	c += ((__u32)f->sport << 16) | f->dport;
+	VIPXDP_JHASH_MIX(a, b, c);
+	a += f->proto;
+	VIPXDP_JHASH_FINAL(a, b, c);
+	return c;
+}
+
+/* The flow hash a service uses for a flow. */
+VIPXDP_HASH_INLINE __u32 vipxdp_flow_hash(const struct vipxdp_flow *f, __u32 svc_flags,
+					  __u32 seed)
+{
+	if (svc_flags & VIPXDP_SVC_F_HASH_SRC)
+		return vipxdp_hash_addr(&f->saddr, seed);
+	return vipxdp_hash_5tuple(f, seed);
+}
+
+/* Maglev slot for a hash in a table of `size` entries. */
+VIPXDP_HASH_INLINE __u32 vipxdp_table_slot(__u32 hash, __u32 size)
+{
+	return (__u32)(((__u64)hash * size) >> 32);
+}
+
+#endif /* VIPXDP_HASH_H */

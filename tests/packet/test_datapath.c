@@ -1,0 +1,1279 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Packet tests of the XDP data path through BPF_PROG_TEST_RUN: a crafted
+ * frame in, the verdict and the exact frame out, and the exact counters.
+ *
+ * The program runs in a private network namespace that this test makes
+ * (unshare), with two veth pairs standing for the client side (vt_in,
+ * 198.18.0.1/24, 2001:db8:1::1/64) and the backend side (vt_be,
+ * 198.19.0.254/24, 2001:db8:2::fe/64) and permanent neighbour entries, so
+ * bpf_fib_lookup gives fixed next hops and MACs. Expected frames are built
+ * with tests/packet/pkt_build.c, which shares no code with the data path,
+ * and every output checksum is verified by it independently.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "../lib/tap.h"
+#include "pkt_build.h"
+#include "dataplane.h"
+#include "vipxdp_hash.h"
+#include "vipxdp.skel.h"
+
+#define MAC_IN "02:00:00:00:00:01" /* vt_in: client side */
+#define MAC_BE "02:00:00:00:00:02" /* vt_be: backend side */
+#define MAC_CLIENT "02:00:00:00:00:10"
+#define MAC_LOCAL_BE "02:00:00:00:00:50" /* backend on the client link */
+#define MAC_PEER "02:00:00:00:00:99" /* some other host */
+
+#define VIP4 "198.18.0.100"
+#define VIP4_TX "198.18.0.101" /* backend on the ingress link: XDP_TX */
+#define VIP4_NONEIGH "198.18.0.102" /* backend without neighbour entry */
+#define VIP4_SRCHASH "198.18.0.103"
+#define VIP4_NOARP "198.18.0.104"
+#define VIP6 "2001:db8:100::1"
+#define CLIENT4 "198.18.0.10"
+#define CLIENT6 "2001:db8:1::10"
+#define TABLE_SIZE 65537
+#define SEED 0x5eed1234u
+
+static struct vipxdp_bpf *skel;
+static struct vipxdp_dp dp;
+static int prog_fd;
+static int if_in, if_be;
+static __u8 mac_in[6], mac_be[6], mac_client[6], mac_local_be[6], mac_peer[6];
+static const __u8 mac_bcast[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+
+static const char *const be4[] = { "198.19.0.1", "198.19.0.2", "198.19.0.3" };
+static const char *const be6[] = { "2001:db8:2::1", "2001:db8:2::2", "2001:db8:2::3" };
+static const char *const be_mac[] = { "02:00:00:00:01:01", "02:00:00:00:01:02",
+				      "02:00:00:00:01:03", "02:00:00:00:01:04" };
+
+/* ---- environment ---------------------------------------------------- */
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc != 0)
+		printf("# command failed (%d): %s\n", rc, cmd);
+	return rc;
+}
+
+static int setup_netns(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add vt_in address " MAC_IN " type veth peer name vt_in_p",
+		"ip link add vt_be address " MAC_BE " type veth peer name vt_be_p",
+		"ip link set vt_in up && ip link set vt_in_p up",
+		"ip link set vt_be up && ip link set vt_be_p up",
+		"ip addr add 198.18.0.1/24 dev vt_in",
+		"ip addr add 198.19.0.254/24 dev vt_be",
+		"ip -6 addr add 2001:db8:1::1/64 dev vt_in nodad",
+		"ip -6 addr add 2001:db8:2::fe/64 dev vt_be nodad",
+		"sysctl -qw net.ipv4.ip_forward=1",
+		"sysctl -qw net.ipv6.conf.all.forwarding=1",
+		"ip neigh add " CLIENT4 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
+		"ip -6 neigh add " CLIENT6 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
+		"ip neigh add 198.18.0.50 lladdr " MAC_LOCAL_BE " dev vt_in nud permanent",
+		"ip neigh add 198.19.0.1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
+		"ip neigh add 198.19.0.2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
+		"ip neigh add 198.19.0.3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
+		"ip neigh add 198.19.0.4 lladdr 02:00:00:00:01:04 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
+		/* 198.19.0.9 has no neighbour entry: FIB answers NO_NEIGH. */
+	};
+	size_t i;
+
+	if (unshare(CLONE_NEWNET)) {
+		printf("# unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	if_in = if_nametoindex("vt_in");
+	if_be = if_nametoindex("vt_be");
+	return if_in && if_be ? 0 : -1;
+}
+
+static void addr_of(const char *s, __u8 *family, struct vipxdp_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a) == 1) {
+		*family = VIPXDP_AF_INET;
+		return;
+	}
+	if (inet_pton(AF_INET6, s, a) == 1) {
+		*family = VIPXDP_AF_INET6;
+		return;
+	}
+	printf("# bad address in test: %s\n", s);
+	abort();
+}
+
+static int add_service(const char *vip, __u8 proto, __u16 port, __u32 flags,
+		       const char *const *bes, size_t n, __u16 be_port)
+{
+	struct vipxdp_be_spec spec[8] = {};
+	struct vipxdp_svc_spec svc = {};
+	size_t i;
+
+	addr_of(vip, &svc.family, &svc.vip);
+	svc.proto = proto;
+	svc.port = port;
+	svc.flags = flags;
+	svc.table_size = TABLE_SIZE;
+	for (i = 0; i < n; i++) {
+		addr_of(bes[i], &spec[i].family, &spec[i].addr);
+		spec[i].port = be_port;
+		spec[i].weight = 100;
+	}
+	return vipxdp_dp_set_service(&dp, &svc, spec, n, NULL);
+}
+
+static int add_vip(const char *vip, __u32 flags)
+{
+	struct vipxdp_addr a;
+	__u8 family;
+
+	addr_of(vip, &family, &a);
+	return vipxdp_dp_set_vip(&dp, family, &a, flags);
+}
+
+static int setup_dataplane(void)
+{
+	static const char *const tx_be[] = { "198.18.0.50" };
+	static const char *const nn_be[] = { "198.19.0.9" };
+	struct vipxdp_cfg cfg = { .hash_seed = SEED };
+	int err;
+
+	skel = vipxdp_bpf__open_and_load();
+	if (!skel) {
+		printf("# loading the BPF object failed: %s\n", strerror(errno));
+		return -1;
+	}
+	prog_fd = bpf_program__fd(skel->progs.vipxdp_xdp);
+	err = vipxdp_dp_from_skel(&dp, skel);
+	err = err ?: vipxdp_dp_set_cfg(&dp, &cfg);
+	err = err ?: vipxdp_dp_set_iface(&dp, if_in, mac_in);
+	err = err ?: vipxdp_dp_set_iface(&dp, if_be, mac_be);
+	err = err ?: add_vip(VIP4, VIPXDP_VIP_F_ARP);
+	err = err ?: add_vip(VIP4_TX, VIPXDP_VIP_F_ARP);
+	err = err ?: add_vip(VIP4_NONEIGH, VIPXDP_VIP_F_ARP);
+	err = err ?: add_vip(VIP4_SRCHASH, VIPXDP_VIP_F_ARP);
+	err = err ?: add_vip(VIP4_NOARP, 0);
+	err = err ?: add_vip(VIP6, VIPXDP_VIP_F_ARP);
+	err = err ?: add_service(VIP4, IPPROTO_TCP, 80, 0, be4, 3, 8080);
+	err = err ?: add_service(VIP4, IPPROTO_UDP, 53, 0, be4, 3, 5353);
+	err = err ?: add_service(VIP6, IPPROTO_TCP, 80, 0, be6, 3, 8080);
+	err = err ?: add_service(VIP6, IPPROTO_UDP, 53, 0, be6, 3, 5353);
+	err = err ?: add_service(VIP4_TX, IPPROTO_TCP, 80, 0, tx_be, 1, 8080);
+	err = err ?: add_service(VIP4_NONEIGH, IPPROTO_TCP, 80, 0, nn_be, 1, 8080);
+	err = err ?: add_service(VIP4_SRCHASH, IPPROTO_TCP, 80, VIPXDP_SVC_F_HASH_SRC, be4, 3,
+				 8080);
+	err = err ?: add_service(VIP4_NOARP, IPPROTO_TCP, 80, 0, be4, 3, 8080);
+	if (err)
+		printf("# data-plane set-up failed: %s\n", strerror(-err));
+	return err;
+}
+
+/* ---- running the program and counters -------------------------------- */
+
+struct run {
+	__u8 out[2048];
+	__u32 out_len;
+	__u32 retval;
+};
+
+static int run_prog(const __u8 *in, int len, int ifindex, struct run *r)
+{
+	struct xdp_md ctx = { .data = 0, .data_end = len, .ingress_ifindex = ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = in, .data_size_in = len, .data_out = r->out,
+		    .data_size_out = sizeof(r->out), .ctx_in = &ctx, .ctx_size_in = sizeof(ctx),
+		    .repeat = 1);
+	int err;
+
+	err = bpf_prog_test_run_opts(prog_fd, &opts);
+	if (err) {
+		printf("# bpf_prog_test_run_opts: %s\n", strerror(errno));
+		return -errno;
+	}
+	r->out_len = opts.data_size_out;
+	r->retval = opts.retval;
+	return 0;
+}
+
+/* Sum of one reason's counter over all CPUs. */
+static struct vipxdp_counter reason_total(int reason)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_counter c = {};
+	struct vipxdp_stats *st;
+	__u32 zero = 0;
+
+	st = calloc(ncpu, sizeof(*st));
+	if (st && !bpf_map_lookup_elem(dp.stats_fd, &zero, st)) {
+		for (int i = 0; i < ncpu; i++) {
+			c.packets += ((struct vipxdp_counter *)&st[i])[reason].packets;
+			c.bytes += ((struct vipxdp_counter *)&st[i])[reason].bytes;
+		}
+	}
+	free(st);
+	return c;
+}
+
+static struct vipxdp_lb_stats lb_total(int fd, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_lb_stats t = {}, *st;
+
+	st = calloc(ncpu, sizeof(*st));
+	if (st && !bpf_map_lookup_elem(fd, &id, st)) {
+		for (int i = 0; i < ncpu; i++) {
+			t.packets += st[i].packets;
+			t.bytes += st[i].bytes;
+			t.new_flows += st[i].new_flows;
+			t.reply_packets += st[i].reply_packets;
+			t.reply_bytes += st[i].reply_bytes;
+		}
+	}
+	free(st);
+	return t;
+}
+
+static const char *const reason_names[] = VIPXDP_REASON_NAMES;
+
+/*
+ * Run one frame and check: the verdict, the reason counter moved by exactly
+ * this one packet of this many bytes (and no other reason moved), the
+ * output equals `want` byte for byte (want == NULL: equals the input), and
+ * every checksum of a rewritten output is valid (an untouched output is
+ * checked by identity alone: malformed inputs stay malformed).
+ */
+static bool expect(const __u8 *in, int len, int ifindex, __u32 verdict, int reason,
+		   const __u8 *want, int want_len, struct run *r)
+{
+	struct vipxdp_counter before[VIPXDP_R_MAX], after;
+	char why[256];
+	bool ok = true;
+	int i;
+
+	for (i = 0; i < VIPXDP_R_MAX; i++)
+		before[i] = reason_total(i);
+	if (run_prog(in, len, ifindex, r))
+		return false;
+	bool rewritten = want != NULL;
+
+	if (!want) {
+		want = in;
+		want_len = len;
+	}
+	ok &= ASSERT_EQ(r->retval, verdict, "verdict");
+	for (i = 0; i < VIPXDP_R_MAX; i++) {
+		after = reason_total(i);
+		if (i == reason) {
+			ok &= ASSERT_EQ(after.packets - before[i].packets, 1, reason_names[i]);
+			ok &= ASSERT_EQ(after.bytes - before[i].bytes, len, reason_names[i]);
+		} else if (after.packets != before[i].packets) {
+			printf("# counter %s moved by %llu\n", reason_names[i],
+			       (unsigned long long)(after.packets - before[i].packets));
+			ok = false;
+		}
+	}
+	if ((int)r->out_len != want_len || memcmp(r->out, want, want_len)) {
+		printf("# output differs from the expected frame:\n");
+		pkt_hexdiff(stdout, r->out, r->out_len, want, want_len);
+		ok = false;
+	}
+	if (rewritten && !pkt_verify_checksums(r->out, r->out_len, why, sizeof(why))) {
+		printf("# output checksum: %s\n", why);
+		ok = false;
+	}
+	return ok;
+}
+
+/* ---- packet descriptions ---------------------------------------------- */
+
+static struct pkt_desc tcp4(const char *src, __u16 sport, const char *dst, __u16 dport,
+			    __u8 flags)
+{
+	struct pkt_desc d = {};
+
+	memcpy(d.l2.dmac, mac_in, 6);
+	memcpy(d.l2.smac, mac_client, 6);
+	d.family = AF_INET;
+	snprintf(d.saddr, sizeof(d.saddr), "%s", src);
+	snprintf(d.daddr, sizeof(d.daddr), "%s", dst);
+	d.proto = IPPROTO_TCP;
+	d.sport = sport;
+	d.dport = dport;
+	d.tcp_flags = flags;
+	d.seq = 1000;
+	d.ack = flags & PKT_ACK ? 2000 : 0;
+	d.ttl = 64;
+	d.ip_id = 0x1234;
+	d.frag_off = PKT_IP_DF;
+	d.payload = "hello";
+	d.payload_len = flags & PKT_SYN ? 0 : 5;
+	return d;
+}
+
+static struct pkt_desc tcp6(const char *src, __u16 sport, const char *dst, __u16 dport,
+			    __u8 flags)
+{
+	struct pkt_desc d = tcp4(src, sport, dst, dport, flags);
+
+	d.family = AF_INET6;
+	d.frag_off = 0;
+	d.ip_id = 0;
+	return d;
+}
+
+static struct pkt_desc as_udp(struct pkt_desc d)
+{
+	d.proto = IPPROTO_UDP;
+	d.tcp_flags = 0;
+	d.payload = "query";
+	d.payload_len = 5;
+	return d;
+}
+
+/* The frame the data path should emit for d after a DNAT to addr:port,
+ * forwarded through next-hop MAC dmac from interface MAC smac. */
+static int expected_fwd(struct pkt_desc d, bool dst, const char *addr, __u16 port,
+			const __u8 *smac, const __u8 *dmac, __u8 *buf)
+{
+	if (dst) {
+		snprintf(d.daddr, sizeof(d.daddr), "%s", addr);
+		d.dport = port;
+	} else {
+		snprintf(d.saddr, sizeof(d.saddr), "%s", addr);
+		d.sport = port;
+	}
+	d.ttl--;
+	memcpy(d.l2.smac, smac, 6);
+	memcpy(d.l2.dmac, dmac, 6);
+	return pkt_build(&d, buf, 2048);
+}
+
+/* Which of the 3 backends (index into be4/be6) does this output go to? */
+static int out_backend(const struct run *r, int family)
+{
+	struct pkt_info pi;
+	char a[64];
+	int i;
+
+	if (!pkt_parse(r->out, r->out_len, &pi, NULL, 0))
+		return -1;
+	if (family == AF_INET)
+		inet_ntop(AF_INET, r->out + pi.l3_off + 16, a, sizeof(a));
+	else
+		inet_ntop(AF_INET6, r->out + pi.l3_off + 24, a, sizeof(a));
+	for (i = 0; i < 3; i++)
+		if (!strcmp(a, family == AF_INET ? be4[i] : be6[i]))
+			return i;
+	return -1;
+}
+
+/* Userspace's prediction of the backend index for a flow. */
+static int predict(const struct pkt_desc *d, bool syn)
+{
+	struct vipxdp_backend be;
+	struct vipxdp_flow f = {};
+	char a[64];
+	__u32 id;
+	int i;
+
+	addr_of(d->saddr, &f.family, &f.saddr);
+	addr_of(d->daddr, &f.family, &f.daddr);
+	f.sport = htons(d->sport);
+	f.dport = htons(d->dport);
+	f.proto = d->proto;
+	int err = vipxdp_dp_predict(&dp, &f, syn, &id, &be);
+
+	if (err) {
+		printf("# vipxdp_dp_predict(%s -> %s): %s\n", d->saddr, d->daddr, strerror(-err));
+		return -1;
+	}
+	inet_ntop(f.family == VIPXDP_AF_INET ? AF_INET : AF_INET6, &be.addr, a, sizeof(a));
+	for (i = 0; i < 3; i++)
+		if (!strcmp(a, f.family == VIPXDP_AF_INET ? be4[i] : be6[i]))
+			return i;
+	return -1;
+}
+
+
+/* ---- ARP ------------------------------------------------------------- */
+
+static struct pkt_arp arp_req(const char *spa, const char *tpa)
+{
+	struct pkt_arp a = {};
+
+	memcpy(a.l2.dmac, mac_bcast, 6);
+	memcpy(a.l2.smac, mac_client, 6);
+	a.op = PKT_ARP_REQUEST;
+	memcpy(a.sha, mac_client, 6);
+	snprintf(a.spa, sizeof(a.spa), "%s", spa);
+	snprintf(a.tpa, sizeof(a.tpa), "%s", tpa);
+	a.pad_to = PKT_ETH_MIN;
+	return a;
+}
+
+/* The reply to request a: from the interface MAC, to the asker, padding kept. */
+static int arp_reply_of(struct pkt_arp a, __u8 *buf)
+{
+	struct pkt_arp r = a;
+
+	memcpy(r.l2.dmac, a.sha, 6);
+	memcpy(r.l2.smac, mac_in, 6);
+	r.op = PKT_ARP_REPLY;
+	memcpy(r.sha, mac_in, 6);
+	snprintf(r.spa, sizeof(r.spa), "%s", a.tpa);
+	memcpy(r.tha, a.sha, 6);
+	snprintf(r.tpa, sizeof(r.tpa), "%s", a.spa);
+	return pkt_build_arp(&r, buf, 2048);
+}
+
+/* An ARP request for a VIP is answered in place with the interface MAC. */
+static bool test_arp_request_vip(void)
+{
+	struct pkt_arp a = arp_req(CLIENT4, VIP4);
+	__u8 in[128], want[2048];
+	struct run r;
+	int len = pkt_build_arp(&a, in, sizeof(in));
+	int wlen = arp_reply_of(a, want);
+
+	return expect(in, len, if_in, XDP_TX, VIPXDP_R_arp_reply, want, wlen, &r);
+}
+
+/* ARP requests for an address that is not a VIP pass untouched. */
+static bool test_arp_request_other(void)
+{
+	struct pkt_arp a = arp_req(CLIENT4, "198.18.0.200");
+	__u8 in[128];
+	struct run r;
+	int len = pkt_build_arp(&a, in, sizeof(in));
+
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_arp, NULL, 0, &r);
+}
+
+/* A VIP whose ARP flag is off is not answered. */
+static bool test_arp_request_noarp_vip(void)
+{
+	struct pkt_arp a = arp_req(CLIENT4, VIP4_NOARP);
+	__u8 in[128];
+	struct run r;
+	int len = pkt_build_arp(&a, in, sizeof(in));
+
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_arp, NULL, 0, &r);
+}
+
+/* ARP replies, even about a VIP, are never answered. */
+static bool test_arp_reply_passes(void)
+{
+	struct pkt_arp a = arp_req(VIP4, CLIENT4);
+	__u8 in[128];
+	struct run r;
+	int len;
+
+	a.op = PKT_ARP_REPLY;
+	memcpy(a.l2.dmac, mac_in, 6);
+	memcpy(a.tha, mac_in, 6);
+	len = pkt_build_arp(&a, in, sizeof(in));
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_arp, NULL, 0, &r);
+}
+
+/* Gratuitous ARP (sender = target = VIP) is never answered. */
+static bool test_arp_gratuitous_passes(void)
+{
+	struct pkt_arp a = arp_req(VIP4, VIP4);
+	__u8 in[128];
+	struct run r;
+	int len = pkt_build_arp(&a, in, sizeof(in));
+
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_arp, NULL, 0, &r);
+}
+
+/* ARP in 802.1Q and in 802.1ad+802.1Q frames is answered; tags are kept. */
+static bool test_arp_vlan(void)
+{
+	__u8 in[128], want[2048];
+	struct run r;
+	bool ok = true;
+
+	for (int n = 1; n <= 2; n++) {
+		struct pkt_arp a = arp_req(CLIENT4, VIP4);
+		int len, wlen;
+
+		a.l2.nvlan = n;
+		a.l2.vlan_tci[0] = 100;
+		a.l2.vlan_tci[1] = 200;
+		len = pkt_build_arp(&a, in, sizeof(in));
+		wlen = arp_reply_of(a, want);
+		ok &= expect(in, len, if_in, XDP_TX, VIPXDP_R_arp_reply, want, wlen, &r);
+	}
+	return ok;
+}
+
+/* ---- NDP ------------------------------------------------------------- */
+
+static struct pkt_nd ns_for(const char *target, bool lladdr)
+{
+	struct pkt_nd n = {};
+
+	pkt_ipv6_mcast_mac("ff02::1:ff00:1", n.l2.dmac);
+	memcpy(n.l2.smac, mac_client, 6);
+	snprintf(n.saddr, sizeof(n.saddr), "%s", CLIENT6);
+	snprintf(n.target, sizeof(n.target), "%s", target);
+	n.has_lladdr = lladdr;
+	memcpy(n.lladdr, mac_client, 6);
+	return n;
+}
+
+static int na_for(const char *target, const char *dst, const __u8 *dmac, __u8 flags, __u8 *buf)
+{
+	struct pkt_nd n = {};
+
+	memcpy(n.l2.dmac, dmac, 6);
+	memcpy(n.l2.smac, mac_in, 6);
+	snprintf(n.saddr, sizeof(n.saddr), "%s", target);
+	snprintf(n.daddr, sizeof(n.daddr), "%s", dst);
+	snprintf(n.target, sizeof(n.target), "%s", target);
+	n.na_flags = flags;
+	n.has_lladdr = true;
+	memcpy(n.lladdr, mac_in, 6);
+	return pkt_build_na(&n, buf, 2048);
+}
+
+/* A neighbour solicitation for an IPv6 VIP gets a solicited, override
+ * advertisement with our MAC as target link-layer address. */
+static bool test_ndp_solicit_vip(void)
+{
+	struct pkt_nd n = ns_for(VIP6, true);
+	__u8 in[256], want[2048];
+	struct run r;
+	int len = pkt_build_ns(&n, in, sizeof(in));
+	int wlen = na_for(VIP6, CLIENT6, mac_client, PKT_NA_SOLICITED | PKT_NA_OVERRIDE, want);
+
+	return expect(in, len, if_in, XDP_TX, VIPXDP_R_ndp_reply, want, wlen, &r);
+}
+
+/* A solicitation without options (shorter than the reply) is answered too:
+ * the frame grows by 8 bytes. */
+static bool test_ndp_solicit_no_option(void)
+{
+	struct pkt_nd n = ns_for(VIP6, false);
+	__u8 in[256], want[2048];
+	struct run r;
+	int len = pkt_build_ns(&n, in, sizeof(in));
+	int wlen = na_for(VIP6, CLIENT6, mac_client, PKT_NA_SOLICITED | PKT_NA_OVERRIDE, want);
+
+	return expect(in, len, if_in, XDP_TX, VIPXDP_R_ndp_reply, want, wlen, &r);
+}
+
+/* Duplicate address detection (source ::, nonce option) gets an unsolicited
+ * advertisement to all nodes. */
+static bool test_ndp_solicit_dad(void)
+{
+	static const __u8 nonce[6] = { 1, 2, 3, 4, 5, 6 };
+	struct pkt_nd n = ns_for(VIP6, false);
+	__u8 in[256], want[2048], allnodes[6];
+	struct run r;
+	int len, wlen;
+
+	snprintf(n.saddr, sizeof(n.saddr), "::");
+	n.nonce = nonce;
+	n.nonce_len = sizeof(nonce);
+	len = pkt_build_ns(&n, in, sizeof(in));
+	pkt_ipv6_mcast_mac("ff02::1", allnodes);
+	wlen = na_for(VIP6, "ff02::1", allnodes, PKT_NA_OVERRIDE, want);
+	return expect(in, len, if_in, XDP_TX, VIPXDP_R_ndp_reply, want, wlen, &r);
+}
+
+/* Solicitations for other addresses, or with a hop limit other than 255,
+ * pass untouched. */
+static bool test_ndp_solicit_other(void)
+{
+	struct pkt_nd n = ns_for("2001:db8:1::77", true);
+	__u8 in[256];
+	struct run r;
+	bool ok;
+	int len = pkt_build_ns(&n, in, sizeof(in));
+
+	ok = expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0, &r);
+	n = ns_for(VIP6, true);
+	n.hop_limit = 64;
+	len = pkt_build_ns(&n, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0, &r);
+	return ok;
+}
+
+/* ---- DNAT load balancing --------------------------------------------- */
+
+/* A TCP SYN, then ACK and FIN of the same flow, go to one backend: the
+ * destination becomes backend:8080, TTL drops by one, MACs are the next hop's,
+ * and the frame is redirected to the backend interface. Service and backend
+ * counters count 3 packets, their bytes, and 1 new flow. */
+static bool test_tcp4_syn_ack_fin(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 40000, VIP4, 80, PKT_SYN);
+	struct vipxdp_svc_spec spec = {};
+	struct vipxdp_lb_stats s0, s1, b0, b1;
+	struct vipxdp_svc svc;
+	__u8 in[2048], want[2048], bmac[6];
+	__u64 bytes = 0;
+	struct run r;
+	bool ok = true;
+	int be, len, wlen, i;
+	const __u8 flags[] = { PKT_SYN, PKT_ACK, PKT_FIN | PKT_ACK };
+	struct vipxdp_backend bev;
+	__u32 be_id;
+	struct vipxdp_flow f = {};
+
+	addr_of(VIP4, &spec.family, &spec.vip);
+	spec.proto = IPPROTO_TCP;
+	spec.port = 80;
+	if (!ASSERT_OK(vipxdp_dp_get_service(&dp, &spec, &svc), "service"))
+		return false;
+	be = predict(&d, true);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		return false;
+	addr_of(CLIENT4, &f.family, &f.saddr);
+	addr_of(VIP4, &f.family, &f.daddr);
+	f.sport = htons(40000);
+	f.dport = htons(80);
+	f.proto = IPPROTO_TCP;
+	if (!ASSERT_OK(vipxdp_dp_predict(&dp, &f, true, &be_id, &bev), "predict id"))
+		return false;
+	s0 = lb_total(dp.svc_stats_fd, svc.id);
+	b0 = lb_total(dp.be_stats_fd, be_id);
+	pkt_mac(be_mac[be], bmac);
+	for (i = 0; i < 3; i++) {
+		d = tcp4(CLIENT4, 40000, VIP4, 80, flags[i]);
+		len = pkt_build(&d, in, sizeof(in));
+		wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		bytes += len;
+	}
+	s1 = lb_total(dp.svc_stats_fd, svc.id);
+	b1 = lb_total(dp.be_stats_fd, be_id);
+	ok &= ASSERT_EQ(s1.packets - s0.packets, 3, "service packets");
+	ok &= ASSERT_EQ(s1.bytes - s0.bytes, bytes, "service bytes");
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "service new flows");
+	ok &= ASSERT_EQ(b1.packets - b0.packets, 3, "backend packets");
+	ok &= ASSERT_EQ(b1.bytes - b0.bytes, bytes, "backend bytes");
+	ok &= ASSERT_EQ(b1.new_flows - b0.new_flows, 1, "backend new flows");
+	return ok;
+}
+
+/* The backend's reply (backend:8080 -> client) leaves with VIP:80 as its
+ * source, towards the client's MAC on the client interface. */
+static bool test_tcp4_reply(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 40001, VIP4, 80, PKT_SYN), rep;
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	int be, len, wlen;
+	bool ok;
+
+	len = pkt_build(&d, in, sizeof(in));
+	if (!ASSERT_OK(run_prog(in, len, if_in, &r), "syn"))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "syn went to a backend"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	rep = tcp4(be4[be], 8080, CLIENT4, 40001, PKT_SYN | PKT_ACK);
+	memcpy(rep.l2.dmac, mac_be, 6);
+	memcpy(rep.l2.smac, bmac, 6);
+	len = pkt_build(&rep, in, sizeof(in));
+	wlen = expected_fwd(rep, false, VIP4, 80, mac_in, mac_client, want);
+	ok = expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return ok;
+}
+
+/* A non-SYN packet of a flow this node never saw is forwarded by the hash
+ * (never dropped), and the flow is tracked from then on. */
+static bool test_tcp4_ack_without_conntrack(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 40002, VIP4, 80, PKT_ACK);
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	int be, len, wlen;
+	bool ok;
+
+	be = predict(&d, false);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
+	ok = expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return ok;
+}
+
+/* UDP with a checksum is rewritten with a correct checksum; UDP with
+ * checksum 0 keeps 0. */
+static bool test_udp4(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 41000, VIP4, 53, 0));
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	for (int nocsum = 0; nocsum <= 1; nocsum++) {
+		d.udp_no_csum = nocsum;
+		d.sport = 41000 + nocsum;
+		be = predict(&d, false);
+		if (!ASSERT_GE(be, 0, "prediction"))
+			return false;
+		pkt_mac(be_mac[be], bmac);
+		len = pkt_build(&d, in, sizeof(in));
+		wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	return ok;
+}
+
+/* IPv6: TCP SYN, ACK and the reply; UDP. */
+static bool test_ipv6_tcp_udp(void)
+{
+	struct pkt_desc d = tcp6(CLIENT6, 40000, VIP6, 80, PKT_SYN), rep;
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	be = predict(&d, true);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	d = tcp6(CLIENT6, 40000, VIP6, 80, PKT_ACK);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	rep = tcp6(be6[be], 8080, CLIENT6, 40000, PKT_ACK);
+	memcpy(rep.l2.dmac, mac_be, 6);
+	memcpy(rep.l2.smac, bmac, 6);
+	len = pkt_build(&rep, in, sizeof(in));
+	wlen = expected_fwd(rep, false, VIP6, 80, mac_in, mac_client, want);
+	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	d = as_udp(tcp6(CLIENT6, 41000, VIP6, 53, 0));
+	be = predict(&d, false);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be6[be], 5353, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return ok;
+}
+
+/* 802.1Q and 802.1ad+802.1Q tagged TCP to a VIP: translated, tags kept. */
+static bool test_vlan_tcp(void)
+{
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	bool ok = true;
+
+	for (int n = 1; n <= 2; n++) {
+		struct pkt_desc d = tcp4(CLIENT4, 42000 + n, VIP4, 80, PKT_SYN);
+		int be, len, wlen;
+
+		d.l2.nvlan = n;
+		d.l2.vlan_tci[0] = 100;
+		d.l2.vlan_tci[1] = 200;
+		be = predict(&d, true);
+		if (!ASSERT_GE(be, 0, "prediction"))
+			return false;
+		pkt_mac(be_mac[be], bmac);
+		len = pkt_build(&d, in, sizeof(in));
+		wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	return ok;
+}
+
+/* A backend reached through the ingress interface: XDP_TX. */
+static bool test_forward_tx(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 43000, VIP4_TX, 80, PKT_SYN);
+	__u8 in[2048], want[2048];
+	struct run r;
+	int len = pkt_build(&d, in, sizeof(in));
+	int wlen = expected_fwd(d, true, "198.18.0.50", 8080, mac_in, mac_local_be, want);
+
+	return expect(in, len, if_in, XDP_TX, VIPXDP_R_fwd_tx, want, wlen, &r);
+}
+
+/* A backend whose neighbour is unresolved: the translated packet goes to the
+ * kernel (TTL and MACs untouched; the kernel resolves and forwards). */
+static bool test_forward_no_neigh(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 43001, VIP4_NONEIGH, 80, PKT_SYN), w;
+	__u8 in[2048], want[2048];
+	struct run r;
+	int len = pkt_build(&d, in, sizeof(in));
+	int wlen;
+
+	w = d;
+	snprintf(w.daddr, sizeof(w.daddr), "198.19.0.9");
+	w.dport = 8080;
+	wlen = pkt_build(&w, want, sizeof(want));
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_neigh, want, wlen, &r);
+}
+
+/* TTL 1 to a VIP: untouched to the kernel, which answers time exceeded. */
+static bool test_ttl_expiring(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 43002, VIP4, 80, PKT_SYN);
+	__u8 in[2048];
+	struct run r;
+	int len;
+
+	d.ttl = 1;
+	len = pkt_build(&d, in, sizeof(in));
+	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_ttl, NULL, 0, &r);
+}
+
+/* IPv4 options: parsed over, translated, options kept. */
+static bool test_ip_options(void)
+{
+	static const __u8 opts[8] = { 0x01, 0x01, 0x01, 0x00, 0x01, 0x01, 0x01, 0x00 };
+	struct pkt_desc d = tcp4(CLIENT4, 43003, VIP4, 80, PKT_SYN);
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	int be, len, wlen;
+
+	d.ip_options = opts;
+	d.ip_options_len = sizeof(opts);
+	be = predict(&d, true);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
+	return expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+}
+
+/* Source-IP hashing: every connection of one client lands on one backend. */
+static bool test_source_ip_hash(void)
+{
+	__u8 in[2048];
+	struct run r;
+	int first = -1;
+	bool ok = true;
+
+	for (int i = 0; i < 32; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, 44000 + i * 7, VIP4_SRCHASH, 80, PKT_SYN);
+		int len = pkt_build(&d, in, sizeof(in)), be;
+
+		if (!ASSERT_OK(run_prog(in, len, if_in, &r), "run"))
+			return false;
+		ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
+		be = out_backend(&r, AF_INET);
+		if (first < 0)
+			first = be;
+		ok &= ASSERT_EQ(be, first, "same backend for every source port");
+	}
+	return ok && first >= 0;
+}
+
+/*
+ * Table generations: after the backend set changes from {1,2,3} to {1,2,4},
+ * a SYN takes the new table's backend; a non-SYN packet without conntrack
+ * takes the previous table's backend while that backend is still in the
+ * service; when the previous backend was removed (3), the new table decides.
+ */
+static bool test_previous_generation(void)
+{
+	static const char *const old_set[] = { "198.19.0.1", "198.19.0.2", "198.19.0.3" };
+	static const char *const new_set[] = { "198.19.0.1", "198.19.0.2", "198.19.0.4" };
+	const char *vip = "198.18.0.105";
+	__u8 in[2048];
+	struct run r;
+	int found_keep = 0, found_removed = 0;
+	bool ok = true;
+	char oldb[256][16], newb[256][16];
+	int i;
+
+	if (!ASSERT_OK(add_vip(vip, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(vip, IPPROTO_TCP, 80, 0, old_set, 3, 8080), "old set"))
+		return false;
+	/* Backend of each flow under the old table (flows are not sent). */
+	for (i = 0; i < 256; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, 45000 + i, vip, 80, PKT_ACK);
+		struct vipxdp_flow f = {};
+		struct vipxdp_backend be;
+		__u32 id;
+
+		addr_of(d.saddr, &f.family, &f.saddr);
+		addr_of(d.daddr, &f.family, &f.daddr);
+		f.sport = htons(d.sport);
+		f.dport = htons(80);
+		f.proto = IPPROTO_TCP;
+		if (vipxdp_dp_predict(&dp, &f, true, &id, &be))
+			return false;
+		inet_ntop(AF_INET, &be.addr, oldb[i], sizeof(oldb[i]));
+	}
+	if (!ASSERT_OK(add_service(vip, IPPROTO_TCP, 80, 0, new_set, 3, 8080), "new set"))
+		return false;
+	for (i = 0; i < 256; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, 45000 + i, vip, 80, PKT_SYN);
+		struct pkt_info pi;
+		int len;
+
+		/* SYN of a fresh flow: the new table. */
+		len = pkt_build(&d, in, sizeof(in));
+		if (run_prog(in, len, if_in, &r) || !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+			return false;
+		inet_ntop(AF_INET, r.out + pi.l3_off + 16, newb[i], sizeof(newb[i]));
+	}
+	for (i = 0; i < 256; i++) {
+		/* Same client, other port range: no conntrack; non-SYN. */
+		struct pkt_desc d = tcp4(CLIENT4, 45000 + i, vip, 80, PKT_ACK);
+		struct pkt_info pi;
+		char got[16];
+		int len;
+
+		/* Remove conntrack of the SYN sent above, as on a node that
+		 * never saw the flow. */
+		{
+			struct vipxdp_flow f = {};
+
+			addr_of(d.saddr, &f.family, &f.saddr);
+			addr_of(d.daddr, &f.family, &f.daddr);
+			f.sport = htons(d.sport);
+			f.dport = htons(80);
+			f.proto = IPPROTO_TCP;
+			bpf_map_delete_elem(dp.ct_fd, &f);
+		}
+		len = pkt_build(&d, in, sizeof(in));
+		if (run_prog(in, len, if_in, &r) || !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+			return false;
+		inet_ntop(AF_INET, r.out + pi.l3_off + 16, got, sizeof(got));
+		if (strcmp(oldb[i], "198.19.0.3")) {
+			/* old backend still in the service: it keeps the flow */
+			if (strcmp(oldb[i], newb[i]))
+				found_keep++;
+			ok &= ASSERT_TRUE(!strcmp(got, oldb[i]), "previous-generation backend kept");
+		} else {
+			found_removed++;
+			ok &= ASSERT_TRUE(!strcmp(got, newb[i]), "removed backend: new table");
+		}
+	}
+	printf("# flows whose old backend stayed but whose new-table backend differs: %d\n",
+	       found_keep);
+	printf("# flows whose old backend was removed: %d\n", found_removed);
+	ok &= ASSERT_GE(found_keep, 1, "a flow exercising the previous-generation rule");
+	ok &= ASSERT_GE(found_removed, 1, "a flow whose backend was removed");
+	return ok;
+}
+
+/* ---- malformed and foreign traffic ----------------------------------- */
+
+/* A TCP frame to a VIP cut at every length from the Ethernet header on
+ * (BPF_PROG_TEST_RUN needs 14 bytes), IPv4/IPv6 with 0-2 tags: the IP
+ * length then exceeds the frame, so the frame passes untouched. */
+static bool test_truncated(void)
+{
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+
+	for (int fam = 0; fam < 2; fam++) {
+		for (int n = 0; n <= 2; n++) {
+			struct pkt_desc d = fam ? tcp6(CLIENT6, 46000, VIP6, 80, PKT_SYN)
+						: tcp4(CLIENT4, 46000, VIP4, 80, PKT_SYN);
+			int len;
+
+			d.l2.nvlan = n;
+			len = pkt_build(&d, in, sizeof(in));
+			for (int cut = ETH_HLEN; cut < len; cut++) {
+				if (!expect(in, cut, if_in, XDP_PASS, VIPXDP_R_pass_malformed, NULL, 0,
+					    &r)) {
+					printf("# family %s, %d tags, cut at %d of %d\n",
+					       fam ? "IPv6" : "IPv4", n, cut, len);
+					ok = false;
+				}
+			}
+		}
+	}
+	return ok;
+}
+
+/* IP lengths consistent, but the TCP header does not fit in them: dropped
+ * when addressed to a VIP, passed untouched otherwise. */
+static bool test_short_l4(void)
+{
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+
+	for (int vip = 0; vip < 2; vip++) {
+		for (int fam = 0; fam < 2; fam++) {
+			const char *dst = fam ? (vip ? VIP6 : "2001:db8:1::99")
+					      : (vip ? VIP4 : "198.18.0.200");
+			struct pkt_desc d = fam ? tcp6(CLIENT6, 46100, dst, 80, PKT_SYN)
+						: tcp4(CLIENT4, 46100, dst, 80, PKT_SYN);
+			struct pkt_info pi;
+			int len;
+
+			len = pkt_build(&d, in, sizeof(in));
+			pkt_parse(in, len, &pi, NULL, 0);
+			/* keep 10 bytes of TCP header and say so in the IP length */
+			len = pi.l4_off + 10;
+			if (fam) {
+				in[pi.l3_off + 4] = 0;
+				in[pi.l3_off + 5] = 10;
+			} else {
+				in[pi.l3_off + 2] = 0;
+				in[pi.l3_off + 3] = 30;
+				pkt_fix_checksums(in, len);
+			}
+			ok &= expect(in, len, if_in, vip ? XDP_DROP : XDP_PASS,
+				     vip ? VIPXDP_R_drop_malformed : VIPXDP_R_pass_malformed, NULL, 0,
+				     &r);
+		}
+	}
+	return ok;
+}
+
+/* Inconsistent IPv4 headers (IHL < 5, total length beyond the frame or below
+ * the header, wrong version) pass untouched; a UDP length that disagrees with
+ * the IP length, to a VIP, is dropped. */
+static bool test_bad_headers(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 47000, VIP4, 80, PKT_SYN);
+	__u8 in[2048], pkt[2048];
+	struct pkt_info pi;
+	struct run r;
+	bool ok = true;
+	int len;
+
+	len = pkt_build(&d, pkt, sizeof(pkt));
+	pkt_parse(pkt, len, &pi, NULL, 0);
+
+	memcpy(in, pkt, len);
+	in[pi.l3_off] = 0x44; /* IHL 4 */
+	pkt_fix_checksums(in, len);
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_malformed, NULL, 0, &r);
+
+	memcpy(in, pkt, len);
+	in[pi.l3_off + 2] = 0x05; /* total length 1280+ > frame */
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_malformed, NULL, 0, &r);
+
+	memcpy(in, pkt, len);
+	in[pi.l3_off + 2] = 0;
+	in[pi.l3_off + 3] = 16; /* total length < header */
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_malformed, NULL, 0, &r);
+
+	memcpy(in, pkt, len);
+	in[pi.l3_off] = 0x65; /* version 6 in an IPv4 EtherType */
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_malformed, NULL, 0, &r);
+
+	memcpy(in, pkt, len);
+	in[pi.l4_off + 12] = 0x40; /* TCP data offset 4 */
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_malformed, NULL, 0, &r);
+
+	d = as_udp(tcp4(CLIENT4, 47001, VIP4, 53, 0));
+	len = pkt_build(&d, in, sizeof(in));
+	pkt_parse(in, len, &pi, NULL, 0);
+	in[pi.l4_off + 5] += 10; /* UDP length beyond the IP payload */
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_malformed, NULL, 0, &r);
+	return ok;
+}
+
+/* Fragments: to a VIP dropped (no ports to translate), to anyone else passed
+ * untouched; IPv4 (first and later fragments) and IPv6 (fragment header). */
+static bool test_fragments(void)
+{
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	struct pkt_desc d;
+	int len;
+
+	d = tcp4(CLIENT4, 48000, VIP4, 80, PKT_ACK);
+	d.frag_off = PKT_IP_MF;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_frag, NULL, 0, &r);
+	d.frag_off = 100;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_frag, NULL, 0, &r);
+	d = tcp4(CLIENT4, 48000, "198.18.0.200", 80, PKT_ACK);
+	d.frag_off = PKT_IP_MF;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_frag, NULL, 0, &r);
+
+	d = as_udp(tcp6(CLIENT6, 48000, VIP6, 53, 0));
+	d.ip6_frag_hdr = true;
+	d.frag_off = PKT_IP_MF;
+	d.ip_id = 7;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_frag, NULL, 0, &r);
+	d = as_udp(tcp6(CLIENT6, 48000, "2001:db8:1::99", 53, 0));
+	d.ip6_frag_hdr = true;
+	d.frag_off = PKT_IP_MF;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_frag, NULL, 0, &r);
+	return ok;
+}
+
+/* Traffic that is not for a VIP passes byte-identical: TCP/UDP to another
+ * address, a VIP port with no service, ICMP, and a non-IP EtherType. */
+static bool test_not_ours(void)
+{
+	static const __u8 junk[46] = { 1, 2, 3 };
+	struct pkt_l2 l2 = {};
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	struct pkt_desc d;
+	int len;
+
+	d = tcp4(CLIENT4, 49000, "198.18.0.200", 80, PKT_SYN);
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	d = tcp4(CLIENT4, 49000, VIP4, 81, PKT_SYN);
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	d = as_udp(tcp6(CLIENT6, 49000, "2001:db8:1::99", 53, 0));
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	d = tcp4(CLIENT4, 0, VIP4, 0, 0);
+	d.proto = IPPROTO_ICMP;
+	d.icmp_type = 8;
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	memcpy(l2.dmac, mac_in, 6);
+	memcpy(l2.smac, mac_client, 6);
+	len = pkt_build_eth(&l2, 0x88cc, junk, sizeof(junk), 0, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_not_ip, NULL, 0, &r);
+	return ok;
+}
+
+/* ---- hash agreement --------------------------------------------------- */
+
+/* For 10,000 random flows (IPv4 and IPv6, TCP and UDP) the backend the BPF
+ * program picks equals the one userspace predicts. */
+static bool test_hash_agreement(void)
+{
+	__u8 in[2048];
+	struct run r;
+	int mismatches = 0, counts[3] = { 0 };
+	unsigned int seed = 12345;
+
+	for (int i = 0; i < 10000; i++) {
+		bool v6 = i & 1, udp = i & 2;
+		char src[64];
+		struct pkt_desc d;
+		int len, got, want;
+
+		if (v6)
+			snprintf(src, sizeof(src), "2001:db8:%x:%x::%x", rand_r(&seed) & 0xffff,
+				 rand_r(&seed) & 0xffff, rand_r(&seed) & 0xffff);
+		else
+			snprintf(src, sizeof(src), "198.%d.%d.%d", 18 + (rand_r(&seed) & 1),
+				 rand_r(&seed) & 255, 1 + rand_r(&seed) % 254);
+		d = v6 ? tcp6(src, 1024 + rand_r(&seed) % 60000, VIP6, 80, PKT_SYN)
+		       : tcp4(src, 1024 + rand_r(&seed) % 60000, VIP4, 80, PKT_SYN);
+		if (udp) {
+			d = as_udp(d);
+			d.dport = 53;
+		}
+		want = predict(&d, !udp);
+		len = pkt_build(&d, in, sizeof(in));
+		if (run_prog(in, len, if_in, &r))
+			return false;
+		got = out_backend(&r, v6 ? AF_INET6 : AF_INET);
+		if (got < 0 || got != want) {
+			if (mismatches++ < 5)
+				printf("# flow %d (%s): BPF chose %d, userspace predicted %d\n", i, src,
+				       got, want);
+		} else {
+			counts[got]++;
+		}
+	}
+	printf("# backends chosen: %d / %d / %d\n", counts[0], counts[1], counts[2]);
+	return ASSERT_EQ(mismatches, 0, "flows where BPF and userspace disagree");
+}
+
+static void run_cases(void)
+{
+	tap_run("arp: request for a VIP answered with interface MAC (XDP_TX)", test_arp_request_vip);
+	tap_run("arp: request for a non-VIP passes untouched", test_arp_request_other);
+	tap_run("arp: VIP with arp off is not answered", test_arp_request_noarp_vip);
+	tap_run("arp: ARP reply passes untouched", test_arp_reply_passes);
+	tap_run("arp: gratuitous ARP passes untouched", test_arp_gratuitous_passes);
+	tap_run("arp: 802.1Q and QinQ requests answered, tags kept", test_arp_vlan);
+	tap_run("ndp: solicitation for a VIP gets a solicited+override advertisement",
+		test_ndp_solicit_vip);
+	tap_run("ndp: solicitation without options answered (frame grows)",
+		test_ndp_solicit_no_option);
+	tap_run("ndp: DAD solicitation gets an advertisement to all nodes", test_ndp_solicit_dad);
+	tap_run("ndp: other targets and hop limit != 255 pass untouched", test_ndp_solicit_other);
+	tap_run("lb4: TCP SYN, ACK, FIN to one backend; exact bytes; service/backend counters",
+		test_tcp4_syn_ack_fin);
+	tap_run("lb4: backend reply gets VIP:port as source", test_tcp4_reply);
+	tap_run("lb4: ACK without conntrack forwarded by hash, not dropped",
+		test_tcp4_ack_without_conntrack);
+	tap_run("lb4: UDP with checksum and UDP checksum 0", test_udp4);
+	tap_run("lb6: TCP SYN/ACK, reply and UDP over IPv6", test_ipv6_tcp_udp);
+	tap_run("lb: 802.1Q and QinQ tagged TCP translated, tags kept", test_vlan_tcp);
+	tap_run("forward: egress = ingress gives XDP_TX", test_forward_tx);
+	tap_run("forward: unresolved neighbour passes the translated packet", test_forward_no_neigh);
+	tap_run("forward: TTL 1 passes untouched", test_ttl_expiring);
+	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
+	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
+	tap_run("lb: previous table generation keeps flows without conntrack",
+		test_previous_generation);
+	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
+	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
+	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);
+	tap_run("malformed: fragments dropped to VIPs, passed otherwise", test_fragments);
+	tap_run("pass: non-VIP, no-service port, ICMP, non-IP pass byte-identical", test_not_ours);
+	tap_run("hash: BPF and userspace agree on 10,000 random flows", test_hash_agreement);
+}
+
+int main(void)
+{
+	if (geteuid() != 0) {
+		tap_skip_all("needs root (BPF, network namespace)");
+		return 0;
+	}
+	libbpf_set_print(NULL);
+	pkt_mac(MAC_IN, mac_in);
+	pkt_mac(MAC_BE, mac_be);
+	pkt_mac(MAC_CLIENT, mac_client);
+	pkt_mac(MAC_LOCAL_BE, mac_local_be);
+	pkt_mac(MAC_PEER, mac_peer);
+	if (setup_netns() || setup_dataplane()) {
+		printf("Bail out! test environment could not be set up\n");
+		return 1;
+	}
+	run_cases();
+	vipxdp_bpf__destroy(skel);
+	return tap_done();
+}

@@ -1,0 +1,610 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Data-plane state writer; see dataplane.h. Service and backend ids are
+ * allocated by scanning the maps (the backend array is mmap-ed), so any
+ * number of short-lived vipxdp processes can change the same pinned state.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <sys/mman.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "dataplane.h"
+#include "maglev.h"
+#include "vipxdp_hash.h"
+#include "vipxdp.skel.h"
+
+/* Array maps store each value in round_up(value_size, 8) bytes; an mmap-ed
+ * table of __u32 backend ids therefore has one id every 8 bytes. */
+#define TABLE_STRIDE 2 /* in __u32 units */
+
+static size_t page_round(size_t n)
+{
+	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+
+	return (n + pg - 1) / pg * pg;
+}
+
+static int map_max_entries(int fd, __u32 *out)
+{
+	struct bpf_map_info info = {};
+	__u32 len = sizeof(info);
+	int err;
+
+	err = bpf_obj_get_info_by_fd(fd, &info, &len);
+	if (err)
+		return -errno;
+	*out = info.max_entries;
+	return 0;
+}
+
+static int dp_finish_open(struct vipxdp_dp *dp)
+{
+	__u32 outer = 0;
+	int err;
+
+	err = map_max_entries(dp->maglev_fd, &outer);
+	if (!err)
+		err = map_max_entries(dp->backend_fd, &dp->max_backends);
+	if (err)
+		return err;
+	dp->max_services = outer / VIPXDP_GENERATIONS;
+	return 0;
+}
+
+int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
+{
+	memset(dp, 0, sizeof(*dp));
+	dp->vip_fd = bpf_map__fd(skel->maps.vipxdp_vip);
+	dp->svc_fd = bpf_map__fd(skel->maps.vipxdp_svc);
+	dp->backend_fd = bpf_map__fd(skel->maps.vipxdp_backend);
+	dp->maglev_fd = bpf_map__fd(skel->maps.vipxdp_maglev);
+	dp->ct_fd = bpf_map__fd(skel->maps.vipxdp_ct);
+	dp->iface_fd = bpf_map__fd(skel->maps.vipxdp_ifaces);
+	dp->cfg_fd = bpf_map__fd(skel->maps.vipxdp_cfg);
+	dp->devmap_fd = bpf_map__fd(skel->maps.vipxdp_devmap);
+	dp->stats_fd = bpf_map__fd(skel->maps.vipxdp_stats);
+	dp->svc_stats_fd = bpf_map__fd(skel->maps.vipxdp_svc_st);
+	dp->be_stats_fd = bpf_map__fd(skel->maps.vipxdp_be_st);
+	dp->owns_fds = false;
+	return dp_finish_open(dp);
+}
+
+static const struct {
+	const char *name;
+	size_t off;
+} pinned_maps[] = {
+	{ "vipxdp_vip", offsetof(struct vipxdp_dp, vip_fd) },
+	{ "vipxdp_svc", offsetof(struct vipxdp_dp, svc_fd) },
+	{ "vipxdp_backend", offsetof(struct vipxdp_dp, backend_fd) },
+	{ "vipxdp_maglev", offsetof(struct vipxdp_dp, maglev_fd) },
+	{ "vipxdp_ct", offsetof(struct vipxdp_dp, ct_fd) },
+	{ "vipxdp_ifaces", offsetof(struct vipxdp_dp, iface_fd) },
+	{ "vipxdp_cfg", offsetof(struct vipxdp_dp, cfg_fd) },
+	{ "vipxdp_devmap", offsetof(struct vipxdp_dp, devmap_fd) },
+	{ "vipxdp_stats", offsetof(struct vipxdp_dp, stats_fd) },
+	{ "vipxdp_svc_st", offsetof(struct vipxdp_dp, svc_stats_fd) },
+	{ "vipxdp_be_st", offsetof(struct vipxdp_dp, be_stats_fd) },
+};
+
+int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
+{
+	char path[PATH_MAX];
+	size_t i;
+	int err;
+
+	memset(dp, 0, sizeof(*dp));
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++)
+		*(int *)((char *)dp + pinned_maps[i].off) = -1;
+	dp->owns_fds = true;
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/%s", dir, pinned_maps[i].name);
+		fd = bpf_obj_get(path);
+		if (fd < 0) {
+			err = -errno;
+			vipxdp_dp_close(dp);
+			return err;
+		}
+		*(int *)((char *)dp + pinned_maps[i].off) = fd;
+	}
+	err = dp_finish_open(dp);
+	if (err)
+		vipxdp_dp_close(dp);
+	return err;
+}
+
+void vipxdp_dp_close(struct vipxdp_dp *dp)
+{
+	size_t i;
+
+	if (!dp->owns_fds)
+		return;
+	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
+		int *fd = (int *)((char *)dp + pinned_maps[i].off);
+
+		if (*fd >= 0)
+			close(*fd);
+		*fd = -1;
+	}
+}
+
+int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(dp->cfg_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+}
+
+int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(dp->cfg_fd, &zero, cfg) ? -errno : 0;
+}
+
+int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6])
+{
+	struct vipxdp_iface ifc = {};
+
+	memcpy(ifc.mac, mac, 6);
+	if (bpf_map_update_elem(dp->iface_fd, &ifindex, &ifc, BPF_ANY))
+		return -errno;
+	if (bpf_map_update_elem(dp->devmap_fd, &ifindex, &ifindex, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int vipxdp_dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex)
+{
+	int err = 0;
+
+	if (bpf_map_delete_elem(dp->devmap_fd, &ifindex) && errno != ENOENT)
+		err = -errno;
+	if (bpf_map_delete_elem(dp->iface_fd, &ifindex) && errno != ENOENT)
+		err = -errno;
+	return err;
+}
+
+static void vip_key(struct vipxdp_vip_key *k, __u8 family, const struct vipxdp_addr *addr)
+{
+	memset(k, 0, sizeof(*k));
+	k->addr = *addr;
+	k->family = family;
+}
+
+int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+		      __u32 flags)
+{
+	struct vipxdp_vip_key k;
+	struct vipxdp_vip v = { .flags = flags };
+
+	vip_key(&k, family, addr);
+	return bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY) ? -errno : 0;
+}
+
+int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr)
+{
+	struct vipxdp_vip_key k;
+
+	vip_key(&k, family, addr);
+	return bpf_map_delete_elem(dp->vip_fd, &k) ? -errno : 0;
+}
+
+void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc)
+{
+	memset(key, 0, sizeof(*key));
+	key->addr = svc->vip;
+	key->port = htons(svc->port);
+	key->proto = svc->proto;
+	key->family = svc->family;
+}
+
+int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
+			  struct vipxdp_svc *out)
+{
+	struct vipxdp_svc_key key;
+
+	vipxdp_svc_key_from_spec(&key, svc);
+	return bpf_map_lookup_elem(dp->svc_fd, &key, out) ? -errno : 0;
+}
+
+/* The backend array, mapped into this process. */
+struct be_array {
+	struct vipxdp_backend *be;
+	size_t len;
+};
+
+static int be_map(struct vipxdp_dp *dp, struct be_array *a)
+{
+	a->len = page_round((size_t)dp->max_backends * sizeof(struct vipxdp_backend));
+	a->be = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->backend_fd, 0);
+	if (a->be == MAP_FAILED) {
+		a->be = NULL;
+		return -errno;
+	}
+	return 0;
+}
+
+static void be_unmap(struct be_array *a)
+{
+	if (a->be)
+		munmap(a->be, a->len);
+	a->be = NULL;
+}
+
+/* Lowest service id in use by no service. */
+static int alloc_svc_id(struct vipxdp_dp *dp, __u32 *id)
+{
+	struct vipxdp_svc_key key, next;
+	struct vipxdp_svc val;
+	unsigned char *used;
+	void *prev = NULL;
+	__u32 i;
+
+	used = calloc(dp->max_services, 1);
+	if (!used)
+		return -ENOMEM;
+	while (!bpf_map_get_next_key(dp->svc_fd, prev, &next)) {
+		key = next;
+		prev = &key;
+		if (!bpf_map_lookup_elem(dp->svc_fd, &key, &val) && val.id < dp->max_services)
+			used[val.id] = 1;
+	}
+	for (i = 0; i < dp->max_services && used[i]; i++)
+		;
+	free(used);
+	if (i == dp->max_services)
+		return -ENOSPC;
+	*id = i;
+	return 0;
+}
+
+static bool be_same(const struct vipxdp_backend *b, const struct vipxdp_be_spec *s)
+{
+	return b->family == s->family && b->port == htons(s->port) &&
+	       !memcmp(&b->addr, &s->addr, sizeof(b->addr));
+}
+
+static int zero_be_stats(struct vipxdp_dp *dp, __u32 id)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_lb_stats *z;
+	int err = 0;
+
+	if (ncpu < 0)
+		return ncpu;
+	z = calloc(ncpu, sizeof(*z));
+	if (!z)
+		return -ENOMEM;
+	if (bpf_map_update_elem(dp->be_stats_fd, &id, z, BPF_ANY))
+		err = -errno;
+	free(z);
+	return err;
+}
+
+/* Read one table slot's whole table; NULL when the slot is empty. */
+static __u32 *table_read(struct vipxdp_dp *dp, __u32 idx, __u32 size)
+{
+	__u32 inner_id, *copy, *m;
+	size_t len;
+	int fd;
+
+	if (!size || bpf_map_lookup_elem(dp->maglev_fd, &idx, &inner_id))
+		return NULL;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return NULL;
+	len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
+	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return NULL;
+	copy = malloc((size_t)size * sizeof(__u32));
+	for (__u32 i = 0; copy && i < size; i++)
+		copy[i] = m[(size_t)i * TABLE_STRIDE];
+	munmap(m, len);
+	return copy;
+}
+
+/* Create a table map holding `table` and put it in slot idx. */
+static int table_write(struct vipxdp_dp *dp, __u32 idx, const __u32 *table, __u32 size)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
+	size_t len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
+	int fd, err = 0;
+	__u32 *m;
+
+	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32), sizeof(__u32), size,
+			    &opts);
+	if (fd < 0)
+		return -errno;
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		err = -errno;
+		goto out;
+	}
+	for (__u32 i = 0; i < size; i++)
+		m[(size_t)i * TABLE_STRIDE] = table[i];
+	munmap(m, len);
+	if (bpf_map_update_elem(dp->maglev_fd, &idx, &fd, BPF_ANY))
+		err = -errno;
+out:
+	close(fd);
+	return err;
+}
+
+int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id)
+{
+	struct vipxdp_maglev_backend *mb = NULL;
+	struct vipxdp_svc old = {}, svc = {};
+	struct vipxdp_svc_key key;
+	struct be_array a = {};
+	__u32 *table = NULL, *cur = NULL, *ids = NULL, *mine = NULL;
+	__u32 i, j, k, next_free = 0, par, nmine = 0, cap_mine = 0;
+	bool exists, table_same = false, *fresh = NULL;
+	int err;
+
+	if (!vipxdp_is_prime(spec->table_size) || spec->table_size < VIPXDP_MAGLEV_MIN ||
+	    spec->table_size > VIPXDP_MAGLEV_MAX)
+		return -EINVAL;
+	for (i = 0; i < n; i++)
+		if (bes[i].family != spec->family)
+			return -EAFNOSUPPORT;
+
+	vipxdp_svc_key_from_spec(&key, spec);
+	exists = !bpf_map_lookup_elem(dp->svc_fd, &key, &old);
+	if (exists)
+		svc.id = old.id;
+	else if ((err = alloc_svc_id(dp, &svc.id)))
+		return err;
+
+	err = be_map(dp, &a);
+	if (err)
+		return err;
+	mb = calloc(n ? n : 1, sizeof(*mb));
+	ids = calloc(n ? n : 1, sizeof(*ids));
+	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	table = malloc((size_t)spec->table_size * sizeof(*table));
+	if (!mb || !ids || !fresh || !table) {
+		err = -ENOMEM;
+		goto out;
+	}
+
+	/* Backends that stay keep their id; new ones get a free id. New
+	 * entries are complete before any table can point at them. Free ids
+	 * are taken above the highest id in use first, so a just-removed id
+	 * (still in a previous-generation table) is reused as late as possible. */
+	/* One pass: the highest id in use, and this service's backends. */
+	for (j = 0; j < dp->max_backends; j++) {
+		if (!(a.be[j].flags & VIPXDP_BE_F_ACTIVE))
+			continue;
+		next_free = j + 1;
+		if (!exists || a.be[j].svc_id != svc.id)
+			continue;
+		if (nmine == cap_mine) {
+			__u32 *tmp;
+
+			cap_mine = cap_mine ? cap_mine * 2 : 64;
+			tmp = realloc(mine, cap_mine * sizeof(*mine));
+			if (!tmp) {
+				err = -ENOMEM;
+				goto out;
+			}
+			mine = tmp;
+		}
+		mine[nmine++] = j;
+	}
+	for (i = 0; i < n; i++) {
+		ids[i] = VIPXDP_BACKEND_NONE;
+		for (k = 0; k < nmine; k++) {
+			if (be_same(&a.be[mine[k]], &bes[i])) {
+				ids[i] = mine[k];
+				break;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		__u32 tries;
+
+		if (ids[i] != VIPXDP_BACKEND_NONE)
+			continue;
+		for (tries = 0; tries < dp->max_backends; tries++) {
+			j = (next_free + tries) % dp->max_backends;
+			if (!(a.be[j].flags & VIPXDP_BE_F_ACTIVE))
+				break;
+		}
+		if (tries == dp->max_backends) {
+			err = -ENOSPC;
+			goto out;
+		}
+		err = zero_be_stats(dp, j);
+		if (err)
+			goto out;
+		a.be[j].addr = bes[i].addr;
+		a.be[j].port = htons(bes[i].port);
+		a.be[j].family = bes[i].family;
+		a.be[j].svc_id = svc.id;
+		__atomic_store_n(&a.be[j].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
+		ids[i] = j;
+		fresh[i] = true;
+		next_free = j + 1;
+	}
+
+	for (i = 0; i < n; i++) {
+		mb[i].addr = bes[i].addr;
+		mb[i].family = bes[i].family;
+		mb[i].port = bes[i].port;
+		mb[i].weight = bes[i].weight;
+		mb[i].id = ids[i];
+	}
+	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
+	if (err)
+		goto out;
+
+	svc.flags = spec->flags;
+	if (exists) {
+		par = old.gen & 1;
+		if (old.table_size[par] == spec->table_size) {
+			cur = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, spec->table_size);
+			table_same = cur && !memcmp(cur, table, spec->table_size * sizeof(*table));
+		}
+		svc.gen = table_same ? old.gen : old.gen + 1;
+		svc.table_size[0] = old.table_size[0];
+		svc.table_size[1] = old.table_size[1];
+	} else {
+		svc.gen = 0;
+		/* A fresh id: clear whatever an earlier service left. */
+		for (par = 0; par < VIPXDP_GENERATIONS; par++) {
+			i = svc.id * VIPXDP_GENERATIONS + par;
+			bpf_map_delete_elem(dp->maglev_fd, &i);
+		}
+	}
+	par = svc.gen & 1;
+	if (!table_same) {
+		err = table_write(dp, svc.id * VIPXDP_GENERATIONS + par, table, spec->table_size);
+		if (err)
+			goto out;
+		svc.table_size[par] = spec->table_size;
+	}
+	if (!exists || !table_same || svc.flags != old.flags) {
+		if (!exists) {
+			int ncpu = libbpf_num_possible_cpus();
+			struct vipxdp_lb_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+
+			if (z) {
+				bpf_map_update_elem(dp->svc_stats_fd, &svc.id, z, BPF_ANY);
+				free(z);
+			}
+		}
+		/* The switch: one update of the service entry. */
+		if (bpf_map_update_elem(dp->svc_fd, &key, &svc, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+
+	/* Backends of this service no longer listed leave it now that no
+	 * active table refers to them. */
+	for (k = 0; k < nmine; k++) {
+		for (i = 0; i < n && ids[i] != mine[k]; i++)
+			;
+		if (i == n)
+			__atomic_store_n(&a.be[mine[k]].flags, 0, __ATOMIC_RELEASE);
+	}
+	if (svc_id)
+		*svc_id = svc.id;
+out:
+	/* On failure, backends allocated here leave again: nothing half-applied. */
+	for (i = 0; err && fresh && a.be && i < n; i++)
+		if (fresh[i])
+			__atomic_store_n(&a.be[ids[i]].flags, 0, __ATOMIC_RELEASE);
+	free(fresh);
+	free(mine);
+	free(cur);
+	free(table);
+	free(ids);
+	free(mb);
+	be_unmap(&a);
+	return err;
+}
+
+int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec)
+{
+	struct vipxdp_svc_key key;
+	struct vipxdp_svc svc;
+	struct be_array a = {};
+	__u32 i, idx;
+	int err;
+
+	vipxdp_svc_key_from_spec(&key, spec);
+	if (bpf_map_lookup_elem(dp->svc_fd, &key, &svc))
+		return -errno;
+	if (bpf_map_delete_elem(dp->svc_fd, &key))
+		return -errno;
+	for (i = 0; i < VIPXDP_GENERATIONS; i++) {
+		idx = svc.id * VIPXDP_GENERATIONS + i;
+		bpf_map_delete_elem(dp->maglev_fd, &idx);
+	}
+	err = be_map(dp, &a);
+	if (err)
+		return err;
+	for (i = 0; i < dp->max_backends; i++)
+		if ((a.be[i].flags & VIPXDP_BE_F_ACTIVE) && a.be[i].svc_id == svc.id)
+			__atomic_store_n(&a.be[i].flags, 0, __ATOMIC_RELEASE);
+	be_unmap(&a);
+	return 0;
+}
+
+static int table_lookup(struct vipxdp_dp *dp, __u32 idx, __u32 slot, __u32 *val)
+{
+	__u32 inner_id;
+	int fd, err = 0;
+
+	if (bpf_map_lookup_elem(dp->maglev_fd, &idx, &inner_id))
+		return -errno;
+	fd = bpf_map_get_fd_by_id(inner_id);
+	if (fd < 0)
+		return -errno;
+	if (bpf_map_lookup_elem(fd, &slot, val))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static bool be_usable(struct vipxdp_dp *dp, __u32 id, __u32 svc_id, struct vipxdp_backend *be)
+{
+	if (id == VIPXDP_BACKEND_NONE || bpf_map_lookup_elem(dp->backend_fd, &id, be))
+		return false;
+	return (be->flags & VIPXDP_BE_F_ACTIVE) && be->svc_id == svc_id;
+}
+
+int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
+		      __u32 *be_id, struct vipxdp_backend *be)
+{
+	struct vipxdp_svc_key key = {};
+	struct vipxdp_cfg cfg = {};
+	struct vipxdp_svc svc;
+	__u32 hash, par, id;
+	int err;
+
+	key.addr = flow->daddr;
+	key.port = flow->dport;
+	key.proto = flow->proto;
+	key.family = flow->family;
+	if (bpf_map_lookup_elem(dp->svc_fd, &key, &svc))
+		return -errno;
+	err = vipxdp_dp_get_cfg(dp, &cfg);
+	if (err)
+		return err;
+	hash = vipxdp_flow_hash(flow, svc.flags, cfg.hash_seed);
+	if (!syn) {
+		par = (svc.gen + 1) & 1;
+		if (svc.table_size[par] &&
+		    !table_lookup(dp, svc.id * VIPXDP_GENERATIONS + par,
+				  vipxdp_table_slot(hash, svc.table_size[par]), &id) &&
+		    be_usable(dp, id, svc.id, be)) {
+			*be_id = id;
+			return 0;
+		}
+	}
+	par = svc.gen & 1;
+	if (!svc.table_size[par])
+		return -ENOENT;
+	err = table_lookup(dp, svc.id * VIPXDP_GENERATIONS + par,
+			   vipxdp_table_slot(hash, svc.table_size[par]), &id);
+	if (err)
+		return err;
+	if (!be_usable(dp, id, svc.id, be))
+		return -ENOENT;
+	*be_id = id;
+	return 0;
+}

@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Data-plane state writer: the one place that writes services, backends,
+ * Maglev tables, VIP addresses, interfaces and configuration into the BPF
+ * maps. It works on the maps of a freshly loaded skeleton or on the pinned
+ * maps of a running data plane; its bookkeeping (which service and backend ids
+ * are in use) is read back from the maps, so no state lives in the process.
+ *
+ * Table changes follow the generation protocol of the data path: a new
+ * backend set is written into the service's inactive table slot, then one
+ * update of the service entry switches `gen`. The previous table stays in the
+ * other slot for flows that arrive without conntrack.
+ *
+ * All functions return 0 or a negative errno.
+ */
+#ifndef VIPXDP_DATAPLANE_H
+#define VIPXDP_DATAPLANE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+
+#include "vipxdp_abi.h"
+
+struct vipxdp_bpf;
+
+/* File descriptors of the data-plane maps. */
+struct vipxdp_dp {
+	int vip_fd;
+	int svc_fd;
+	int backend_fd;
+	int maglev_fd; /* array of maps: outer */
+	int ct_fd;
+	int iface_fd;
+	int cfg_fd;
+	int devmap_fd;
+	int stats_fd;
+	int svc_stats_fd;
+	int be_stats_fd;
+	__u32 max_services;
+	__u32 max_backends;
+	bool owns_fds; /* close fds in vipxdp_dp_close() */
+};
+
+/* A backend as the control plane describes it. */
+struct vipxdp_be_spec {
+	struct vipxdp_addr addr;
+	__u8 family;
+	__u16 port; /* host order */
+	__u32 weight; /* 0 = drain: no new flows, stays in the service */
+};
+
+/* Service identity; port in host order. */
+struct vipxdp_svc_spec {
+	struct vipxdp_addr vip;
+	__u8 family;
+	__u8 proto;
+	__u16 port; /* host order */
+	__u32 flags; /* enum vipxdp_svc_flags */
+	__u32 table_size; /* Maglev table size, prime */
+};
+
+/* Use the maps of a loaded (not necessarily attached) skeleton. */
+int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel);
+/* Open the maps pinned in DIR (e.g. /sys/fs/bpf/vipxdp). */
+int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir);
+void vipxdp_dp_close(struct vipxdp_dp *dp);
+
+int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg);
+int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg);
+
+/* Interface data for ARP/NDP replies and the redirect devmap. */
+int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6]);
+int vipxdp_dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex);
+
+/* VIP addresses: flags is enum vipxdp_vip_flags. */
+int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+		      __u32 flags);
+int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr);
+
+/*
+ * Create the service if new (allocating an id), or replace its backend set.
+ * Backends that stay keep their ids, so established flows keep their backend.
+ * Backends no longer listed are deactivated. Returns 0 and fills *svc_id.
+ */
+int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
+			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id);
+int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc);
+
+/* Look up a service; fills *out. -ENOENT when absent. */
+int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
+			  struct vipxdp_svc *out);
+
+/*
+ * Which backend does a new flow (or, with syn=false, a flow without
+ * conntrack) get? Uses the live tables and the data path's hash and
+ * generation rule. Fills *be_id and *be.
+ */
+int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
+		      __u32 *be_id, struct vipxdp_backend *be);
+
+/* Fill a svc key from a spec (port converted to network order). */
+void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);
+
+#endif /* VIPXDP_DATAPLANE_H */
