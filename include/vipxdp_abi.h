@@ -62,11 +62,14 @@ enum vipxdp_vip_flags {
 	VIPXDP_VIP_F_ARP = 1u << 0, /* answer ARP (IPv4) / NDP (IPv6) */
 };
 
+#define VIPXDP_NAME_LEN 24
+
 struct vipxdp_vip {
 	__u32 flags; /* enum vipxdp_vip_flags */
-	__u32 vip_id; /* index for per-VIP data (control plane bookkeeping) */
+	__u32 reserved;
+	char name[VIPXDP_NAME_LEN]; /* operator's name for the VIP, NUL-terminated */
 };
-_Static_assert(sizeof(struct vipxdp_vip) == 8, "vipxdp_vip size");
+_Static_assert(sizeof(struct vipxdp_vip) == 32, "vipxdp_vip size");
 
 /* vipxdp_svc: (VIP, port, protocol) -> service. */
 struct vipxdp_svc_key {
@@ -104,8 +107,10 @@ struct vipxdp_backend {
 	__u8 family;
 	__u8 flags; /* enum vipxdp_backend_flags */
 	__u32 svc_id; /* the service this backend belongs to */
+	__u32 weight; /* control plane: Maglev weight, 0 = draining */
+	__u32 reserved;
 };
-_Static_assert(sizeof(struct vipxdp_backend) == 24, "vipxdp_backend size");
+_Static_assert(sizeof(struct vipxdp_backend) == 32, "vipxdp_backend size");
 
 /* Flow key: conntrack key in both directions and the input of the flow hash. */
 struct vipxdp_flow {
@@ -139,19 +144,25 @@ struct vipxdp_ct {
 _Static_assert(sizeof(struct vipxdp_ct) == 40, "vipxdp_ct size");
 
 /* vipxdp_ifaces: ifindex -> interface data the data path needs. */
+enum vipxdp_iface_flags {
+	VIPXDP_IF_F_GENERIC = 1u << 0, /* attached in generic (skb) mode */
+};
+
 struct vipxdp_iface {
 	__u8 mac[6];
 	__u16 pad;
-	__u32 flags;
+	__u32 flags; /* enum vipxdp_iface_flags: control plane bookkeeping */
 };
 _Static_assert(sizeof(struct vipxdp_iface) == 12, "vipxdp_iface size");
 
 /* vipxdp_cfg: one entry of global configuration. */
 struct vipxdp_cfg {
 	__u32 hash_seed; /* same on every node serving the same VIPs */
+	__u32 table_size; /* control plane: Maglev size for new tables */
 	__u32 flags; /* reserved, zero */
+	__u32 reserved;
 };
-_Static_assert(sizeof(struct vipxdp_cfg) == 8, "vipxdp_cfg size");
+_Static_assert(sizeof(struct vipxdp_cfg) == 16, "vipxdp_cfg size");
 
 /*
  * Verdict/reason counters. Every packet the program sees is counted under

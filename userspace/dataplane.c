@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -150,9 +151,9 @@ int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg)
 	return bpf_map_lookup_elem(dp->cfg_fd, &zero, cfg) ? -errno : 0;
 }
 
-int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6])
+int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], __u32 flags)
 {
-	struct vipxdp_iface ifc = {};
+	struct vipxdp_iface ifc = { .flags = flags };
 
 	memcpy(ifc.mac, mac, 6);
 	if (bpf_map_update_elem(dp->iface_fd, &ifindex, &ifc, BPF_ANY))
@@ -181,11 +182,13 @@ static void vip_key(struct vipxdp_vip_key *k, __u8 family, const struct vipxdp_a
 }
 
 int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
-		      __u32 flags)
+		      __u32 flags, const char *name)
 {
 	struct vipxdp_vip_key k;
 	struct vipxdp_vip v = { .flags = flags };
 
+	if (name)
+		snprintf(v.name, sizeof(v.name), "%s", name);
 	vip_key(&k, family, addr);
 	return bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY) ? -errno : 0;
 }
@@ -433,12 +436,17 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		a.be[j].port = htons(bes[i].port);
 		a.be[j].family = bes[i].family;
 		a.be[j].svc_id = svc.id;
+		a.be[j].weight = bes[i].weight;
 		__atomic_store_n(&a.be[j].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
 		ids[i] = j;
 		fresh[i] = true;
 		next_free = j + 1;
 	}
 
+	/* Kept backends take their new weight (the data path never reads it). */
+	for (i = 0; i < n; i++)
+		if (!fresh[i])
+			a.be[ids[i]].weight = bes[i].weight;
 	for (i = 0; i < n; i++) {
 		mb[i].addr = bes[i].addr;
 		mb[i].family = bes[i].family;
@@ -607,4 +615,206 @@ int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool
 		return -ENOENT;
 	*be_id = id;
 	return 0;
+}
+
+static int cmp_svc(const void *a, const void *b)
+{
+	const struct vipxdp_dp_svc *x = a, *y = b;
+	int c;
+
+	if (x->key.family != y->key.family)
+		return x->key.family - y->key.family;
+	c = memcmp(&x->key.addr, &y->key.addr, sizeof(x->key.addr));
+	if (c)
+		return c;
+	if (x->key.proto != y->key.proto)
+		return x->key.proto - y->key.proto;
+	return (int)ntohs(x->key.port) - (int)ntohs(y->key.port);
+}
+
+static int cmp_vip(const void *a, const void *b)
+{
+	const struct vipxdp_dp_vip *x = a, *y = b;
+
+	if (x->key.family != y->key.family)
+		return x->key.family - y->key.family;
+	return memcmp(&x->key.addr, &y->key.addr, sizeof(x->key.addr));
+}
+
+static int cmp_be(const void *a, const void *b)
+{
+	const struct vipxdp_dp_be *x = a, *y = b;
+	int c;
+
+	if (x->be.family != y->be.family)
+		return x->be.family - y->be.family;
+	c = memcmp(&x->be.addr, &y->be.addr, sizeof(x->be.addr));
+	if (c)
+		return c;
+	return (int)ntohs(x->be.port) - (int)ntohs(y->be.port);
+}
+
+/* Every (key, value) of a hash map into a malloc-ed array of pairs. */
+static int dump_hash(int fd, size_t ksz, size_t vsz, void **out, size_t *n)
+{
+	size_t cap = 0, cnt = 0, esz = ksz + vsz;
+	char key[64], next[64], *arr = NULL, *tmp;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, ksz);
+		prev = key;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 32;
+			tmp = realloc(arr, cap * esz);
+			if (!tmp) {
+				free(arr);
+				return -ENOMEM;
+			}
+			arr = tmp;
+		}
+		memcpy(arr + cnt * esz, key, ksz);
+		if (bpf_map_lookup_elem(fd, key, arr + cnt * esz + ksz))
+			continue; /* deleted meanwhile */
+		cnt++;
+	}
+	*out = arr;
+	*n = cnt;
+	return 0;
+}
+
+int vipxdp_dp_vips(struct vipxdp_dp *dp, struct vipxdp_dp_vip **out, size_t *n)
+{
+	int err;
+
+	_Static_assert(sizeof(struct vipxdp_dp_vip) ==
+			       sizeof(struct vipxdp_vip_key) + sizeof(struct vipxdp_vip),
+		       "packed pairs");
+	err = dump_hash(dp->vip_fd, sizeof(struct vipxdp_vip_key), sizeof(struct vipxdp_vip),
+			(void **)out, n);
+	if (!err && *n)
+		qsort(*out, *n, sizeof(**out), cmp_vip);
+	return err;
+}
+
+int vipxdp_dp_services(struct vipxdp_dp *dp, struct vipxdp_dp_svc **out, size_t *n)
+{
+	int err;
+
+	_Static_assert(sizeof(struct vipxdp_dp_svc) ==
+			       sizeof(struct vipxdp_svc_key) + sizeof(struct vipxdp_svc),
+		       "packed pairs");
+	err = dump_hash(dp->svc_fd, sizeof(struct vipxdp_svc_key), sizeof(struct vipxdp_svc),
+			(void **)out, n);
+	if (!err && *n)
+		qsort(*out, *n, sizeof(**out), cmp_svc);
+	return err;
+}
+
+int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out,
+			  size_t *n)
+{
+	struct vipxdp_dp_be *list = NULL, *tmp;
+	struct be_array a = {};
+	size_t cnt = 0, cap = 0;
+	__u32 i;
+	int err;
+
+	*out = NULL;
+	*n = 0;
+	err = be_map(dp, &a);
+	if (err)
+		return err;
+	for (i = 0; i < dp->max_backends; i++) {
+		if (!(a.be[i].flags & VIPXDP_BE_F_ACTIVE) || a.be[i].svc_id != svc_id)
+			continue;
+		if (cnt == cap) {
+			cap = cap ? cap * 2 : 16;
+			tmp = realloc(list, cap * sizeof(*list));
+			if (!tmp) {
+				free(list);
+				be_unmap(&a);
+				return -ENOMEM;
+			}
+			list = tmp;
+		}
+		list[cnt].id = i;
+		list[cnt].be = a.be[i];
+		cnt++;
+	}
+	be_unmap(&a);
+	if (cnt)
+		qsort(list, cnt, sizeof(*list), cmp_be);
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+			  const struct vipxdp_be_spec *bes, size_t n, double *share)
+{
+	struct vipxdp_maglev_backend *mb = NULL;
+	struct vipxdp_dp_be *cur_be = NULL;
+	__u32 *old = NULL, *neu = NULL, *slot_of = NULL, i, size = spec->table_size, par;
+	struct vipxdp_svc svc;
+	size_t ncur = 0, moved = 0, k;
+	int err;
+
+	*share = 0;
+	err = vipxdp_dp_get_service(dp, spec, &svc);
+	if (err == -ENOENT)
+		return 0;
+	if (err)
+		return err;
+	par = svc.gen & 1;
+	err = vipxdp_dp_backends_of(dp, svc.id, &cur_be, &ncur);
+	if (err)
+		return err;
+	old = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, svc.table_size[par]);
+	neu = malloc((size_t)size * sizeof(*neu));
+	mb = calloc(n ? n : 1, sizeof(*mb));
+	if (!neu || !mb) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		mb[i].addr = bes[i].addr;
+		mb[i].family = bes[i].family;
+		mb[i].port = bes[i].port;
+		mb[i].weight = bes[i].weight;
+		mb[i].id = i; /* index into bes */
+	}
+	err = vipxdp_maglev_build(mb, n, size, neu);
+	if (err)
+		goto out;
+	if (!old || svc.table_size[par] != size) {
+		*share = 1.0; /* a new table size moves (nearly) everything */
+		goto out;
+	}
+	/* Backend id -> index into cur_be, for the old table's ids. */
+	slot_of = malloc((size_t)dp->max_backends * sizeof(*slot_of));
+	if (!slot_of) {
+		err = -ENOMEM;
+		goto out;
+	}
+	memset(slot_of, 0xff, (size_t)dp->max_backends * sizeof(*slot_of));
+	for (k = 0; k < ncur; k++)
+		slot_of[cur_be[k].id] = k;
+	for (i = 0; i < size; i++) {
+		const struct vipxdp_backend *ob = NULL;
+		const struct vipxdp_be_spec *nb = neu[i] == VIPXDP_BACKEND_NONE ? NULL : &bes[neu[i]];
+
+		if (old[i] < dp->max_backends && slot_of[old[i]] != UINT32_MAX)
+			ob = &cur_be[slot_of[old[i]]].be;
+		if (!ob || !nb || !be_same(ob, nb))
+			moved += !(ob == NULL && nb == NULL);
+	}
+	*share = (double)moved / size;
+out:
+	free(slot_of);
+	free(mb);
+	free(neu);
+	free(old);
+	free(cur_be);
+	return err;
 }

@@ -70,12 +70,12 @@ int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg);
 int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg);
 
 /* Interface data for ARP/NDP replies and the redirect devmap. */
-int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6]);
+int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], __u32 flags);
 int vipxdp_dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex);
 
-/* VIP addresses: flags is enum vipxdp_vip_flags. */
+/* VIP addresses: flags is enum vipxdp_vip_flags; name may be NULL. */
 int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
-		      __u32 flags);
+		      __u32 flags, const char *name);
 int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr);
 
 /*
@@ -98,6 +98,33 @@ int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  */
 int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
 		      __u32 *be_id, struct vipxdp_backend *be);
+
+/* Listings, sorted by family, address, protocol, port (services) or
+ * family, address, port (backends). Arrays are malloc-ed. */
+struct vipxdp_dp_vip {
+	struct vipxdp_vip_key key;
+	struct vipxdp_vip vip;
+};
+struct vipxdp_dp_svc {
+	struct vipxdp_svc_key key;
+	struct vipxdp_svc svc;
+};
+struct vipxdp_dp_be {
+	__u32 id;
+	struct vipxdp_backend be;
+};
+int vipxdp_dp_vips(struct vipxdp_dp *dp, struct vipxdp_dp_vip **out, size_t *n);
+int vipxdp_dp_services(struct vipxdp_dp *dp, struct vipxdp_dp_svc **out, size_t *n);
+int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out,
+			  size_t *n);
+
+/*
+ * Share (0..1) of the service's table slots whose backend would change if
+ * its backend set became bes[] with table size spec->table_size. A service
+ * that does not exist yet gives 0.
+ */
+int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+			  const struct vipxdp_be_spec *bes, size_t n, double *share);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

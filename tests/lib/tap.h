@@ -30,23 +30,27 @@ static inline bool tap_check(bool ok, const char *file, int line, const char *fm
 	return false;
 }
 
-#define ASSERT_TRUE(cond, what) tap_check(!!(cond), __FILE__, __LINE__, "%s: expected true: %s", what, #cond)
-#define ASSERT_EQ(a, b, what)                                                         \
-	tap_check((long long)(a) == (long long)(b), __FILE__, __LINE__,                \
-		  "%s: %s == %lld, expected %s == %lld", what, #a, (long long)(a), #b, \
-		  (long long)(b))
-#define ASSERT_NE(a, b, what)                                                         \
-	tap_check((long long)(a) != (long long)(b), __FILE__, __LINE__,                \
-		  "%s: %s == %lld, expected a different value", what, #a, (long long)(a))
-#define ASSERT_LE(a, b, what)                                                         \
-	tap_check((long long)(a) <= (long long)(b), __FILE__, __LINE__,                \
-		  "%s: %s == %lld, expected <= %lld", what, #a, (long long)(a), (long long)(b))
-#define ASSERT_GE(a, b, what)                                                         \
-	tap_check((long long)(a) >= (long long)(b), __FILE__, __LINE__,                \
-		  "%s: %s == %lld, expected >= %lld", what, #a, (long long)(a), (long long)(b))
+/* Each operand is evaluated exactly once (GNU statement expressions). */
+#define ASSERT_TRUE(cond, what)                                                       \
+	({                                                                             \
+		bool _c = !!(cond);                                                    \
+		tap_check(_c, __FILE__, __LINE__, "%s: expected true: %s", what, #cond); \
+	})
+#define TAP_CMP_(a, b, op, what, fmt, ...)                                              \
+	({                                                                             \
+		long long _a = (long long)(a), _b = (long long)(b);                    \
+		tap_check(_a op _b, __FILE__, __LINE__, fmt, what, #a, _a, __VA_ARGS__); \
+	})
+#define ASSERT_EQ(a, b, what) TAP_CMP_(a, b, ==, what, "%s: %s == %lld, expected %s == %lld", #b, _b)
+#define ASSERT_NE(a, b, what) TAP_CMP_(a, b, !=, what, "%s: %s == %lld, expected not %s%s", #b, "")
+#define ASSERT_LE(a, b, what) TAP_CMP_(a, b, <=, what, "%s: %s == %lld, expected <= %s (%lld)", #b, _b)
+#define ASSERT_GE(a, b, what) TAP_CMP_(a, b, >=, what, "%s: %s == %lld, expected >= %s (%lld)", #b, _b)
 #define ASSERT_OK(err, what)                                                          \
-	tap_check((err) == 0, __FILE__, __LINE__, "%s: returned %d (%s)", what, (int)(err), \
-		  (err) < 0 ? strerror(-(err)) : "not zero")
+	({                                                                             \
+		int _e = (int)(err);                                                   \
+		tap_check(_e == 0, __FILE__, __LINE__, "%s: returned %d (%s)", what, _e, \
+			  _e < 0 ? strerror(-_e) : "not zero");                        \
+	})
 
 /* Run one named test; print its TAP line. */
 static inline void tap_run(const char *name, bool (*fn)(void))

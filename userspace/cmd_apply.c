@@ -1,0 +1,614 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * `vipxdp apply -c FILE [--dry-run]`: make the running state what the policy
+ * says. Everything is checked before anything changes: the whole file
+ * (syntax, schema, values), the interfaces it names, and that it fits the
+ * maps. Then a plan is computed against the live maps and printed (for every
+ * changed service, the share of Maglev slots whose backend moves), and
+ * applied in an order that never lets the data path see a half state:
+ *   settings -> new interfaces -> services (each switched atomically with one
+ *   map update) -> VIPs (ARP/NDP on only once their services exist) ->
+ *   removals in reverse -> interfaces no longer listed.
+ * An empty interfaces list leaves attachments alone (use `vipxdp unload`).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <net/if.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "addr.h"
+#include "attach.h"
+#include "policy.h"
+
+enum change { CH_NONE, CH_ADD, CH_CHANGE, CH_REMOVE };
+
+struct svc_plan {
+	struct vipxdp_svc_id id;
+	enum change ch;
+	double moved; /* changed: share of slots that move */
+	const struct vipxdp_policy_service *ps; /* desired (NULL when removed) */
+	size_t n_add, n_del, n_weight; /* backend differences */
+};
+
+struct vip_plan {
+	__u8 family;
+	struct vipxdp_addr addr;
+	enum change ch;
+	const struct vipxdp_policy_vip *pv;
+};
+
+struct plan {
+	struct svc_plan *svcs;
+	size_t nsvcs;
+	struct vip_plan *vips;
+	size_t nvips;
+	char (*attach)[IF_NAMESIZE];
+	size_t nattach;
+	char (*detach)[IF_NAMESIZE];
+	size_t ndetach;
+	bool seed_changed, size_changed;
+	struct vipxdp_cfg cfg_old, cfg_new;
+	size_t unchanged;
+};
+
+static void plan_free(struct plan *p)
+{
+	free(p->svcs);
+	free(p->vips);
+	free(p->attach);
+	free(p->detach);
+}
+
+static void *grow(void *arr, size_t n, size_t sz)
+{
+	return realloc(arr, (n + 1) * sz);
+}
+
+#define PUSH(arr, n, val)                                                    \
+	do {                                                                 \
+		void *_t = grow((arr), (n), sizeof(*(arr)));                 \
+		if (!_t) {                                                   \
+			err = -ENOMEM;                                       \
+			goto out;                                            \
+		}                                                            \
+		(arr) = _t;                                                  \
+		(arr)[(n)++] = (val);                                        \
+	} while (0)
+
+static __u32 svc_flags(const struct vipxdp_policy_service *ps)
+{
+	return ps->hash == VIPXDP_HASH_SOURCE_IP ? VIPXDP_SVC_F_HASH_SRC : 0;
+}
+
+/* Backends of a policy service as data-plane specs; malloc-ed. */
+static struct vipxdp_be_spec *specs_of(const struct vipxdp_policy_service *ps)
+{
+	struct vipxdp_be_spec *b = calloc(ps->n_backends ? ps->n_backends : 1, sizeof(*b));
+	size_t i;
+
+	for (i = 0; b && i < ps->n_backends; i++) {
+		b[i].addr = ps->backends[i].ep.addr;
+		b[i].family = ps->backends[i].ep.family;
+		b[i].port = ps->backends[i].ep.port;
+		b[i].weight = ps->backends[i].weight;
+	}
+	return b;
+}
+
+static int plan_service(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
+			const struct vipxdp_policy_service *ps, const struct vipxdp_dp_svc *cur,
+			struct svc_plan *sp)
+{
+	struct vipxdp_dp_be *bes = NULL;
+	struct vipxdp_svc_spec spec;
+	struct vipxdp_be_spec *want;
+	size_t nb = 0, i, k;
+	int err;
+
+	sp->ps = ps;
+	if (!cur) {
+		sp->ch = CH_ADD;
+		return 0;
+	}
+	err = vipxdp_dp_backends_of(dp, cur->svc.id, &bes, &nb);
+	if (err)
+		return err;
+	for (i = 0; i < ps->n_backends; i++) {
+		const struct vipxdp_policy_backend *pb = &ps->backends[i];
+
+		for (k = 0; k < nb; k++) {
+			struct vipxdp_endpoint ep;
+
+			cli_ep_of_backend(&bes[k].be, &ep);
+			if (!vipxdp_endpoint_cmp(&ep, &pb->ep))
+				break;
+		}
+		if (k == nb)
+			sp->n_add++;
+		else if (bes[k].be.weight != pb->weight)
+			sp->n_weight++;
+	}
+	sp->n_del = nb + sp->n_add - ps->n_backends;
+	free(bes);
+	if (!sp->n_add && !sp->n_del && !sp->n_weight && cur->svc.flags == svc_flags(ps) &&
+	    cur->svc.table_size[cur->svc.gen & 1] == pol->settings.table_size) {
+		sp->ch = CH_NONE;
+		return 0;
+	}
+	sp->ch = CH_CHANGE;
+	cli_spec_of(&ps->id, &spec);
+	spec.table_size = pol->settings.table_size;
+	want = specs_of(ps);
+	if (!want)
+		return -ENOMEM;
+	err = vipxdp_dp_moved_share(dp, &spec, want, ps->n_backends, &sp->moved);
+	free(want);
+	return err;
+}
+
+static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, const char *pin_dir,
+		     bool manage_ifaces, struct plan *p)
+{
+	struct vipxdp_dp_svc *svcs = NULL;
+	struct vipxdp_dp_vip *vips = NULL;
+	struct vipxdp_attached *ifs = NULL;
+	size_t nsvcs = 0, nvips = 0, nifs = 0, i, k, s;
+	int err = 0;
+
+	if (dp) {
+		if ((err = vipxdp_dp_services(dp, &svcs, &nsvcs)) ||
+		    (err = vipxdp_dp_vips(dp, &vips, &nvips)) ||
+		    (err = vipxdp_dp_get_cfg(dp, &p->cfg_old)))
+			goto out;
+		vipxdp_attached_list(pin_dir, &ifs, &nifs);
+	}
+	p->cfg_new.hash_seed = pol->settings.hash_seed;
+	p->cfg_new.table_size = pol->settings.table_size;
+	p->seed_changed = dp && p->cfg_old.hash_seed != p->cfg_new.hash_seed;
+	p->size_changed = dp && p->cfg_old.table_size != p->cfg_new.table_size;
+
+	/* Interfaces. */
+	if (manage_ifaces && pol->n_ifaces) {
+		for (i = 0; i < pol->n_ifaces; i++) {
+			for (k = 0; k < nifs; k++)
+				if (!strcmp(ifs[k].name, pol->ifaces[i].name) && ifs[k].ifindex)
+					break;
+			if (k == nifs) {
+				char name[IF_NAMESIZE];
+
+				snprintf(name, sizeof(name), "%s", pol->ifaces[i].name);
+				p->attach = grow(p->attach, p->nattach, sizeof(*p->attach));
+				if (!p->attach) {
+					err = -ENOMEM;
+					goto out;
+				}
+				memcpy(p->attach[p->nattach++], name, IF_NAMESIZE);
+			}
+		}
+		for (k = 0; k < nifs; k++) {
+			if (vipxdp_policy_find_iface(pol, ifs[k].name))
+				continue;
+			p->detach = grow(p->detach, p->ndetach, sizeof(*p->detach));
+			if (!p->detach) {
+				err = -ENOMEM;
+				goto out;
+			}
+			memcpy(p->detach[p->ndetach++], ifs[k].name, IF_NAMESIZE);
+		}
+	}
+
+	/* Services: desired ones, then current ones the policy drops. */
+	for (i = 0; i < pol->n_vips; i++) {
+		const struct vipxdp_policy_vip *pv = &pol->vips[i];
+
+		for (s = 0; s < pv->n_services; s++) {
+			const struct vipxdp_policy_service *ps = &pv->services[s];
+			const struct vipxdp_dp_svc *cur = NULL;
+			struct vipxdp_svc_key key;
+			struct vipxdp_svc_spec spec;
+			struct svc_plan sp = { .id = ps->id };
+
+			cli_spec_of(&ps->id, &spec);
+			vipxdp_svc_key_from_spec(&key, &spec);
+			for (k = 0; k < nsvcs; k++)
+				if (!memcmp(&svcs[k].key, &key, sizeof(key)))
+					cur = &svcs[k];
+			if ((err = plan_service(dp, pol, ps, cur, &sp)))
+				goto out;
+			if (sp.ch == CH_NONE)
+				p->unchanged++;
+			else
+				PUSH(p->svcs, p->nsvcs, sp);
+		}
+	}
+	for (k = 0; k < nsvcs; k++) {
+		struct svc_plan sp = { .ch = CH_REMOVE };
+
+		cli_svc_id_of_key(&svcs[k].key, &sp.id);
+		if (!vipxdp_policy_find_service(pol, &sp.id))
+			PUSH(p->svcs, p->nsvcs, sp);
+	}
+
+	/* VIPs. */
+	for (i = 0; i < pol->n_vips; i++) {
+		const struct vipxdp_policy_vip *pv = &pol->vips[i];
+		struct vip_plan vp = { .family = pv->family, .addr = pv->addr, .pv = pv };
+		const char *want_name = pv->name ? pv->name : "";
+
+		vp.ch = CH_ADD;
+		for (k = 0; k < nvips; k++) {
+			if (vips[k].key.family != pv->family ||
+			    memcmp(&vips[k].key.addr, &pv->addr, sizeof(pv->addr)))
+				continue;
+			vp.ch = (!!(vips[k].vip.flags & VIPXDP_VIP_F_ARP) != pv->arp ||
+				 strncmp(vips[k].vip.name, want_name, VIPXDP_NAME_LEN - 1))
+					? CH_CHANGE
+					: CH_NONE;
+		}
+		if (vp.ch != CH_NONE)
+			PUSH(p->vips, p->nvips, vp);
+	}
+	for (k = 0; k < nvips; k++) {
+		struct vip_plan vp = { .family = vips[k].key.family, .addr = vips[k].key.addr,
+				       .ch = CH_REMOVE };
+
+		if (!vipxdp_policy_find_vip(pol, vp.family, &vp.addr))
+			PUSH(p->vips, p->nvips, vp);
+	}
+out:
+	free(svcs);
+	free(vips);
+	free(ifs);
+	return err;
+}
+
+static void print_plan(struct cli *c, const struct plan *p, const char *file, bool dry)
+{
+	char buf[VIPXDP_SVC_STRLEN];
+	size_t i;
+
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_kbool(&c->jw, "dry_run", dry);
+		for (int ch = CH_ADD; ch <= CH_REMOVE; ch++) {
+			json_key(&c->jw, ch == CH_ADD ? "added" : ch == CH_CHANGE ? "changed" : "removed");
+			json_arr_open(&c->jw);
+			for (i = 0; i < p->nsvcs; i++) {
+				if ((int)p->svcs[i].ch != ch)
+					continue;
+				vipxdp_svc_id_str(&p->svcs[i].id, buf, sizeof(buf));
+				if (ch != CH_CHANGE) {
+					json_str(&c->jw, buf);
+					continue;
+				}
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "service", buf);
+				json_kdouble(&c->jw, "moved_share", p->svcs[i].moved);
+				json_ku64(&c->jw, "backends_added", p->svcs[i].n_add);
+				json_ku64(&c->jw, "backends_removed", p->svcs[i].n_del);
+				json_ku64(&c->jw, "weights_changed", p->svcs[i].n_weight);
+				json_obj_close(&c->jw);
+			}
+			json_arr_close(&c->jw);
+		}
+		json_ku64(&c->jw, "unchanged", p->unchanged);
+		for (int ch = CH_ADD; ch <= CH_REMOVE; ch++) {
+			json_key(&c->jw, ch == CH_ADD	   ? "vips_added"
+					 : ch == CH_CHANGE ? "vips_changed"
+							   : "vips_removed");
+			json_arr_open(&c->jw);
+			for (i = 0; i < p->nvips; i++)
+				if ((int)p->vips[i].ch == ch)
+					json_str(&c->jw, vipxdp_addr_str(p->vips[i].family,
+									 &p->vips[i].addr, buf,
+									 sizeof(buf)));
+			json_arr_close(&c->jw);
+		}
+		json_key(&c->jw, "interfaces_attached");
+		json_arr_open(&c->jw);
+		for (i = 0; i < p->nattach; i++)
+			json_str(&c->jw, p->attach[i]);
+		json_arr_close(&c->jw);
+		json_key(&c->jw, "interfaces_detached");
+		json_arr_open(&c->jw);
+		for (i = 0; i < p->ndetach; i++)
+			json_str(&c->jw, p->detach[i]);
+		json_arr_close(&c->jw);
+		json_kbool(&c->jw, "hash_seed_changed", p->seed_changed);
+		json_kbool(&c->jw, "table_size_changed", p->size_changed);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+		return;
+	}
+	printf("%s %s:\n", dry ? "plan (dry run) for" : "applying", file);
+	if (p->seed_changed)
+		printf("  ~ hash_seed 0x%08x -> 0x%08x (flows without conntrack may move)\n",
+		       p->cfg_old.hash_seed, p->cfg_new.hash_seed);
+	if (p->size_changed)
+		printf("  ~ table_size %u -> %u (every table is rebuilt)\n", p->cfg_old.table_size,
+		       p->cfg_new.table_size);
+	for (i = 0; i < p->nattach; i++)
+		printf("  + interface %s\n", p->attach[i]);
+	for (i = 0; i < p->nvips; i++) {
+		char a[VIPXDP_ADDR_STRLEN];
+		const struct vip_plan *v = &p->vips[i];
+
+		vipxdp_addr_str(v->family, &v->addr, a, sizeof(a));
+		printf("  %c vip %s%s%s%s\n", v->ch == CH_ADD ? '+' : v->ch == CH_CHANGE ? '~' : '-',
+		       a, v->pv && v->pv->name ? " (" : "", v->pv && v->pv->name ? v->pv->name : "",
+		       v->pv && v->pv->name ? ")" : "");
+	}
+	for (i = 0; i < p->nsvcs; i++) {
+		const struct svc_plan *s = &p->svcs[i];
+
+		vipxdp_svc_id_str(&s->id, buf, sizeof(buf));
+		if (s->ch == CH_ADD)
+			printf("  + service %s (%zu backends)\n", buf, s->ps->n_backends);
+		else if (s->ch == CH_REMOVE)
+			printf("  - service %s\n", buf);
+		else
+			printf("  ~ service %s: backends +%zu -%zu, weights changed %zu; %.2f%% of slots move\n",
+			       buf, s->n_add, s->n_del, s->n_weight, s->moved * 100);
+	}
+	for (i = 0; i < p->ndetach; i++)
+		printf("  - interface %s\n", p->detach[i]);
+	printf("  = %zu service%s unchanged\n", p->unchanged, p->unchanged == 1 ? "" : "s");
+}
+
+/* Checks against the running system that the file alone cannot make. */
+static int check_runtime(struct cli *c, const struct vipxdp_policy *pol, struct vipxdp_dp *dp,
+			 bool manage_ifaces)
+{
+	size_t i, nsvc = 0, nbe = 0;
+	__u32 max_svc = dp ? dp->max_services : VIPXDP_MAX_SERVICES;
+	__u32 max_be = dp ? dp->max_backends : VIPXDP_MAX_BACKENDS;
+
+	for (i = 0; manage_ifaces && i < pol->n_ifaces; i++)
+		if (!if_nametoindex(pol->ifaces[i].name))
+			return cli_fail(c, EXIT_FAIL, "%s:%u:%u: interface '%s' does not exist",
+					pol->name, pol->ifaces[i].loc.line, pol->ifaces[i].loc.col,
+					pol->ifaces[i].name);
+	for (i = 0; i < pol->n_vips; i++) {
+		nsvc += pol->vips[i].n_services;
+		for (size_t s = 0; s < pol->vips[i].n_services; s++)
+			nbe += pol->vips[i].services[s].n_backends;
+	}
+	if (pol->n_vips > VIPXDP_MAX_VIPS)
+		return cli_fail(c, EXIT_FAIL, "%s: %zu VIPs, more than the data plane holds (%u)",
+				pol->name, pol->n_vips, VIPXDP_MAX_VIPS);
+	if (nsvc > max_svc)
+		return cli_fail(c, EXIT_FAIL, "%s: %zu services, more than the data plane holds (%u)",
+				pol->name, nsvc, max_svc);
+	/* Backends of changed services briefly exist twice (old and new ids
+	 * are kept apart for the previous table generation). */
+	if (nbe > max_be / 2)
+		return cli_fail(c, EXIT_FAIL, "%s: %zu backends, more than the data plane holds (%u)",
+				pol->name, nbe, max_be / 2);
+	return 0;
+}
+
+static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
+		      const struct plan *p, char *err, size_t errlen)
+{
+	char buf[VIPXDP_SVC_STRLEN];
+	size_t i;
+	int rc;
+
+	if (p->seed_changed || p->size_changed) {
+		if ((rc = vipxdp_dp_set_cfg(dp, &p->cfg_new))) {
+			snprintf(err, errlen, "writing settings: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	/* A new table size: every service, changed or not, is rebuilt. */
+	for (i = 0; i < pol->n_vips; i++) {
+		for (size_t s = 0; s < pol->vips[i].n_services; s++) {
+			const struct vipxdp_policy_service *ps = &pol->vips[i].services[s];
+			struct vipxdp_svc_spec spec;
+			struct vipxdp_be_spec *bes;
+			bool todo = p->size_changed;
+
+			for (size_t k = 0; !todo && k < p->nsvcs; k++)
+				todo = p->svcs[k].ps == ps;
+			if (!todo)
+				continue;
+			cli_spec_of(&ps->id, &spec);
+			spec.flags = svc_flags(ps);
+			spec.table_size = pol->settings.table_size;
+			bes = specs_of(ps);
+			if (!bes)
+				return -ENOMEM;
+			rc = vipxdp_dp_set_service(dp, &spec, bes, ps->n_backends, NULL);
+			free(bes);
+			if (rc) {
+				snprintf(err, errlen, "%s:%u:%u: service %s: %s", pol->name, ps->loc.line,
+					 ps->loc.col, vipxdp_svc_id_str(&ps->id, buf, sizeof(buf)),
+					 rc == -ENOSPC ? "no free slot in the maps" : strerror(-rc));
+				return rc;
+			}
+		}
+	}
+	for (i = 0; i < p->nvips; i++) {
+		const struct vip_plan *v = &p->vips[i];
+
+		if (v->ch == CH_REMOVE)
+			continue;
+		rc = vipxdp_dp_set_vip(dp, v->family, &v->addr, v->pv->arp ? VIPXDP_VIP_F_ARP : 0,
+				       v->pv->name);
+		if (rc) {
+			snprintf(err, errlen, "VIP: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	for (i = 0; i < p->nvips; i++) {
+		if (p->vips[i].ch != CH_REMOVE)
+			continue;
+		rc = vipxdp_dp_del_vip(dp, p->vips[i].family, &p->vips[i].addr);
+		if (rc && rc != -ENOENT) {
+			snprintf(err, errlen, "removing VIP: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	for (i = 0; i < p->nsvcs; i++) {
+		struct vipxdp_svc_spec spec;
+
+		if (p->svcs[i].ch != CH_REMOVE)
+			continue;
+		cli_spec_of(&p->svcs[i].id, &spec);
+		rc = vipxdp_dp_del_service(dp, &spec);
+		if (rc && rc != -ENOENT) {
+			snprintf(err, errlen, "removing service %s: %s",
+				 vipxdp_svc_id_str(&p->svcs[i].id, buf, sizeof(buf)), strerror(-rc));
+			return rc;
+		}
+	}
+	return 0;
+}
+
+int cmd_apply(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = { { "config", required_argument, NULL, 'c' },
+					    { "dry-run", no_argument, NULL, 'n' },
+					    { "keep-interfaces", no_argument, NULL, 'K' },
+					    CLI_COMMON_LONGOPTS };
+	struct vipxdp_policy_errors errs = {};
+	struct vipxdp_policy *pol = NULL;
+	struct vipxdp_dp dp, *dpp = NULL;
+	struct plan p = {};
+	const char *file = NULL;
+	bool dry = false, manage_ifaces = true;
+	char err[512];
+	size_t i;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "c:n" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (cli_common_opt(c, opt))
+			continue;
+		switch (opt) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'K':
+			manage_ifaces = false;
+			break;
+		case 'h':
+			cli_cmd_help(c, cli_find_cmd("apply"));
+			return EXIT_OK;
+		default:
+			return cli_fail(c, EXIT_USAGE, "see '%s apply --help'", c->prog);
+		}
+	}
+	if (!file)
+		return cli_fail(c, EXIT_USAGE, "missing -c FILE; usage: %s %s", c->prog,
+				cli_find_cmd("apply")->synopsis);
+	if (optind != argc)
+		return cli_fail(c, EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+
+	rc = vipxdp_policy_load(file, &pol, &errs);
+	if (rc) {
+		if (c->json) {
+			json_init(&c->jw, stdout);
+			json_obj_open(&c->jw);
+			json_kstr(&c->jw, "error", errs.n ? errs.msg[0] : strerror(-rc));
+			json_key(&c->jw, "errors");
+			json_arr_open(&c->jw);
+			for (i = 0; i < errs.n; i++)
+				json_str(&c->jw, errs.msg[i]);
+			json_arr_close(&c->jw);
+			json_obj_close(&c->jw);
+			json_end(&c->jw);
+		} else if (errs.n) {
+			vipxdp_policy_errors_print(&errs, stderr);
+		} else {
+			fprintf(stderr, "%s apply: %s: %s\n", c->prog, file, strerror(-rc));
+		}
+		return EXIT_FAIL;
+	}
+	if ((rc = cli_pin_dir(c, false)))
+		goto out;
+	if (vipxdp_state_exists(c->pin_dir)) {
+		rc = vipxdp_dp_open_pinned(&dp, c->pin_dir);
+		if (rc) {
+			rc = cli_fail(c, EXIT_FAIL, "opening pinned maps: %s", strerror(-rc));
+			goto out;
+		}
+		dpp = &dp;
+	} else if (!pol->n_ifaces || !manage_ifaces) {
+		rc = cli_fail(c, EXIT_FAIL,
+			      "vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE -c %s' or list interfaces in the file",
+			      c->pin_dir, file);
+		goto out;
+	}
+	if ((rc = check_runtime(c, pol, dpp, manage_ifaces)))
+		goto out;
+	if (dpp && pol->settings.conntrack_size != vipxdp_state_ct_size(c->pin_dir))
+		cli_warn(c, "conntrack_size %u differs from the running %u; it takes effect when every interface is unloaded and loaded again",
+			 pol->settings.conntrack_size, vipxdp_state_ct_size(c->pin_dir));
+	rc = make_plan(dpp, pol, c->pin_dir, manage_ifaces, &p);
+	if (rc) {
+		rc = cli_fail(c, EXIT_FAIL, "computing the plan: %s", strerror(-rc));
+		goto out;
+	}
+	if (dry) {
+		print_plan(c, &p, file, true);
+		rc = EXIT_OK;
+		goto out;
+	}
+
+	/* Interfaces first: a first attach creates the maps. */
+	for (i = 0; i < p.nattach; i++) {
+		const struct vipxdp_policy_iface *pi = vipxdp_policy_find_iface(pol, p.attach[i]);
+
+		rc = vipxdp_attach(c->pin_dir, p.attach[i], pi ? pi->mode : VIPXDP_MODE_AUTO,
+				   pol->settings.conntrack_size, err, sizeof(err));
+		if (rc) {
+			rc = cli_fail(c, EXIT_FAIL, "%s", err);
+			goto out;
+		}
+	}
+	if (!dpp) {
+		rc = vipxdp_dp_open_pinned(&dp, c->pin_dir);
+		if (rc) {
+			rc = cli_fail(c, EXIT_FAIL, "opening pinned maps: %s", strerror(-rc));
+			goto out;
+		}
+		dpp = &dp;
+		/* Fresh state: everything is new; plan again against it. */
+		plan_free(&p);
+		memset(&p, 0, sizeof(p));
+		if ((rc = make_plan(dpp, pol, c->pin_dir, false, &p))) {
+			rc = cli_fail(c, EXIT_FAIL, "computing the plan: %s", strerror(-rc));
+			goto out;
+		}
+		p.seed_changed = p.size_changed = true;
+	}
+	rc = apply_plan(c, dpp, pol, &p, err, sizeof(err));
+	if (rc) {
+		rc = cli_fail(c, EXIT_FAIL, "%s (services before it were applied)", err);
+		goto out;
+	}
+	for (i = 0; i < p.ndetach; i++) {
+		rc = vipxdp_detach(c->pin_dir, p.detach[i], true, err, sizeof(err));
+		if (rc && rc != -ENOENT) {
+			rc = cli_fail(c, EXIT_FAIL, "%s", err);
+			goto out;
+		}
+	}
+	print_plan(c, &p, file, false);
+	rc = EXIT_OK;
+out:
+	plan_free(&p);
+	if (dpp)
+		vipxdp_dp_close(dpp);
+	vipxdp_policy_free(pol);
+	return rc;
+}

@@ -1,0 +1,475 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * `vipxdp status` (what is configured and attached) and `vipxdp stats`
+ * (counters, optionally refreshed with rates).
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "cli.h"
+#include "addr.h"
+#include "attach.h"
+
+static const char *const reason_names[] = VIPXDP_REASON_NAMES;
+
+static const char *hash_name(__u32 flags)
+{
+	return flags & VIPXDP_SVC_F_HASH_SRC ? "source-ip" : "5tuple";
+}
+
+static bool same_vip(const struct vipxdp_svc_key *k, const struct vipxdp_vip_key *v)
+{
+	return k->family == v->family && !memcmp(&k->addr, &v->addr, sizeof(k->addr));
+}
+
+int cmd_status(struct cli *c, int argc, char **argv)
+{
+	struct vipxdp_attached *ifs = NULL;
+	struct vipxdp_dp_vip *vips = NULL;
+	struct vipxdp_dp_svc *svcs = NULL;
+	struct vipxdp_cfg cfg = {};
+	struct vipxdp_dp dp;
+	size_t nifs = 0, nvips = 0, nsvcs = 0, i, s, b;
+	char abuf[VIPXDP_ADDR_STRLEN];
+	__u32 ct_size;
+	int rc;
+
+	rc = cli_no_options(c, "status", argc, argv);
+	if (rc)
+		return rc == CLI_HELPED ? EXIT_OK : rc;
+	if (optind != argc)
+		return cli_fail(c, EXIT_USAGE, "status takes no arguments");
+	if ((rc = cli_open_dp(c, &dp)))
+		return rc;
+	if ((rc = vipxdp_attached_list(c->pin_dir, &ifs, &nifs)) ||
+	    (rc = vipxdp_dp_vips(&dp, &vips, &nvips)) ||
+	    (rc = vipxdp_dp_services(&dp, &svcs, &nsvcs)) || (rc = vipxdp_dp_get_cfg(&dp, &cfg))) {
+		rc = cli_fail(c, EXIT_FAIL, "reading state: %s", strerror(-rc));
+		goto out;
+	}
+	ct_size = vipxdp_state_ct_size(c->pin_dir);
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_kstr(&c->jw, "pin_dir", c->pin_dir);
+		json_key(&c->jw, "interfaces");
+		json_arr_open(&c->jw);
+	} else {
+		printf("pin directory: %s\ninterfaces:\n", c->pin_dir);
+	}
+	for (i = 0; i < nifs; i++) {
+		const char *mode = ifs[i].generic ? "generic" : "native";
+
+		if (c->json) {
+			json_obj_open(&c->jw);
+			json_kstr(&c->jw, "name", ifs[i].name);
+			json_ku64(&c->jw, "ifindex", ifs[i].ifindex);
+			json_kstr(&c->jw, "mode", ifs[i].ifindex ? mode : "defunct");
+			json_obj_close(&c->jw);
+		} else {
+			printf("    %-16s ifindex %-4u %s\n", ifs[i].name, ifs[i].ifindex,
+			       ifs[i].ifindex ? mode : "defunct (interface gone)");
+		}
+	}
+	if (c->json) {
+		json_arr_close(&c->jw);
+		json_key(&c->jw, "settings");
+		json_obj_open(&c->jw);
+		json_ku64(&c->jw, "hash_seed", cfg.hash_seed);
+		json_ku64(&c->jw, "table_size", cfg.table_size);
+		json_ku64(&c->jw, "conntrack_size", ct_size);
+		json_obj_close(&c->jw);
+		json_key(&c->jw, "vips");
+		json_arr_open(&c->jw);
+	} else {
+		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u\nvips:\n",
+		       cfg.hash_seed, cfg.table_size, ct_size);
+	}
+	for (i = 0; i < nvips; i++) {
+		bool arp = vips[i].vip.flags & VIPXDP_VIP_F_ARP;
+
+		vipxdp_addr_str(vips[i].key.family, &vips[i].key.addr, abuf, sizeof(abuf));
+		if (c->json) {
+			json_obj_open(&c->jw);
+			json_kstr(&c->jw, "address", abuf);
+			json_kstr(&c->jw, "name", vips[i].vip.name);
+			json_kbool(&c->jw, "arp", arp);
+			json_key(&c->jw, "services");
+			json_arr_open(&c->jw);
+		} else {
+			printf("    %s%s%s%s  %s %s\n", abuf, vips[i].vip.name[0] ? " (" : "",
+			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "",
+			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off");
+		}
+		for (s = 0; s < nsvcs; s++) {
+			struct vipxdp_dp_be *bes = NULL;
+			const struct vipxdp_svc *sv = &svcs[s].svc;
+			size_t nb = 0;
+
+			if (!same_vip(&svcs[s].key, &vips[i].key))
+				continue;
+			vipxdp_dp_backends_of(&dp, sv->id, &bes, &nb);
+			if (c->json) {
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "protocol", vipxdp_proto_str(svcs[s].key.proto));
+				json_ku64(&c->jw, "port", ntohs(svcs[s].key.port));
+				json_kstr(&c->jw, "mode", "dnat");
+				json_kstr(&c->jw, "hash", hash_name(sv->flags));
+				json_ku64(&c->jw, "id", sv->id);
+				json_ku64(&c->jw, "generation", sv->gen);
+				json_ku64(&c->jw, "table_size", sv->table_size[sv->gen & 1]);
+				json_key(&c->jw, "backends");
+				json_arr_open(&c->jw);
+			} else {
+				printf("        %s/%u  dnat  hash %s  generation %u  table %u\n",
+				       vipxdp_proto_str(svcs[s].key.proto), ntohs(svcs[s].key.port),
+				       hash_name(sv->flags), sv->gen, sv->table_size[sv->gen & 1]);
+			}
+			for (b = 0; b < nb; b++) {
+				struct vipxdp_endpoint ep;
+				char ebuf[VIPXDP_ENDPOINT_STRLEN];
+				const char *state = bes[b].be.weight ? "active" : "draining";
+
+				cli_ep_of_backend(&bes[b].be, &ep);
+				vipxdp_addr_str(ep.family, &ep.addr, abuf, sizeof(abuf));
+				if (c->json) {
+					json_obj_open(&c->jw);
+					json_kstr(&c->jw, "address", abuf);
+					json_ku64(&c->jw, "port", ep.port);
+					json_ku64(&c->jw, "weight", bes[b].be.weight);
+					json_kstr(&c->jw, "state", state);
+					json_ku64(&c->jw, "id", bes[b].id);
+					json_obj_close(&c->jw);
+				} else {
+					printf("            %-40s weight %-5u %s\n",
+					       vipxdp_endpoint_str(&ep, ebuf, sizeof(ebuf)),
+					       bes[b].be.weight, state);
+				}
+			}
+			if (c->json) {
+				json_arr_close(&c->jw);
+				json_obj_close(&c->jw);
+			}
+			free(bes);
+		}
+		if (c->json) {
+			json_arr_close(&c->jw);
+			json_obj_close(&c->jw);
+		}
+	}
+	if (c->json) {
+		json_arr_close(&c->jw);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+	}
+	rc = EXIT_OK;
+out:
+	free(ifs);
+	free(vips);
+	free(svcs);
+	vipxdp_dp_close(&dp);
+	return rc;
+}
+
+/* ---- stats ---------------------------------------------------------- */
+
+struct lb_row {
+	struct vipxdp_lb_stats st;
+};
+
+static int sum_lb(int fd, __u32 id, int ncpu, struct vipxdp_lb_stats *buf,
+		  struct vipxdp_lb_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (bpf_map_lookup_elem(fd, &id, buf))
+		return -errno;
+	for (int i = 0; i < ncpu; i++) {
+		out->packets += buf[i].packets;
+		out->bytes += buf[i].bytes;
+		out->new_flows += buf[i].new_flows;
+		out->reply_packets += buf[i].reply_packets;
+		out->reply_bytes += buf[i].reply_bytes;
+	}
+	return 0;
+}
+
+static int sum_reasons(struct vipxdp_dp *dp, int ncpu, struct vipxdp_counter *out)
+{
+	struct vipxdp_stats *per = calloc(ncpu, sizeof(*per));
+	__u32 zero = 0;
+	int err = 0;
+
+	if (!per)
+		return -ENOMEM;
+	memset(out, 0, sizeof(struct vipxdp_counter) * VIPXDP_R_MAX);
+	if (bpf_map_lookup_elem(dp->stats_fd, &zero, per))
+		err = -errno;
+	for (int i = 0; !err && i < ncpu; i++) {
+		const struct vipxdp_counter *cc = (const struct vipxdp_counter *)&per[i];
+
+		for (int r = 0; r < VIPXDP_R_MAX; r++) {
+			out[r].packets += cc[r].packets;
+			out[r].bytes += cc[r].bytes;
+		}
+	}
+	free(per);
+	return err;
+}
+
+static void json_lb(struct json *j, const struct vipxdp_lb_stats *s, const struct vipxdp_lb_stats *prev,
+		    double dt)
+{
+	json_ku64(j, "packets", s->packets);
+	json_ku64(j, "bytes", s->bytes);
+	json_ku64(j, "new_flows", s->new_flows);
+	json_ku64(j, "reply_packets", s->reply_packets);
+	json_ku64(j, "reply_bytes", s->reply_bytes);
+	if (prev && dt > 0) {
+		json_kdouble(j, "pps", (s->packets - prev->packets) / dt);
+		json_kdouble(j, "bps", (s->bytes - prev->bytes) * 8 / dt);
+		json_kdouble(j, "flows_per_s", (s->new_flows - prev->new_flows) / dt);
+	}
+}
+
+static void print_lb(const char *indent, const char *what, const struct vipxdp_lb_stats *s,
+		     const struct vipxdp_lb_stats *prev, double dt)
+{
+	printf("%s%-44s pkts %-12llu bytes %-14llu flows %-10llu replies %-12llu", indent, what,
+	       (unsigned long long)s->packets, (unsigned long long)s->bytes,
+	       (unsigned long long)s->new_flows, (unsigned long long)s->reply_packets);
+	if (prev && dt > 0)
+		printf(" %.0f pps %.0f flows/s", (s->packets - prev->packets) / dt,
+		       (s->new_flows - prev->new_flows) / dt);
+	putchar('\n');
+}
+
+/* Previous sample for rates, keyed by map and id. */
+struct sample {
+	struct vipxdp_lb_stats *svc, *be;
+	struct vipxdp_counter reasons[VIPXDP_R_MAX];
+};
+
+static volatile sig_atomic_t stop;
+
+static void on_signal(int sig)
+{
+	stop = 1;
+}
+
+static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, struct sample *cur,
+		      double dt)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_dp_vip *vips = NULL;
+	struct vipxdp_dp_svc *svcs = NULL;
+	struct vipxdp_lb_stats *buf;
+	size_t nvips = 0, nsvcs = 0, i, s, b;
+	char abuf[VIPXDP_ADDR_STRLEN], ebuf[VIPXDP_ENDPOINT_STRLEN];
+	int rc;
+
+	buf = calloc(ncpu > 0 ? ncpu : 1, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	if ((rc = sum_reasons(dp, ncpu, cur->reasons)) || (rc = vipxdp_dp_vips(dp, &vips, &nvips)) ||
+	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)))
+		goto out;
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_key(&c->jw, "reasons");
+		json_obj_open(&c->jw);
+		for (int r = 0; r < VIPXDP_R_MAX; r++) {
+			json_key(&c->jw, reason_names[r]);
+			json_obj_open(&c->jw);
+			json_ku64(&c->jw, "packets", cur->reasons[r].packets);
+			json_ku64(&c->jw, "bytes", cur->reasons[r].bytes);
+			if (prev && dt > 0)
+				json_kdouble(&c->jw, "pps",
+					     (cur->reasons[r].packets - prev->reasons[r].packets) / dt);
+			json_obj_close(&c->jw);
+		}
+		json_obj_close(&c->jw);
+		json_key(&c->jw, "vips");
+		json_arr_open(&c->jw);
+	} else {
+		printf("verdicts:\n");
+		for (int r = 0; r < VIPXDP_R_MAX; r++) {
+			if (!cur->reasons[r].packets)
+				continue;
+			printf("    %-18s pkts %-12llu bytes %-14llu", reason_names[r],
+			       (unsigned long long)cur->reasons[r].packets,
+			       (unsigned long long)cur->reasons[r].bytes);
+			if (prev && dt > 0)
+				printf(" %.0f pps",
+				       (cur->reasons[r].packets - prev->reasons[r].packets) / dt);
+			putchar('\n');
+		}
+	}
+	for (i = 0; i < nvips; i++) {
+		vipxdp_addr_str(vips[i].key.family, &vips[i].key.addr, abuf, sizeof(abuf));
+		if (c->json) {
+			json_obj_open(&c->jw);
+			json_kstr(&c->jw, "address", abuf);
+			json_kstr(&c->jw, "name", vips[i].vip.name);
+			json_key(&c->jw, "services");
+			json_arr_open(&c->jw);
+		} else {
+			printf("vip %s%s%s%s\n", abuf, vips[i].vip.name[0] ? " (" : "",
+			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "");
+		}
+		for (s = 0; s < nsvcs; s++) {
+			struct vipxdp_dp_be *bes = NULL;
+			struct vipxdp_lb_stats st;
+			__u32 sid = svcs[s].svc.id;
+			char what[64];
+			size_t nb = 0;
+
+			if (!same_vip(&svcs[s].key, &vips[i].key))
+				continue;
+			sum_lb(dp->svc_stats_fd, sid, ncpu, buf, &st);
+			if (sid < dp->max_services)
+				cur->svc[sid] = st;
+			if (c->json) {
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "protocol", vipxdp_proto_str(svcs[s].key.proto));
+				json_ku64(&c->jw, "port", ntohs(svcs[s].key.port));
+				json_lb(&c->jw, &st, prev ? &prev->svc[sid] : NULL, dt);
+				json_key(&c->jw, "backends");
+				json_arr_open(&c->jw);
+			} else {
+				snprintf(what, sizeof(what), "%s/%u", vipxdp_proto_str(svcs[s].key.proto),
+					 ntohs(svcs[s].key.port));
+				print_lb("    ", what, &st, prev ? &prev->svc[sid] : NULL, dt);
+			}
+			vipxdp_dp_backends_of(dp, sid, &bes, &nb);
+			for (b = 0; b < nb; b++) {
+				struct vipxdp_endpoint ep;
+				__u32 bid = bes[b].id;
+
+				sum_lb(dp->be_stats_fd, bid, ncpu, buf, &st);
+				if (bid < dp->max_backends)
+					cur->be[bid] = st;
+				cli_ep_of_backend(&bes[b].be, &ep);
+				if (c->json) {
+					json_obj_open(&c->jw);
+					vipxdp_addr_str(ep.family, &ep.addr, abuf, sizeof(abuf));
+					json_kstr(&c->jw, "address", abuf);
+					json_ku64(&c->jw, "port", ep.port);
+					json_lb(&c->jw, &st, prev ? &prev->be[bid] : NULL, dt);
+					json_obj_close(&c->jw);
+				} else {
+					print_lb("        ", vipxdp_endpoint_str(&ep, ebuf, sizeof(ebuf)),
+						 &st, prev ? &prev->be[bid] : NULL, dt);
+				}
+			}
+			free(bes);
+			if (c->json) {
+				json_arr_close(&c->jw);
+				json_obj_close(&c->jw);
+			}
+		}
+		if (c->json) {
+			json_arr_close(&c->jw);
+			json_obj_close(&c->jw);
+		}
+	}
+	if (c->json) {
+		json_arr_close(&c->jw);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+	}
+	fflush(stdout);
+out:
+	free(buf);
+	free(vips);
+	free(svcs);
+	return rc;
+}
+
+static int sample_alloc(struct vipxdp_dp *dp, struct sample *s)
+{
+	s->svc = calloc(dp->max_services, sizeof(*s->svc));
+	s->be = calloc(dp->max_backends, sizeof(*s->be));
+	return s->svc && s->be ? 0 : -ENOMEM;
+}
+
+static void sample_free(struct sample *s)
+{
+	free(s->svc);
+	free(s->be);
+}
+
+int cmd_stats(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = { { "watch", required_argument, NULL, 'w' },
+					    CLI_COMMON_LONGOPTS };
+	struct sample a = {}, b = {}, *prev = NULL, *cur = &a;
+	struct vipxdp_dp dp;
+	struct timespec t0, t1;
+	__u32 watch = 0;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "w:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (cli_common_opt(c, opt))
+			continue;
+		switch (opt) {
+		case 'w':
+			if ((rc = cli_parse_u32(c, "--watch", optarg, 1, 3600, &watch)))
+				return rc;
+			break;
+		case 'h':
+			cli_cmd_help(c, cli_find_cmd("stats"));
+			return EXIT_OK;
+		default:
+			return cli_fail(c, EXIT_USAGE, "see '%s stats --help'", c->prog);
+		}
+	}
+	if (optind != argc)
+		return cli_fail(c, EXIT_USAGE, "stats takes no arguments");
+	if ((rc = cli_open_dp(c, &dp)))
+		return rc;
+	if (sample_alloc(&dp, &a) || sample_alloc(&dp, &b)) {
+		rc = cli_fail(c, EXIT_FAIL, "out of memory");
+		goto out;
+	}
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		double dt;
+
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+		t0 = t1;
+		if (watch && !c->json)
+			printf("\033[H\033[2J%s every %us (Ctrl-C to stop)\n", "vipxdp stats", watch);
+		rc = stats_once(c, &dp, prev, cur, dt);
+		if (rc) {
+			rc = cli_fail(c, EXIT_FAIL, "reading counters: %s", strerror(-rc));
+			goto out;
+		}
+		if (!watch || stop)
+			break;
+		prev = cur;
+		cur = cur == &a ? &b : &a;
+		for (__u32 i = 0; i < watch * 10 && !stop; i++)
+			usleep(100000);
+		if (stop)
+			break;
+	}
+	rc = EXIT_OK;
+out:
+	sample_free(&a);
+	sample_free(&b);
+	vipxdp_dp_close(&dp);
+	return rc;
+}
