@@ -151,7 +151,7 @@ static int add_vip(const char *vip, __u32 flags)
 	__u8 family;
 
 	addr_of(vip, &family, &a);
-	return vipxdp_dp_set_vip(&dp, family, &a, flags);
+	return vipxdp_dp_set_vip(&dp, family, &a, flags, NULL);
 }
 
 static int setup_dataplane(void)
@@ -169,8 +169,8 @@ static int setup_dataplane(void)
 	prog_fd = bpf_program__fd(skel->progs.vipxdp_xdp);
 	err = vipxdp_dp_from_skel(&dp, skel);
 	err = err ?: vipxdp_dp_set_cfg(&dp, &cfg);
-	err = err ?: vipxdp_dp_set_iface(&dp, if_in, mac_in);
-	err = err ?: vipxdp_dp_set_iface(&dp, if_be, mac_be);
+	err = err ?: vipxdp_dp_set_iface(&dp, if_in, mac_in, 0);
+	err = err ?: vipxdp_dp_set_iface(&dp, if_be, mac_be, 0);
 	err = err ?: add_vip(VIP4, VIPXDP_VIP_F_ARP);
 	err = err ?: add_vip(VIP4_TX, VIPXDP_VIP_F_ARP);
 	err = err ?: add_vip(VIP4_NONEIGH, VIPXDP_VIP_F_ARP);
