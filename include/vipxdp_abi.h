@@ -99,7 +99,11 @@ enum vipxdp_backend_flags {
 	 * weight 0). Cleared when it is removed: previous-generation lookups
 	 * then fall back to the active table. */
 	VIPXDP_BE_F_ACTIVE = 1u << 0,
+	/* Health checks failed: out of the table, and not used by the
+	 * previous-generation rule either. Set together with ACTIVE. */
+	VIPXDP_BE_F_DOWN = 1u << 1,
 };
+#define VIPXDP_BE_USABLE(flags) (((flags) & (VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN)) == VIPXDP_BE_F_ACTIVE)
 
 struct vipxdp_backend {
 	struct vipxdp_addr addr;

@@ -85,6 +85,8 @@ struct vipxdp_endpoint;
 void cli_spec_of(const struct vipxdp_svc_id *id, struct vipxdp_svc_spec *spec);
 void cli_svc_id_of_key(const struct vipxdp_svc_key *k, struct vipxdp_svc_id *id);
 void cli_ep_of_backend(const struct vipxdp_backend *b, struct vipxdp_endpoint *ep);
+/* "active", "draining" (weight 0) or "down" (health checks failed). */
+const char *cli_be_state(const struct vipxdp_backend *b);
 
 /* Commands. */
 int cmd_load(struct cli *c, int argc, char **argv);

@@ -84,18 +84,38 @@ static __u32 svc_flags(const struct vipxdp_policy_service *ps)
 	return ps->hash == VIPXDP_HASH_SOURCE_IP ? VIPXDP_SVC_F_HASH_SRC : 0;
 }
 
-/* Backends of a policy service as data-plane specs; malloc-ed. */
-static struct vipxdp_be_spec *specs_of(const struct vipxdp_policy_service *ps)
+/*
+ * Backends of a policy service as data-plane specs; malloc-ed. With dp, a
+ * backend that health checks took down stays down: health state belongs to
+ * `vipxdp run`, not to the file.
+ */
+static struct vipxdp_be_spec *specs_of(struct vipxdp_dp *dp, const struct vipxdp_policy_service *ps)
 {
 	struct vipxdp_be_spec *b = calloc(ps->n_backends ? ps->n_backends : 1, sizeof(*b));
-	size_t i;
+	struct vipxdp_dp_be *cur = NULL;
+	struct vipxdp_svc_spec spec;
+	struct vipxdp_svc svc;
+	size_t i, k, ncur = 0;
 
-	for (i = 0; b && i < ps->n_backends; i++) {
+	if (!b)
+		return NULL;
+	cli_spec_of(&ps->id, &spec);
+	if (dp && !vipxdp_dp_get_service(dp, &spec, &svc))
+		vipxdp_dp_backends_of(dp, svc.id, &cur, &ncur);
+	for (i = 0; i < ps->n_backends; i++) {
 		b[i].addr = ps->backends[i].ep.addr;
 		b[i].family = ps->backends[i].ep.family;
 		b[i].port = ps->backends[i].ep.port;
 		b[i].weight = ps->backends[i].weight;
+		for (k = 0; k < ncur; k++) {
+			struct vipxdp_endpoint ep;
+
+			cli_ep_of_backend(&cur[k].be, &ep);
+			if (!vipxdp_endpoint_cmp(&ep, &ps->backends[i].ep))
+				b[i].down = cur[k].be.flags & VIPXDP_BE_F_DOWN;
+		}
 	}
+	free(cur);
 	return b;
 }
 
@@ -142,7 +162,7 @@ static int plan_service(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 	sp->ch = CH_CHANGE;
 	cli_spec_of(&ps->id, &spec);
 	spec.table_size = pol->settings.table_size;
-	want = specs_of(ps);
+	want = specs_of(dp, ps);
 	if (!want)
 		return -ENOMEM;
 	err = vipxdp_dp_moved_share(dp, &spec, want, ps->n_backends, &sp->moved);
@@ -420,7 +440,7 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 			cli_spec_of(&ps->id, &spec);
 			spec.flags = svc_flags(ps);
 			spec.table_size = pol->settings.table_size;
-			bes = specs_of(ps);
+			bes = specs_of(dp, ps);
 			if (!bes)
 				return -ENOMEM;
 			rc = vipxdp_dp_set_service(dp, &spec, bes, ps->n_backends, NULL);

@@ -62,6 +62,7 @@ static int current_backends(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_be
 		(*out)[i].family = list[i].be.family;
 		(*out)[i].port = ntohs(list[i].be.port);
 		(*out)[i].weight = list[i].be.weight;
+		(*out)[i].down = list[i].be.flags & VIPXDP_BE_F_DOWN;
 	}
 	free(list);
 	*n = cnt;
@@ -321,8 +322,10 @@ out:
 	return rc;
 }
 
-static const char *be_state(const struct vipxdp_backend *b)
+const char *cli_be_state(const struct vipxdp_backend *b)
 {
+	if (b->flags & VIPXDP_BE_F_DOWN)
+		return "down";
 	return b->weight ? "active" : "draining";
 }
 
@@ -379,11 +382,11 @@ static int map_list(struct cli *c, int argc, char **argv)
 				json_obj_open(&c->jw);
 				json_kstr(&c->jw, "backend", ebuf);
 				json_ku64(&c->jw, "weight", bes[k].be.weight);
-				json_kstr(&c->jw, "state", be_state(&bes[k].be));
+				json_kstr(&c->jw, "state", cli_be_state(&bes[k].be));
 				json_obj_close(&c->jw);
 			} else {
 				printf("    %-40s weight %-5u %s\n", ebuf, bes[k].be.weight,
-				       be_state(&bes[k].be));
+				       cli_be_state(&bes[k].be));
 			}
 		}
 		if (c->json) {

@@ -136,7 +136,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			for (b = 0; b < nb; b++) {
 				struct vipxdp_endpoint ep;
 				char ebuf[VIPXDP_ENDPOINT_STRLEN];
-				const char *state = bes[b].be.weight ? "active" : "draining";
+				const char *state = cli_be_state(&bes[b].be);
 
 				cli_ep_of_backend(&bes[b].be, &ep);
 				vipxdp_addr_str(ep.family, &ep.addr, abuf, sizeof(abuf));

@@ -437,21 +437,30 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		a.be[j].family = bes[i].family;
 		a.be[j].svc_id = svc.id;
 		a.be[j].weight = bes[i].weight;
-		__atomic_store_n(&a.be[j].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
+		__atomic_store_n(&a.be[j].flags,
+				 VIPXDP_BE_F_ACTIVE | (bes[i].down ? VIPXDP_BE_F_DOWN : 0),
+				 __ATOMIC_RELEASE);
 		ids[i] = j;
 		fresh[i] = true;
 		next_free = j + 1;
 	}
 
-	/* Kept backends take their new weight (the data path never reads it). */
-	for (i = 0; i < n; i++)
-		if (!fresh[i])
-			a.be[ids[i]].weight = bes[i].weight;
+	/* Kept backends take their new weight (the data path never reads it).
+	 * A backend coming back up is marked before the table switch; one
+	 * going down only after it (below), so no table ever points at a
+	 * backend the data path considers down. */
+	for (i = 0; i < n; i++) {
+		if (fresh[i])
+			continue;
+		a.be[ids[i]].weight = bes[i].weight;
+		if (!bes[i].down)
+			__atomic_store_n(&a.be[ids[i]].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
+	}
 	for (i = 0; i < n; i++) {
 		mb[i].addr = bes[i].addr;
 		mb[i].family = bes[i].family;
 		mb[i].port = bes[i].port;
-		mb[i].weight = bes[i].weight;
+		mb[i].weight = bes[i].down ? 0 : bes[i].weight;
 		mb[i].id = ids[i];
 	}
 	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
@@ -507,6 +516,9 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			;
 		if (i == n)
 			__atomic_store_n(&a.be[mine[k]].flags, 0, __ATOMIC_RELEASE);
+		else if (bes[i].down)
+			__atomic_store_n(&a.be[mine[k]].flags, VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN,
+					 __ATOMIC_RELEASE);
 	}
 	if (svc_id)
 		*svc_id = svc.id;
@@ -572,7 +584,7 @@ static bool be_usable(struct vipxdp_dp *dp, __u32 id, __u32 svc_id, struct vipxd
 {
 	if (id == VIPXDP_BACKEND_NONE || bpf_map_lookup_elem(dp->backend_fd, &id, be))
 		return false;
-	return (be->flags & VIPXDP_BE_F_ACTIVE) && be->svc_id == svc_id;
+	return VIPXDP_BE_USABLE(be->flags) && be->svc_id == svc_id;
 }
 
 int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
@@ -781,7 +793,7 @@ int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		mb[i].addr = bes[i].addr;
 		mb[i].family = bes[i].family;
 		mb[i].port = bes[i].port;
-		mb[i].weight = bes[i].weight;
+		mb[i].weight = bes[i].down ? 0 : bes[i].weight;
 		mb[i].id = i; /* index into bes */
 	}
 	err = vipxdp_maglev_build(mb, n, size, neu);

@@ -48,6 +48,7 @@ struct vipxdp_be_spec {
 	__u8 family;
 	__u16 port; /* host order */
 	__u32 weight; /* 0 = drain: no new flows, stays in the service */
+	bool down; /* health checks failed: out of the table, not used at all */
 };
 
 /* Service identity; port in host order. */

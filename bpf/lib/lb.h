@@ -64,7 +64,7 @@ pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn
 		if (size) {
 			id = table_get(svc->id * VIPXDP_GENERATIONS + par, hash, size);
 			be = bpf_map_lookup_elem(&vipxdp_backend, &id);
-			if (be && (be->flags & VIPXDP_BE_F_ACTIVE) && be->svc_id == svc->id) {
+			if (be && VIPXDP_BE_USABLE(be->flags) && be->svc_id == svc->id) {
 				*be_id = id;
 				return be;
 			}
@@ -76,7 +76,7 @@ pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn
 		return NULL;
 	id = table_get(svc->id * VIPXDP_GENERATIONS + par, hash, size);
 	be = bpf_map_lookup_elem(&vipxdp_backend, &id);
-	if (!be || !(be->flags & VIPXDP_BE_F_ACTIVE) || be->svc_id != svc->id)
+	if (!be || !VIPXDP_BE_USABLE(be->flags) || be->svc_id != svc->id)
 		return NULL;
 	*be_id = id;
 	return be;

@@ -991,6 +991,94 @@ static bool test_previous_generation(void)
 	return ok;
 }
 
+
+/* Send flow (client port) to vip as SYN or ACK, with no conntrack entry left
+ * behind; returns the backend address chosen in out. */
+static bool send_fresh(const char *vip, __u16 sport, __u8 flags, char *out, size_t outlen)
+{
+	struct pkt_desc d = tcp4(CLIENT4, sport, vip, 80, flags);
+	struct vipxdp_flow f = {};
+	struct pkt_info pi;
+	__u8 in[2048];
+	struct run r;
+	int len = pkt_build(&d, in, sizeof(in));
+
+	if (run_prog(in, len, if_in, &r) || r.retval != XDP_REDIRECT ||
+	    !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+		return false;
+	inet_ntop(AF_INET, r.out + pi.l3_off + 16, out, outlen);
+	addr_of(d.saddr, &f.family, &f.saddr);
+	addr_of(d.daddr, &f.family, &f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(80);
+	f.proto = IPPROTO_TCP;
+	bpf_map_delete_elem(dp.ct_fd, &f);
+	return true;
+}
+
+/*
+ * Drain and health. Weight 0 (drain): new flows (SYN) never get the backend,
+ * but a non-SYN packet without conntrack whose previous-generation backend is
+ * the drained one still goes there (its connection continues). Down (health
+ * checks failed): neither new flows nor such packets go there.
+ */
+static bool test_drain_and_down(void)
+{
+	static const char *const set[] = { "198.19.0.1", "198.19.0.2", "198.19.0.3" };
+	const char *vip = "198.18.0.106";
+	struct vipxdp_be_spec spec[3] = {};
+	struct vipxdp_svc_spec svc = {};
+	char before[200][16], got[16];
+	int on3 = 0;
+	bool ok = true;
+	int i;
+
+	if (!ASSERT_OK(add_vip(vip, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(vip, IPPROTO_TCP, 80, 0, set, 3, 8080), "service"))
+		return false;
+	for (i = 0; i < 200; i++)
+		if (!send_fresh(vip, 47000 + i, PKT_SYN, before[i], sizeof(before[i])))
+			return false;
+	addr_of(vip, &svc.family, &svc.vip);
+	svc.proto = IPPROTO_TCP;
+	svc.port = 80;
+	svc.table_size = TABLE_SIZE;
+	for (i = 0; i < 3; i++) {
+		addr_of(set[i], &spec[i].family, &spec[i].addr);
+		spec[i].port = 8080;
+		spec[i].weight = i == 2 ? 0 : 100; /* drain .3 */
+	}
+	if (!ASSERT_OK(vipxdp_dp_set_service(&dp, &svc, spec, 3, NULL), "drain"))
+		return false;
+	for (i = 0; i < 200; i++) {
+		if (strcmp(before[i], "198.19.0.3"))
+			continue;
+		on3++;
+		ok &= ASSERT_TRUE(send_fresh(vip, 47000 + i, PKT_SYN, got, sizeof(got)), "syn");
+		ok &= ASSERT_TRUE(strcmp(got, "198.19.0.3") != 0, "SYN avoids a drained backend");
+		ok &= ASSERT_TRUE(send_fresh(vip, 47000 + i, PKT_ACK, got, sizeof(got)), "ack");
+		ok &= ASSERT_TRUE(!strcmp(got, "198.19.0.3"), "established flow stays on drained backend");
+	}
+	/* Back in the table, then down: the previous generation (which has .3)
+	 * must not be used for it. */
+	spec[2].weight = 100;
+	if (!ASSERT_OK(vipxdp_dp_set_service(&dp, &svc, spec, 3, NULL), "undrain"))
+		return false;
+	spec[2].down = true;
+	if (!ASSERT_OK(vipxdp_dp_set_service(&dp, &svc, spec, 3, NULL), "down"))
+		return false;
+	for (i = 0; i < 200; i++) {
+		if (strcmp(before[i], "198.19.0.3"))
+			continue;
+		ok &= ASSERT_TRUE(send_fresh(vip, 47000 + i, PKT_SYN, got, sizeof(got)), "syn");
+		ok &= ASSERT_TRUE(strcmp(got, "198.19.0.3") != 0, "SYN avoids a down backend");
+		ok &= ASSERT_TRUE(send_fresh(vip, 47000 + i, PKT_ACK, got, sizeof(got)), "ack");
+		ok &= ASSERT_TRUE(strcmp(got, "198.19.0.3") != 0, "no packet to a down backend");
+	}
+	printf("# flows on the drained/down backend: %d\n", on3);
+	return ok && ASSERT_GE(on3, 10, "flows on backend 3");
+}
+
 /* ---- malformed and foreign traffic ----------------------------------- */
 
 /* A TCP frame to a VIP cut at every length from the Ethernet header on
@@ -1249,6 +1337,7 @@ static void run_cases(void)
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
 	tap_run("lb: previous table generation keeps flows without conntrack",
 		test_previous_generation);
+	tap_run("lb: drain keeps established flows, down backend gets nothing", test_drain_and_down);
 	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
 	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
 	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);
