@@ -52,7 +52,13 @@ TOOL_BIN := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
 .DELETE_ON_ERROR:
 .SECONDARY:
-.PHONY: all clean deps test demo bench check-format
+.PHONY: all clean deps test demo bench check-format install
+
+PREFIX ?= /usr
+SBINDIR ?= $(PREFIX)/sbin
+MANDIR ?= $(PREFIX)/share/man
+COMPDIR ?= $(PREFIX)/share/bash-completion/completions
+UNITDIR ?= /lib/systemd/system
 
 all: $(BIN) $(TEST_BIN) $(TOOL_BIN)
 
@@ -112,6 +118,13 @@ bench: deps
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard bpf/*.c bpf/lib/*.h userspace/*.[ch] include/*.h)
 
+install: $(BIN)
+	install -D -m 0755 $(BIN) $(DESTDIR)$(SBINDIR)/vipxdp
+	install -D -m 0644 docs/vipxdp.8 $(DESTDIR)$(MANDIR)/man8/vipxdp.8
+	install -D -m 0644 deploy/vipxdp.bash-completion $(DESTDIR)$(COMPDIR)/vipxdp
+	install -D -m 0644 deploy/vipxdp.service $(DESTDIR)$(UNITDIR)/vipxdp.service
+	install -D -m 0644 deploy/examples/policy.yaml $(DESTDIR)/etc/vipxdp/policy.yaml.example
+
 clean:
 	$(call msg,CLEAN,$(BUILD))
 	$(Q)rm -rf $(BUILD)
@@ -119,3 +132,35 @@ clean:
 -include $(BPF_OBJ:.o=.d)
 -include $(LIB_OBJ:.o=.d) $(BUILD)/obj/userspace/main.d
 -include $(patsubst %.c,$(BUILD)/obj/%.d,$(TEST_SRC) $(TEST_HELPERS) $(TOOL_SRC))
+
+# --- benchmarks ---
+# tools/bench/*.bpf.c: helper BPF programs of the benchmarks, built like the
+# data path (same clang flags) into $(BUILD)/bench/ with a skeleton each.
+# build/tools/bench_datapath also links the packet builder of the tests.
+BENCH_BPF_SRC := $(wildcard tools/bench/*.bpf.c)
+BENCH_BPF_OBJ := $(patsubst tools/bench/%.bpf.c,$(BUILD)/bench/%.bpf.o,$(BENCH_BPF_SRC))
+BENCH_SKELS := $(patsubst tools/bench/%.bpf.c,$(BUILD)/bench/%.skel.h,$(BENCH_BPF_SRC))
+
+$(BUILD)/bench/%.bpf.o: tools/bench/%.bpf.c
+	$(call msg,BPF,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench/%.o: $(BUILD)/bench/%.bpf.o
+	$(call msg,GEN-OBJ,$@)
+	$(Q)$(BPFTOOL) gen object $@ $<
+
+$(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
+
+$(BUILD)/obj/tools/bench_datapath.o: $(BENCH_SKELS)
+$(BUILD)/obj/tools/bench_datapath.o: CFLAGS += -I$(BUILD)/bench -Itools/bench -Itests/packet
+
+$(BUILD)/tools/bench_datapath: $(BUILD)/obj/tools/bench_datapath.o \
+			       $(BUILD)/obj/tests/packet/pkt_build.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+-include $(BENCH_BPF_OBJ:.o=.d)

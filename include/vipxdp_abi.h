@@ -134,7 +134,9 @@ enum vipxdp_ct_dir {
 };
 
 /* vipxdp_ct: flow -> translation. A DNAT flow has two entries, one per
- * direction, each holding the address and port to write. */
+ * direction, each holding the address and port to write, and a next-hop
+ * cache so established packets skip the FIB lookup: the cache is valid
+ * during the coarse-clock epoch (about one second, 2^30 ns) it was filled in. */
 struct vipxdp_ct {
 	struct vipxdp_addr addr;
 	__u16 port; /* network order */
@@ -142,10 +144,25 @@ struct vipxdp_ct {
 	__u8 flags;
 	__u32 svc_id;
 	__u32 backend_id;
-	__u32 pad;
+	__u32 nh_ifindex; /* next-hop cache: egress interface, 0 = empty */
+	__u8 nh_dmac[6];
+	__u8 nh_smac[6];
+	__u32 nh_epoch; /* coarse ns >> 30 when the cache was filled */
 	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was created */
 };
-_Static_assert(sizeof(struct vipxdp_ct) == 40, "vipxdp_ct size");
+_Static_assert(sizeof(struct vipxdp_ct) == 56, "vipxdp_ct size");
+
+/*
+ * vipxdp_filter: a quick "could this be ours?" test before any hash lookup,
+ * so foreign traffic passes at the cost of two bit tests. One bit per hash of
+ * every VIP address (destination side) and of every backend address (source
+ * side of replies). False positives only cost the full lookup.
+ */
+#define VIPXDP_FILTER_BITS 65536
+struct vipxdp_filter {
+	__u64 vip[VIPXDP_FILTER_BITS / 64];
+	__u64 backend[VIPXDP_FILTER_BITS / 64];
+};
 
 /* vipxdp_ifaces: ifindex -> interface data the data path needs. */
 enum vipxdp_iface_flags {

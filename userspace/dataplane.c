@@ -25,6 +25,10 @@
  * table of __u32 backend ids therefore has one id every 8 bytes. */
 #define TABLE_STRIDE 2 /* in __u32 units */
 
+static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
+		      const struct vipxdp_be_spec *bes, size_t n);
+static int filter_rebuild(struct vipxdp_dp *dp);
+
 static size_t page_round(size_t n)
 {
 	size_t pg = (size_t)sysconf(_SC_PAGESIZE);
@@ -73,6 +77,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->stats_fd = bpf_map__fd(skel->maps.vipxdp_stats);
 	dp->svc_stats_fd = bpf_map__fd(skel->maps.vipxdp_svc_st);
 	dp->be_stats_fd = bpf_map__fd(skel->maps.vipxdp_be_st);
+	dp->filter_fd = bpf_map__fd(skel->maps.vipxdp_filter);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -92,6 +97,7 @@ static const struct {
 	{ "vipxdp_stats", offsetof(struct vipxdp_dp, stats_fd) },
 	{ "vipxdp_svc_st", offsetof(struct vipxdp_dp, svc_stats_fd) },
 	{ "vipxdp_be_st", offsetof(struct vipxdp_dp, be_stats_fd) },
+	{ "vipxdp_filter", offsetof(struct vipxdp_dp, filter_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -187,9 +193,14 @@ int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	struct vipxdp_vip_key k;
 	struct vipxdp_vip v = { .flags = flags };
 
+	int err;
+
 	if (name)
 		snprintf(v.name, sizeof(v.name), "%s", name);
 	vip_key(&k, family, addr);
+	err = filter_add(dp, addr, NULL, 0);
+	if (err)
+		return err;
 	return bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY) ? -errno : 0;
 }
 
@@ -198,7 +209,9 @@ int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	struct vipxdp_vip_key k;
 
 	vip_key(&k, family, addr);
-	return bpf_map_delete_elem(dp->vip_fd, &k) ? -errno : 0;
+	if (bpf_map_delete_elem(dp->vip_fd, &k))
+		return -errno;
+	return filter_rebuild(dp);
 }
 
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc)
@@ -241,6 +254,86 @@ static void be_unmap(struct be_array *a)
 	if (a->be)
 		munmap(a->be, a->len);
 	a->be = NULL;
+}
+
+/*
+ * The address pre-filter. Bits are only ever set in place (atomically), so
+ * the data path never misses an address that is in use; removals rebuild the
+ * whole filter from the maps and store only the words that change.
+ */
+static struct vipxdp_filter *filter_map(struct vipxdp_dp *dp, size_t *len)
+{
+	struct vipxdp_filter *f;
+
+	*len = page_round(sizeof(*f));
+	f = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->filter_fd, 0);
+	return f == MAP_FAILED ? NULL : f;
+}
+
+static void filter_bit(__u64 *words, const struct vipxdp_addr *a)
+{
+	__u32 bit = vipxdp_filter_bit(a);
+
+	__atomic_fetch_or(&words[bit / 64], 1ull << (bit % 64), __ATOMIC_RELEASE);
+}
+
+static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
+		      const struct vipxdp_be_spec *bes, size_t n)
+{
+	struct vipxdp_filter *f;
+	size_t len, i;
+
+	f = filter_map(dp, &len);
+	if (!f)
+		return -errno;
+	if (vip)
+		filter_bit(f->vip, vip);
+	for (i = 0; i < n; i++)
+		filter_bit(f->backend, &bes[i].addr);
+	munmap(f, len);
+	return 0;
+}
+
+static int filter_rebuild(struct vipxdp_dp *dp)
+{
+	struct vipxdp_filter *f, *want;
+	struct vipxdp_dp_svc *svcs = NULL;
+	struct vipxdp_dp_vip *vips = NULL;
+	struct be_array a = {};
+	size_t len, nsvcs = 0, nvips = 0, i;
+	int err;
+
+	want = calloc(1, sizeof(*want));
+	if (!want)
+		return -ENOMEM;
+	if ((err = vipxdp_dp_vips(dp, &vips, &nvips)) ||
+	    (err = vipxdp_dp_services(dp, &svcs, &nsvcs)) || (err = be_map(dp, &a)))
+		goto out;
+	for (i = 0; i < nvips; i++)
+		filter_bit(want->vip, &vips[i].key.addr);
+	for (i = 0; i < nsvcs; i++)
+		filter_bit(want->vip, &svcs[i].key.addr);
+	for (i = 0; i < dp->max_backends; i++)
+		if (a.be[i].flags & VIPXDP_BE_F_ACTIVE)
+			filter_bit(want->backend, &a.be[i].addr);
+	f = filter_map(dp, &len);
+	if (!f) {
+		err = -errno;
+		goto out;
+	}
+	for (i = 0; i < VIPXDP_FILTER_BITS / 64; i++) {
+		if (f->vip[i] != want->vip[i])
+			__atomic_store_n(&f->vip[i], want->vip[i], __ATOMIC_RELEASE);
+		if (f->backend[i] != want->backend[i])
+			__atomic_store_n(&f->backend[i], want->backend[i], __ATOMIC_RELEASE);
+	}
+	munmap(f, len);
+out:
+	be_unmap(&a);
+	free(vips);
+	free(svcs);
+	free(want);
+	return err;
 }
 
 /* Lowest service id in use by no service. */
@@ -353,7 +446,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	struct be_array a = {};
 	__u32 *table = NULL, *cur = NULL, *ids = NULL, *mine = NULL;
 	__u32 i, j, k, next_free = 0, par, nmine = 0, cap_mine = 0;
-	bool exists, table_same = false, *fresh = NULL;
+	bool exists, table_same = false, removed = false, *fresh = NULL;
 	int err;
 
 	if (!vipxdp_is_prime(spec->table_size) || spec->table_size < VIPXDP_MAGLEV_MIN ||
@@ -466,6 +559,10 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
 	if (err)
 		goto out;
+	/* The data path must see the addresses before the table uses them. */
+	err = filter_add(dp, &spec->vip, bes, n);
+	if (err)
+		goto out;
 
 	svc.flags = spec->flags;
 	if (exists) {
@@ -514,14 +611,18 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	for (k = 0; k < nmine; k++) {
 		for (i = 0; i < n && ids[i] != mine[k]; i++)
 			;
-		if (i == n)
+		if (i == n) {
 			__atomic_store_n(&a.be[mine[k]].flags, 0, __ATOMIC_RELEASE);
+			removed = true;
+		}
 		else if (bes[i].down)
 			__atomic_store_n(&a.be[mine[k]].flags, VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN,
 					 __ATOMIC_RELEASE);
 	}
 	if (svc_id)
 		*svc_id = svc.id;
+	if (removed)
+		err = filter_rebuild(dp);
 out:
 	/* On failure, backends allocated here leave again: nothing half-applied. */
 	for (i = 0; err && fresh && a.be && i < n; i++)
@@ -561,7 +662,7 @@ int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		if ((a.be[i].flags & VIPXDP_BE_F_ACTIVE) && a.be[i].svc_id == svc.id)
 			__atomic_store_n(&a.be[i].flags, 0, __ATOMIC_RELEASE);
 	be_unmap(&a);
-	return 0;
+	return filter_rebuild(dp);
 }
 
 static int table_lookup(struct vipxdp_dp *dp, __u32 idx, __u32 slot, __u32 *val)

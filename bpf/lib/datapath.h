@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * The per-packet path, in order: parse L2 (VLAN tags kept), answer ARP/NDP
- * for VIPs, parse IPv4/IPv6 and TCP/UDP, look up the service, translate
- * (forward or reverse), forward. Returns the reason the packet ends with;
+ * for VIPs, parse IPv4/IPv6 and TCP/UDP, drop out early when the address
+ * pre-filter says neither address can be ours, translate a known flow
+ * (conntrack, either direction) or a new flow of a service, forward. Returns the reason the packet ends with;
  * the entry point turns it into the XDP verdict and counts it.
  *
  * Malformed-packet policy:
@@ -45,9 +46,12 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct hdr_cursor c = { .pos = data };
 	struct vipxdp_flow f = {};
 	struct l4_ptrs p = {};
+	const struct vipxdp_filter *filt;
 	const struct vipxdp_svc *svc;
-	const struct vipxdp_ct *ct;
 	struct vipxdp_svc_key sk;
+	struct vipxdp_ct *ct;
+	bool maybe_vip, maybe_be;
+	__u32 zero = 0, bit;
 	struct ethhdr *eth;
 	void *l4_end;
 	__u8 l4proto = 0;
@@ -121,27 +125,42 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	f.dport = *p.dport;
 	f.proto = l4proto;
 
+	/* Foreign traffic leaves after two bit tests. */
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	if (!filt)
+		return VIPXDP_R_pass_no_service;
+	bit = vipxdp_filter_bit(&f.daddr);
+	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	bit = vipxdp_filter_bit(&f.saddr);
+	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	if (!maybe_vip && !maybe_be)
+		return VIPXDP_R_pass_no_service;
+
+	/* Known flows, both directions; a SYN always starts afresh. */
+	if (!syn) {
+		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
+		if (ct) {
+			if (ttl_expiring(&p))
+				return VIPXDP_R_pass_ttl;
+			lb_known(ct, &p, bytes);
+			return forward(ctx, eth, &p, ct);
+		}
+	}
+	if (!maybe_vip)
+		return VIPXDP_R_pass_no_service;
 	sk.addr = f.daddr;
 	sk.port = f.dport;
 	sk.proto = l4proto;
 	sk.family = f.family;
 	svc = bpf_map_lookup_elem(&vipxdp_svc, &sk);
-	if (svc) {
-		if (ttl_expiring(&p))
-			return VIPXDP_R_pass_ttl;
-		rc = lb_forward(svc, &f, &p, syn, bytes);
-		if (rc >= 0)
-			return rc;
-		return forward(ctx, eth, &p);
-	}
-
-	ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
-	if (!ct || ct->dir != VIPXDP_CT_REV)
+	if (!svc)
 		return VIPXDP_R_pass_no_service;
 	if (ttl_expiring(&p))
 		return VIPXDP_R_pass_ttl;
-	lb_reverse(ct, &p, bytes);
-	return forward(ctx, eth, &p);
+	rc = lb_new_flow(svc, &f, &p, syn, bytes);
+	if (rc >= 0)
+		return rc;
+	return forward(ctx, eth, &p, NULL);
 }
 
 #endif /* VIPXDP_BPF_DATAPATH_H */

@@ -7,7 +7,8 @@
  * neighbour entry is not resolved yet, or the FIB says the kernel must deal
  * with the packet, the rewritten packet is passed to the kernel, which then
  * resolves and forwards it (or answers with ICMP). VLAN tags stay as they
- * are.
+ * are. Known flows cache the FIB's answer in their conntrack entry for about
+ * a second, so route and neighbour changes take effect within that time.
  */
 #ifndef VIPXDP_BPF_FORWARD_H
 #define VIPXDP_BPF_FORWARD_H
@@ -24,7 +25,10 @@ static __always_inline bool ttl_expiring(const struct l4_ptrs *p)
 	return !p->v6 ? p->ip4->ttl <= 1 : p->ip6->hop_limit <= 1;
 }
 
-static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p)
+/* Route the rewritten packet through the FIB; fills the cache of ct. */
+static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
+					struct vipxdp_ct *ct, __u32 epoch, __u32 *ifindex,
+					__u8 *dmac, __u8 *smac)
 {
 	struct bpf_fib_lookup fib = {};
 	int rc;
@@ -53,6 +57,40 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 		return VIPXDP_R_pass_no_neigh;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return VIPXDP_R_pass_fib;
+	*ifindex = fib.ifindex;
+	__builtin_memcpy(dmac, fib.dmac, ETH_ALEN);
+	__builtin_memcpy(smac, fib.smac, ETH_ALEN);
+	if (ct) {
+		ct->nh_ifindex = fib.ifindex;
+		__builtin_memcpy(ct->nh_dmac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(ct->nh_smac, fib.smac, ETH_ALEN);
+		ct->nh_epoch = epoch;
+	}
+	return -1;
+}
+
+/*
+ * Send the rewritten packet on. ct (may be NULL) is the flow's conntrack
+ * entry: its next-hop cache is used while it is from the current coarse
+ * epoch, and refilled from the FIB otherwise.
+ */
+static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
+				   struct vipxdp_ct *ct)
+{
+	__u32 epoch = bpf_ktime_get_coarse_ns() >> 30;
+	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
+	__u32 ifindex;
+	int rc;
+
+	if (ct && ct->nh_ifindex && ct->nh_epoch == epoch) {
+		ifindex = ct->nh_ifindex;
+		__builtin_memcpy(dmac, ct->nh_dmac, ETH_ALEN);
+		__builtin_memcpy(smac, ct->nh_smac, ETH_ALEN);
+	} else {
+		rc = fib_next_hop(ctx, p, ct, epoch, &ifindex, dmac, smac);
+		if (rc >= 0)
+			return rc;
+	}
 
 	if (!p->v6) {
 		/* TTL sits in the high byte of its 16-bit word with protocol. */
@@ -61,14 +99,14 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 	} else {
 		p->ip6->hop_limit--;
 	}
-	__builtin_memcpy(eth->h_dest, fib.dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, fib.smac, ETH_ALEN);
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 
-	if (fib.ifindex == ctx->ingress_ifindex)
+	if (ifindex == ctx->ingress_ifindex)
 		return VIPXDP_R_fwd_tx;
-	rc = bpf_redirect_map(&vipxdp_devmap, fib.ifindex, 0);
+	rc = bpf_redirect_map(&vipxdp_devmap, ifindex, 0);
 	if (rc != XDP_REDIRECT)
-		rc = bpf_redirect(fib.ifindex, 0);
+		rc = bpf_redirect(ifindex, 0);
 	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
 }
 

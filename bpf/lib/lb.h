@@ -12,7 +12,9 @@
  * as long as that backend is still in the service, and the current table's
  * otherwise. Such packets are forwarded, never dropped. Every new flow writes
  * two conntrack entries: client -> VIP (destination becomes the backend) and
- * backend -> client (source becomes the VIP).
+ * backend -> client (source becomes the VIP). A TCP SYN always takes the
+ * active table and replaces any conntrack entry of its 5-tuple, so a reused
+ * client port never sticks to a backend that has left.
  */
 #ifndef VIPXDP_BPF_LB_H
 #define VIPXDP_BPF_LB_H
@@ -146,46 +148,37 @@ static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vi
 }
 
 /*
- * Client -> VIP packet of a known service. Returns a reason; on a rewrite
- * returns -1 and leaves the packet ready for forwarding.
+ * A packet of a known flow (conntrack hit), either direction: client -> VIP
+ * gets the backend as destination, backend -> client gets the VIP as source.
  */
-static __always_inline int lb_forward(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
-				      struct l4_ptrs *p, bool syn, __u64 bytes)
+static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs *p, __u64 bytes)
 {
-	const struct vipxdp_backend *be;
-	const struct vipxdp_ct *ct;
-	struct vipxdp_addr addr;
-	__u32 be_id = 0;
-	bool created = false;
-	__be16 port;
+	bool reply = ct->dir == VIPXDP_CT_REV;
 
-	ct = bpf_map_lookup_elem(&vipxdp_ct, f);
-	if (ct && ct->dir == VIPXDP_CT_FWD && ct->svc_id == svc->id) {
-		addr = ct->addr;
-		port = ct->port;
-		be_id = ct->backend_id;
-	} else {
-		be = pick_backend(svc, f, syn, &be_id);
-		if (!be)
-			return VIPXDP_R_drop_no_backend;
-		if (ct_create(f, be, svc->id, be_id))
-			return VIPXDP_R_drop_error;
-		addr = be->addr;
-		port = be->port;
-		created = true;
-	}
-	count_lb(&vipxdp_svc_st, svc->id, bytes, created, false);
-	count_lb(&vipxdp_be_st, be_id, bytes, created, false);
-	rewrite(p, true, &addr, port);
-	return -1;
+	count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, reply);
+	count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, reply);
+	rewrite(p, !reply, &ct->addr, ct->port);
 }
 
-/* Backend -> client packet of a known flow: source becomes the VIP. */
-static __always_inline int lb_reverse(const struct vipxdp_ct *ct, struct l4_ptrs *p, __u64 bytes)
+/*
+ * Client -> VIP packet of a service without conntrack entry (a new flow, or
+ * one this node has not seen): pick a backend, record the flow, rewrite.
+ * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
+ */
+static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
+				       struct l4_ptrs *p, bool syn, __u64 bytes)
 {
-	count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
-	count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
-	rewrite(p, false, &ct->addr, ct->port);
+	const struct vipxdp_backend *be;
+	__u32 be_id = 0;
+
+	be = pick_backend(svc, f, syn, &be_id);
+	if (!be)
+		return VIPXDP_R_drop_no_backend;
+	if (ct_create(f, be, svc->id, be_id))
+		return VIPXDP_R_drop_error;
+	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
+	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
+	rewrite(p, true, &be->addr, be->port);
 	return -1;
 }
 

@@ -83,6 +83,15 @@ struct {
 	__type(value, __u32);
 } vipxdp_devmap SEC(".maps");
 
+/* Address pre-filter: one entry, written by the control plane via mmap. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vipxdp_filter);
+} vipxdp_filter SEC(".maps");
+
 /* Global configuration: one entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
