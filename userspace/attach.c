@@ -122,18 +122,39 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(-rc));
 		return rc;
 	}
+	if (ct_size)
+		bpf_map__set_max_entries(skel->maps.vipxdp_ct, ct_size);
+	/* Maps pinned already are reused by fd (libbpf's own reuse compares
+	 * map flags, and the kernel adds BPF_F_RDONLY_PROG to devmaps); the
+	 * others are created and pinned by libbpf at load. */
 	bpf_object__for_each_map(map, skel->obj) {
+		int fd;
+
 		if (bpf_map__is_internal(map))
 			continue;
-		if ((rc = pin_path(p, sizeof(p), pin_dir, bpf_map__name(map))) ||
-		    (rc = bpf_map__set_pin_path(map, p))) {
+		if ((rc = pin_path(p, sizeof(p), pin_dir, bpf_map__name(map)))) {
+			snprintf(err, errlen, "pin path for %s: %s", bpf_map__name(map),
+				 strerror(-rc));
+			goto fail;
+		}
+		fd = bpf_obj_get(p);
+		if (fd >= 0) {
+			rc = bpf_map__reuse_fd(map, fd);
+			close(fd);
+			if (rc) {
+				snprintf(err, errlen,
+					 "pinned map %s does not fit this vipxdp (%s); unload every interface first",
+					 p, strerror(-rc));
+				goto fail;
+			}
+			continue;
+		}
+		if ((rc = bpf_map__set_pin_path(map, p))) {
 			snprintf(err, errlen, "pin path for %s: %s", bpf_map__name(map),
 				 strerror(-rc));
 			goto fail;
 		}
 	}
-	if (ct_size)
-		bpf_map__set_max_entries(skel->maps.vipxdp_ct, ct_size);
 	rc = vipxdp_bpf__load(skel);
 	if (rc) {
 		snprintf(err, errlen,
@@ -271,6 +292,22 @@ fail:
 	if (created)
 		vipxdp_state_remove(pin_dir);
 	return rc;
+}
+
+bool vipxdp_is_attached(const char *pin_dir, const char *ifname)
+{
+	char lpath[PATH_MAX], name[64];
+	int fd, idx;
+
+	snprintf(name, sizeof(name), VIPXDP_LINK_PREFIX "%s", ifname);
+	if (pin_path(lpath, sizeof(lpath), pin_dir, name))
+		return false;
+	fd = bpf_obj_get(lpath);
+	if (fd < 0)
+		return false;
+	idx = link_ifindex(fd);
+	close(fd);
+	return idx > 0 && (__u32)idx == if_nametoindex(ifname);
 }
 
 static int count_links(const char *pin_dir)

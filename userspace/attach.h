@@ -34,6 +34,9 @@ int vipxdp_attach(const char *pin_dir, const char *ifname, enum vipxdp_iface_mod
 int vipxdp_detach(const char *pin_dir, const char *ifname, bool keep_state, char *err,
 		  size_t errlen);
 
+/* Does ifname have a live pinned link? */
+bool vipxdp_is_attached(const char *pin_dir, const char *ifname);
+
 /* Remove every pin in pin_dir and the directory (nothing attached). */
 int vipxdp_state_remove(const char *pin_dir);
 

@@ -57,8 +57,10 @@ void cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf,
 	{                                                                        \
 		NULL, 0, NULL, 0                                                 \
 	}
-#define CLI_COMMON_SHORTOPTS "+jh"
+#define CLI_COMMON_SHORTOPTS "jh" /* commands prefix their own with ":" */
 
+/* The usage error for a bad option seen by getopt ('?' or ':'). */
+int cli_bad_option(struct cli *c, int opt, char **argv);
 /* Handle -j / --bpffs inside a command's getopt loop; 1 if it was one. */
 int cli_common_opt(struct cli *c, int opt);
 /* getopt loop for a command without options of its own: 0 to go on,

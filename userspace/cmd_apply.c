@@ -507,7 +507,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	int opt, rc;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "c:n" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":c:n" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		switch (opt) {
@@ -524,7 +524,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			cli_cmd_help(c, cli_find_cmd("apply"));
 			return EXIT_OK;
 		default:
-			return cli_fail(c, EXIT_USAGE, "see '%s apply --help'", c->prog);
+			return cli_bad_option(c, opt, argv);
 		}
 	}
 	if (!file)
@@ -611,6 +611,8 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		}
 		p.seed_changed = p.size_changed = true;
 	}
+	if (!c->json)
+		print_plan(c, &p, file, false);
 	rc = apply_plan(c, dpp, pol, &p, err, sizeof(err));
 	if (rc) {
 		rc = cli_fail(c, EXIT_FAIL, "%s (services before it were applied)", err);
@@ -623,7 +625,10 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			goto out;
 		}
 	}
-	print_plan(c, &p, file, false);
+	if (c->json)
+		print_plan(c, &p, file, false);
+	else
+		printf("applied.\n");
 	rc = EXIT_OK;
 out:
 	plan_free(&p);

@@ -122,7 +122,7 @@ static int map_add(struct cli *c, int argc, char **argv)
 	int opt, rc;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "w:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":w:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		switch (opt) {
@@ -136,7 +136,7 @@ static int map_add(struct cli *c, int argc, char **argv)
 			cli_cmd_help(c, cli_find_cmd("map"));
 			return EXIT_OK;
 		default:
-			return cli_fail(c, EXIT_USAGE, "see '%s map --help'", c->prog);
+			return cli_bad_option(c, opt, argv);
 		}
 	}
 	if (argc - optind != 2)
@@ -413,23 +413,38 @@ int cmd_map(struct cli *c, int argc, char **argv)
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
 	} subs[] = { { "add", map_add }, { "del", map_del }, { "list", map_list } };
-	size_t i;
+	static char name[32];
+	int sub = 1;
+	size_t k;
 
-	if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
-		cli_cmd_help(c, cli_find_cmd("map"));
-		return argc < 2 ? EXIT_USAGE : EXIT_OK;
+	/* Common options may come before the subcommand: "map -j list". */
+	while (sub < argc && argv[sub][0] == '-') {
+		if (!strcmp(argv[sub], "-h") || !strcmp(argv[sub], "--help")) {
+			cli_cmd_help(c, cli_find_cmd("map"));
+			return EXIT_OK;
+		}
+		if (!strcmp(argv[sub], "-j") || !strcmp(argv[sub], "--json"))
+			c->json = true;
+		else if (!strcmp(argv[sub], "--bpffs") && sub + 1 < argc)
+			c->bpffs = argv[++sub];
+		else if (!strncmp(argv[sub], "--bpffs=", 8))
+			c->bpffs = argv[sub] + 8;
+		else
+			return cli_fail(c, EXIT_USAGE, "unknown option '%s'; see '%s map --help'",
+					argv[sub], c->prog);
+		sub++;
 	}
-	for (i = 0; i < sizeof(subs) / sizeof(subs[0]); i++) {
-		if (!strcmp(argv[1], subs[i].name) ||
-		    (!strcmp(argv[1], "delete") && i == 1) || (!strcmp(argv[1], "ls") && i == 2)) {
-			static char name[32];
-
-			snprintf(name, sizeof(name), "map %s", subs[i].name);
+	if (sub >= argc)
+		return cli_fail(c, EXIT_USAGE, "missing 'map' command: add, del or list");
+	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
+		if (!strcmp(argv[sub], subs[k].name) || (!strcmp(argv[sub], "delete") && k == 1) ||
+		    (!strcmp(argv[sub], "ls") && k == 2)) {
+			snprintf(name, sizeof(name), "map %s", subs[k].name);
 			c->cmd = name;
-			return subs[i].fn(c, argc - 1, argv + 1);
+			return subs[k].fn(c, argc - sub, argv + sub);
 		}
 	}
-	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del or list", argv[1]);
+	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del or list", argv[sub]);
 }
 
 int cmd_lookup(struct cli *c, int argc, char **argv)

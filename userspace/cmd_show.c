@@ -418,7 +418,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 	int opt, rc;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "w:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":w:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		switch (opt) {
@@ -430,7 +430,7 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 			cli_cmd_help(c, cli_find_cmd("stats"));
 			return EXIT_OK;
 		default:
-			return cli_fail(c, EXIT_USAGE, "see '%s stats --help'", c->prog);
+			return cli_bad_option(c, opt, argv);
 		}
 	}
 	if (optind != argc)

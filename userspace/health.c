@@ -557,6 +557,13 @@ static void on_connect(struct vipxdp_health *h, struct target *tg, __u32 events,
 
 	if (getsockopt(tg->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
+	/* A reset in SYN_SENT is ECONNREFUSED; ECONNRESET and EPIPE come from a
+	 * reset after the handshake completed: success for tcp, whatever the
+	 * race between the peer's reset and this event. */
+	if ((err == ECONNRESET || err == EPIPE) && tg->t.cfg.type == VIPXDP_HEALTH_TCP) {
+		probe_end(h, tg, now, true, false, "tcp: connected, then reset by the peer");
+		return;
+	}
 	if (err) {
 		probe_end(h, tg, now, false, false, "connect: %s", strerror(err));
 		return;

@@ -8,9 +8,11 @@
  * 10,000 targets at a 1 s interval (tools/bench_health.c measures it).
  *
  * Probes:
- * - tcp: non-blocking connect; success when the handshake completes. The
- *   socket is closed at once, with a reset (SO_LINGER 0) so that the prober
- *   keeps no TIME_WAIT sockets.
+ * - tcp: non-blocking connect; success when the handshake completes, even
+ *   if the peer resets the connection right after (accept and close with
+ *   SO_LINGER 0): ECONNRESET, unlike ECONNREFUSED, proves the handshake.
+ *   The socket is closed at once, with a reset (SO_LINGER 0) so that the
+ *   prober keeps no TIME_WAIT sockets.
  * - http: connect, send "GET PATH HTTP/1.0" with Host (the configured host,
  *   else the backend address, with ":PORT" unless the port is 80),
  *   "User-Agent: vipxdp-health" and "Connection: close"; read only the 13

@@ -120,6 +120,20 @@ static int mode_parse(struct cli *c, const char *s, enum vipxdp_iface_mode *mode
 	return 0;
 }
 
+int cli_bad_option(struct cli *c, int opt, char **argv)
+{
+	const char *arg = optind > 0 ? argv[optind - 1] : "?";
+
+	if (opt == ':')
+		return cli_fail(c, EXIT_USAGE, "option '%s' needs a value; see '%s %s --help'", arg,
+				c->prog, c->cmd);
+	if (optopt && arg[0] == '-' && arg[1] != '-')
+		return cli_fail(c, EXIT_USAGE, "unknown option '-%c'; see '%s %s --help'", optopt,
+				c->prog, c->cmd);
+	return cli_fail(c, EXIT_USAGE, "unknown option '%s'; see '%s %s --help'", arg, c->prog,
+			c->cmd);
+}
+
 int cli_common_opt(struct cli *c, int opt)
 {
 	switch (opt) {
@@ -140,14 +154,14 @@ int cli_no_options(struct cli *c, const char *name, int argc, char **argv)
 	int opt;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		if (opt == 'h') {
 			cli_cmd_help(c, cli_find_cmd(name));
 			return CLI_HELPED;
 		}
-		return cli_fail(c, EXIT_USAGE, "see '%s %s --help'", c->prog, name);
+		return cli_bad_option(c, opt, argv);
 	}
 	return 0;
 }
@@ -171,11 +185,12 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	struct vipxdp_policy_errors errs = {};
 	struct vipxdp_policy *pol = NULL;
 	const char *file = NULL;
+	bool had_state, was_attached[argc];
 	char err[512];
 	int opt, rc, i;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "m:c:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":m:c:" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		switch (opt) {
@@ -190,7 +205,7 @@ int cmd_load(struct cli *c, int argc, char **argv)
 			cli_cmd_help(c, cli_find_cmd("load"));
 			return EXIT_OK;
 		default:
-			return cli_fail(c, EXIT_USAGE, "see '%s load --help'", c->prog);
+			return cli_bad_option(c, opt, argv);
 		}
 	}
 	if (optind >= argc)
@@ -209,15 +224,23 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	}
 	if ((rc = cli_pin_dir(c, true)))
 		goto out;
+	had_state = vipxdp_state_exists(c->pin_dir);
 	for (i = optind; i < argc; i++) {
 		enum vipxdp_iface_mode m = mode;
 		const struct vipxdp_policy_iface *pi = pol ? vipxdp_policy_find_iface(pol, argv[i]) : NULL;
 
 		if (pi && mode == VIPXDP_MODE_AUTO)
 			m = pi->mode;
+		was_attached[i] = vipxdp_is_attached(c->pin_dir, argv[i]);
 		rc = vipxdp_attach(c->pin_dir, argv[i], m, pol ? pol->settings.conntrack_size : 0, err,
 				   sizeof(err));
 		if (rc) {
+			char err2[256];
+
+			/* Nothing behind: undo this command's attachments. */
+			for (int k = optind; k < i; k++)
+				if (!was_attached[k])
+					vipxdp_detach(c->pin_dir, argv[k], had_state, err2, sizeof(err2));
 			rc = cli_fail(c, EXIT_FAIL, "%s", err);
 			goto out;
 		}
@@ -253,7 +276,7 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 	int opt, rc, i;
 
 	optind = 1;
-	while ((opt = getopt_long(argc, argv, "k" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, ":k" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
 		if (cli_common_opt(c, opt))
 			continue;
 		switch (opt) {
@@ -264,7 +287,7 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 			cli_cmd_help(c, cli_find_cmd("unload"));
 			return EXIT_OK;
 		default:
-			return cli_fail(c, EXIT_USAGE, "see '%s unload --help'", c->prog);
+			return cli_bad_option(c, opt, argv);
 		}
 	}
 	if (optind >= argc)
@@ -319,10 +342,12 @@ const struct cmd cli_cmds[] = {
 	  "for each changed service the share of hash-table slots that move), then\n"
 	  "apply it. A file that fails validation changes nothing.\n"
 	  "  -c, --config FILE  the policy (YAML), see vipxdp(8)\n"
-	  "  -n, --dry-run      print the plan only\n" },
+	  "  -n, --dry-run      print the plan only\n"
+	  "  --keep-interfaces  leave attachments alone even if the file lists interfaces\n"
+	  "                     (what 'load -c' uses)\n" },
 	{ "stats", cmd_stats, "stats [--watch SECONDS]",
 	  "Counters: per verdict reason, and per VIP, service and backend (packets,\n"
-	  "bytes, new flows, reply packets and bytes).\n"
+	  "bytes, new flows, reply packets; JSON also has reply bytes).\n"
 	  "  -w, --watch SECONDS  refresh every SECONDS until interrupted, with rates\n" },
 	{ "status", cmd_status, "status",
 	  "Interfaces and attach mode, settings, VIPs, services, and backends with\n"
