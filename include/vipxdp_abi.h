@@ -185,6 +185,27 @@ struct vipxdp_cfg {
 };
 _Static_assert(sizeof(struct vipxdp_cfg) == 16, "vipxdp_cfg size");
 
+/* vipxdp_health: backend id -> health as `vipxdp run` last saw it, for
+ * `vipxdp status`. The data path never reads it. */
+enum vipxdp_health_rec_state {
+	VIPXDP_HREC_NONE = 0, /* not probed (no daemon, or type none) */
+	VIPXDP_HREC_UP = 1,
+	VIPXDP_HREC_DOWN = 2,
+};
+
+#define VIPXDP_HREC_TEXT 48
+
+struct vipxdp_health_rec {
+	__u8 state; /* enum vipxdp_health_rec_state */
+	__u8 last_ok; /* result of the last probe */
+	__u16 pad;
+	__u32 transitions; /* state changes seen by the daemon */
+	__u64 since; /* CLOCK_REALTIME seconds of the last state change */
+	__u64 last_probe; /* CLOCK_REALTIME seconds of the last probe */
+	char last[VIPXDP_HREC_TEXT]; /* last probe result, NUL-terminated */
+};
+_Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size");
+
 /*
  * Verdict/reason counters. Every packet the program sees is counted under
  * exactly one reason. The list is written once here and expands to both the

@@ -78,6 +78,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->svc_stats_fd = bpf_map__fd(skel->maps.vipxdp_svc_st);
 	dp->be_stats_fd = bpf_map__fd(skel->maps.vipxdp_be_st);
 	dp->filter_fd = bpf_map__fd(skel->maps.vipxdp_filter);
+	dp->health_fd = bpf_map__fd(skel->maps.vipxdp_health);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -98,6 +99,7 @@ static const struct {
 	{ "vipxdp_svc_st", offsetof(struct vipxdp_dp, svc_stats_fd) },
 	{ "vipxdp_be_st", offsetof(struct vipxdp_dp, be_stats_fd) },
 	{ "vipxdp_filter", offsetof(struct vipxdp_dp, filter_fd) },
+	{ "vipxdp_health", offsetof(struct vipxdp_dp, health_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)

@@ -38,6 +38,7 @@ struct vipxdp_dp {
 	int svc_stats_fd;
 	int be_stats_fd;
 	int filter_fd;
+	int health_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */

@@ -1020,6 +1020,12 @@ void vipxdp_health_stats(struct vipxdp_health *h, struct vipxdp_health_stats *st
 	*st = h->st;
 }
 
+void vipxdp_health_stats_reset_peaks(struct vipxdp_health *h)
+{
+	h->st.max_late_ns = 0;
+	h->st.max_in_flight_seen = h->st.in_flight;
+}
+
 int vipxdp_health_fd(struct vipxdp_health *h)
 {
 	return h->epfd;

@@ -125,10 +125,10 @@ struct vipxdp_health_stats {
 	__u64 transitions; /* state changes, all targets */
 	__u64 deferred;	   /* probe starts that had to wait for a socket */
 	__u64 late;	   /* probes started more than one interval after they were due */
-	__u64 max_late_ns; /* the largest delay of a probe start past its due time */
+	__u64 max_late_ns; /* the largest delay of a probe start past its due time (peak) */
 	__u32 targets;	   /* targets added and not removed */
 	__u32 in_flight;   /* probe sockets open now */
-	__u32 max_in_flight_seen;
+	__u32 max_in_flight_seen; /* peak of in_flight */
 	__u32 max_in_flight; /* the limit in force */
 	__u64 nofile_before; /* RLIMIT_NOFILE soft limit found by vipxdp_health_new() */
 	__u64 nofile;	     /* the soft limit after raising it (to the hard limit) */
@@ -183,6 +183,9 @@ const struct vipxdp_health_target *vipxdp_health_get_target(struct vipxdp_health
 int vipxdp_health_get(struct vipxdp_health *h, int id, struct vipxdp_health_info *info);
 
 void vipxdp_health_stats(struct vipxdp_health *h, struct vipxdp_health_stats *st);
+
+/* Restart the peaks max_late_ns and max_in_flight_seen (e.g. per metrics scrape). */
+void vipxdp_health_stats_reset_peaks(struct vipxdp_health *h);
 
 /*
  * One round: wait for probe socket events up to timeout_ms (-1: until the

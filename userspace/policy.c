@@ -1077,8 +1077,10 @@ out:
 	free(first);
 }
 
-enum { S_PROTOCOL, S_PORT, S_HASH, S_BACKENDS, S_HEALTH, S_NKEYS };
-static const char *const service_keys[] = {"protocol", "port", "hash", "backends", "health", NULL};
+enum { S_PROTOCOL, S_PORT, S_HASH, S_BACKENDS, S_HEALTH, S_ALL_DOWN, S_NKEYS };
+static const char *const service_keys[] = {"protocol", "port",	 "hash",
+					   "backends", "health", "all_down", NULL};
+static const char *const all_down_modes[] = {"serve-all", "drop", NULL};
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const hash_modes[] = {"5tuple", "source-ip", NULL};
 
@@ -1121,6 +1123,8 @@ static bool parse_service(struct pctx *c, const struct ynode *n, __u8 vip_family
 	}
 	if (v[S_HASH] && get_enum(c, v[S_HASH], "hash", hash_modes, &e))
 		svc->hash = (enum vipxdp_hash_mode)e;
+	if (v[S_ALL_DOWN] && get_enum(c, v[S_ALL_DOWN], "all_down", all_down_modes, &e))
+		svc->all_down = (enum vipxdp_all_down)e;
 	if (v[S_HEALTH])
 		parse_health(c, v[S_HEALTH], &svc->health, &timeout_set, vip_family,
 			     vipxdp_addr_str(vip_family, vip_addr, a, sizeof(a)));

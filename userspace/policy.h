@@ -74,6 +74,14 @@ enum vipxdp_hash_mode {
 	VIPXDP_HASH_SOURCE_IP,	/* "source-ip": client address only (VIPXDP_SVC_F_HASH_SRC) */
 };
 
+/* services[].all_down: what a service does when health checks have taken
+ * every backend down. */
+enum vipxdp_all_down {
+	VIPXDP_ALL_DOWN_SERVE_ALL = 0, /* "serve-all" (default): use every backend as if
+					* up; a probe failure is likelier than all backends dead */
+	VIPXDP_ALL_DOWN_DROP, /* "drop": no backend; new flows are dropped */
+};
+
 /* health.type: how a backend is probed. */
 enum vipxdp_health_type {
 	VIPXDP_HEALTH_TCP = 0, /* "tcp": the TCP handshake completes */
@@ -117,6 +125,7 @@ struct vipxdp_policy_service {
 	/* The VIP's address; port: 1-65535, required; protocol: tcp | udp, required */
 	struct vipxdp_svc_id id;
 	enum vipxdp_hash_mode hash;		/* hash: 5tuple (default) | source-ip */
+	enum vipxdp_all_down all_down;		/* all_down: serve-all (default) | drop */
 	struct vipxdp_policy_health health;	/* health: service-level settings */
 	struct vipxdp_policy_backend *backends; /* backends: in file order, may be empty */
 	size_t n_backends;

@@ -92,6 +92,15 @@ struct {
 	__type(value, struct vipxdp_filter);
 } vipxdp_filter SEC(".maps");
 
+/* Backend health seen by the daemon (control plane only, shared through the pin). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_BACKENDS);
+	__type(key, __u32);
+	__type(value, struct vipxdp_health_rec);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_health SEC(".maps");
+
 /* Global configuration: one entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

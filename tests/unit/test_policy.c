@@ -477,7 +477,7 @@ static const struct error_case error_cases[] = {
 	/* An unknown key in a service. */
 	{"unknown service key", SVC80 "        prot: 81\n",
 	 "t.yaml:6:9: unknown key 'prot' in service (allowed: protocol, port, hash, backends, "
-	 "health)"},
+	 "health, all_down)"},
 	/* An unknown key in a backend (flow mapping). */
 	{"unknown backend key", BE "          - {address: 198.19.0.1, weigth: 5}\n",
 	 "t.yaml:7:35: unknown key 'weigth' in backend (allowed: address, port, weight, health)"},
