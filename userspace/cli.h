@@ -90,6 +90,15 @@ void cli_ep_of_backend(const struct vipxdp_backend *b, struct vipxdp_endpoint *e
 /* "active", "draining" (weight 0) or "down" (health checks failed). */
 const char *cli_be_state(const struct vipxdp_backend *b);
 
+/*
+ * Validate FILE, plan, apply (unless dry). manage_ifaces: attach/detach the
+ * interfaces the file lists. keep (may be NULL): the policy, on success.
+ * Returns an exit code; messages are printed.
+ */
+struct vipxdp_policy;
+int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
+	      struct vipxdp_policy **keep);
+
 /* Commands. */
 int cmd_load(struct cli *c, int argc, char **argv);
 int cmd_unload(struct cli *c, int argc, char **argv);
@@ -98,6 +107,7 @@ int cmd_apply(struct cli *c, int argc, char **argv);
 int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
+int cmd_run(struct cli *c, int argc, char **argv);
 
 extern const struct cmd cli_cmds[];
 

@@ -346,10 +346,10 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		return;
 	}
 	printf("%s %s:\n", dry ? "plan (dry run) for" : "applying", file);
-	if (p->seed_changed)
+	if (p->seed_changed && p->cfg_old.hash_seed != p->cfg_new.hash_seed)
 		printf("  ~ hash_seed 0x%08x -> 0x%08x (flows without conntrack may move)\n",
 		       p->cfg_old.hash_seed, p->cfg_new.hash_seed);
-	if (p->size_changed)
+	if (p->size_changed && p->cfg_old.table_size != p->cfg_new.table_size)
 		printf("  ~ table_size %u -> %u (every table is rebuilt)\n", p->cfg_old.table_size,
 		       p->cfg_new.table_size);
 	for (i = 0; i < p->nattach; i++)
@@ -490,49 +490,19 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 	return 0;
 }
 
-int cmd_apply(struct cli *c, int argc, char **argv)
+int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
+	      struct vipxdp_policy **keep)
 {
-	static const struct option lo[] = { { "config", required_argument, NULL, 'c' },
-					    { "dry-run", no_argument, NULL, 'n' },
-					    { "keep-interfaces", no_argument, NULL, 'K' },
-					    CLI_COMMON_LONGOPTS };
 	struct vipxdp_policy_errors errs = {};
 	struct vipxdp_policy *pol = NULL;
 	struct vipxdp_dp dp, *dpp = NULL;
 	struct plan p = {};
-	const char *file = NULL;
-	bool dry = false, manage_ifaces = true;
 	char err[512];
 	size_t i;
-	int opt, rc;
+	int rc;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, ":c:n" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
-		if (cli_common_opt(c, opt))
-			continue;
-		switch (opt) {
-		case 'c':
-			file = optarg;
-			break;
-		case 'n':
-			dry = true;
-			break;
-		case 'K':
-			manage_ifaces = false;
-			break;
-		case 'h':
-			cli_cmd_help(c, cli_find_cmd("apply"));
-			return EXIT_OK;
-		default:
-			return cli_bad_option(c, opt, argv);
-		}
-	}
-	if (!file)
-		return cli_fail(c, EXIT_USAGE, "missing -c FILE; usage: %s %s", c->prog,
-				cli_find_cmd("apply")->synopsis);
-	if (optind != argc)
-		return cli_fail(c, EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
-
+	if (keep)
+		*keep = NULL;
 	rc = vipxdp_policy_load(file, &pol, &errs);
 	if (rc) {
 		if (c->json) {
@@ -549,7 +519,7 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 		} else if (errs.n) {
 			vipxdp_policy_errors_print(&errs, stderr);
 		} else {
-			fprintf(stderr, "%s apply: %s: %s\n", c->prog, file, strerror(-rc));
+			fprintf(stderr, "%s %s: %s: %s\n", c->prog, c->cmd, file, strerror(-rc));
 		}
 		return EXIT_FAIL;
 	}
@@ -609,7 +579,9 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 			rc = cli_fail(c, EXIT_FAIL, "computing the plan: %s", strerror(-rc));
 			goto out;
 		}
+		/* Write the settings whatever the defaults of the new maps were. */
 		p.seed_changed = p.size_changed = true;
+		vipxdp_dp_get_cfg(dpp, &p.cfg_old);
 	}
 	if (!c->json)
 		print_plan(c, &p, file, false);
@@ -630,10 +602,53 @@ int cmd_apply(struct cli *c, int argc, char **argv)
 	else
 		printf("applied.\n");
 	rc = EXIT_OK;
+	if (keep) {
+		*keep = pol;
+		pol = NULL;
+	}
 out:
 	plan_free(&p);
 	if (dpp)
 		vipxdp_dp_close(dpp);
 	vipxdp_policy_free(pol);
 	return rc;
+}
+
+int cmd_apply(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = { { "config", required_argument, NULL, 'c' },
+					    { "dry-run", no_argument, NULL, 'n' },
+					    { "keep-interfaces", no_argument, NULL, 'K' },
+					    CLI_COMMON_LONGOPTS };
+	bool dry = false, manage_ifaces = true;
+	const char *file = NULL;
+	int opt;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":c:n" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (cli_common_opt(c, opt))
+			continue;
+		switch (opt) {
+		case 'c':
+			file = optarg;
+			break;
+		case 'n':
+			dry = true;
+			break;
+		case 'K':
+			manage_ifaces = false;
+			break;
+		case 'h':
+			cli_cmd_help(c, cli_find_cmd("apply"));
+			return EXIT_OK;
+		default:
+			return cli_bad_option(c, opt, argv);
+		}
+	}
+	if (!file)
+		return cli_fail(c, EXIT_USAGE, "missing -c FILE; usage: %s %s", c->prog,
+				cli_find_cmd("apply")->synopsis);
+	if (optind != argc)
+		return cli_fail(c, EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
+	return cli_apply(c, file, dry, manage_ifaces, NULL);
 }

@@ -138,6 +138,13 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				char ebuf[VIPXDP_ENDPOINT_STRLEN];
 				const char *state = cli_be_state(&bes[b].be);
 
+				struct vipxdp_health_rec hr;
+				bool have_hr = !bpf_map_lookup_elem(dp.health_fd, &bes[b].id, &hr) &&
+					       hr.state != VIPXDP_HREC_NONE;
+				const char *health = !have_hr			   ? "unchecked"
+						     : hr.state == VIPXDP_HREC_UP ? "up"
+										  : "down";
+
 				cli_ep_of_backend(&bes[b].be, &ep);
 				vipxdp_addr_str(ep.family, &ep.addr, abuf, sizeof(abuf));
 				if (c->json) {
@@ -147,11 +154,29 @@ int cmd_status(struct cli *c, int argc, char **argv)
 					json_ku64(&c->jw, "weight", bes[b].be.weight);
 					json_kstr(&c->jw, "state", state);
 					json_ku64(&c->jw, "id", bes[b].id);
+					json_kstr(&c->jw, "health", health);
+					if (have_hr) {
+						json_ku64(&c->jw, "health_since", hr.since);
+						json_ku64(&c->jw, "health_transitions", hr.transitions);
+						json_ku64(&c->jw, "last_probe", hr.last_probe);
+						json_kstr(&c->jw, "last_result", hr.last);
+					}
 					json_obj_close(&c->jw);
 				} else {
-					printf("            %-40s weight %-5u %s\n",
+					printf("            %-40s weight %-5u %-8s health %s",
 					       vipxdp_endpoint_str(&ep, ebuf, sizeof(ebuf)),
-					       bes[b].be.weight, state);
+					       bes[b].be.weight, state, health);
+					if (have_hr) {
+						char tb[32];
+						time_t since = hr.since;
+						struct tm tm;
+
+						strftime(tb, sizeof(tb), "%Y-%m-%d %H:%M:%S",
+							 localtime_r(&since, &tm));
+						printf(" since %s, last: %s", tb,
+						       hr.last[0] ? hr.last : "-");
+					}
+					putchar('\n');
 				}
 			}
 			if (c->json) {

@@ -37,14 +37,18 @@
 #define NSEC_PER_MSEC 1000000ull
 #define NSEC_PER_SEC  1000000000ull
 
-#define HEAP_NONE     UINT32_MAX
-#define EV_BATCH      256
-#define RETRY_NS      (10 * NSEC_PER_MSEC) /* pause of new probes after EMFILE and the like */
-#define NOFILE_CAP    (1u << 20)	   /* RLIMIT_NOFILE is raised no higher */
-#define RESERVE_MIN   16		   /* fds left to the rest of the process */
-#define RESERVE_MAX   1024
+#define HEAP_NONE UINT32_MAX
+#define EV_BATCH  256
+/* Probe starts per round: a late engine catches up in slices of about 15 ms
+ * and handles the sockets' events in between, rather than starting
+ * thousands of probes in a row while their answers wait. */
+#define START_BATCH 512
+#define RETRY_NS    (10 * NSEC_PER_MSEC) /* pause of new probes after EMFILE and the like */
+#define NOFILE_CAP  (1u << 20)		 /* RLIMIT_NOFILE is raised no higher */
+#define RESERVE_MIN 16			 /* fds left to the rest of the process */
+#define RESERVE_MAX 1024
 /* Bytes of an HTTP response read: "HTTP/1.1 200" and the byte after the code. */
-#define STATUS_LEN    13
+#define STATUS_LEN 13
 
 enum phase {
 	PH_IDLE,       /* in the heap until the next probe is due */
@@ -68,10 +72,10 @@ struct target {
 	__u32 serial; /* of the probe in flight, or of the add */
 	int fd;	      /* probe socket, -1 when none */
 	enum phase phase;
-	__u32 heap_idx; /* HEAP_NONE when not in the heap */
-	__u64 key_ns;	/* heap key: due_ns when idle, the probe deadline in flight */
-	__u64 due_ns;	/* when the current or next probe is due (the cadence) */
-	__u64 start_ns; /* when the probe in flight started */
+	__u32 heap_idx;		      /* HEAP_NONE when not in the heap */
+	__u64 key_ns;		      /* heap key: due_ns when idle, the probe deadline in flight */
+	__u64 due_ns;		      /* when the current or next probe is due (the cadence) */
+	__u64 start_ns;		      /* when the probe in flight started */
 	struct target *wprev, *wnext; /* wait list */
 	union sockaddr_in46 dst, src;
 	socklen_t sa_len;
@@ -104,6 +108,7 @@ struct vipxdp_health {
 	struct target *wait_head, *wait_tail;
 	__u32 serial;
 	__u32 fd_budget; /* default max_in_flight */
+	__u32 starts;	 /* probe starts left in this round */
 	__u64 retry_ns;	 /* no probe starts before this (after EMFILE...) */
 	struct vipxdp_health_stats st;
 };
@@ -350,8 +355,8 @@ static bool probe_start(struct vipxdp_health *h, struct target *tg, __u64 now)
 
 	if (h->st.in_flight >= h->st.max_in_flight || now < h->retry_ns)
 		return false;
-	fd = socket(tg->dst.sa.sa_family, (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC,
-		    0);
+	fd = socket(tg->dst.sa.sa_family,
+		    (udp ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0 && is_resource_errno(errno)) {
 		h->retry_ns = now + RETRY_NS;
 		return false;
@@ -442,8 +447,8 @@ static void probe_timeout(struct vipxdp_health *h, struct target *tg, __u64 now)
 	case PH_READING:
 		if (tg->have)
 			probe_end(h, tg, now, false, true,
-				  "timeout after %u ms reading the http status line (%zu bytes)", ms,
-				  tg->have);
+				  "timeout after %u ms reading the http status line (%zu bytes)",
+				  ms, tg->have);
 		else
 			probe_end(h, tg, now, false, true,
 				  "timeout after %u ms waiting for the http status", ms);
@@ -488,7 +493,8 @@ static void http_status(struct vipxdp_health *h, struct target *tg, __u64 now)
 			return;
 		}
 		for (i = 0; i < tg->have; i++)
-			text[i] = tg->status[i] >= 0x20 && tg->status[i] < 0x7f ? tg->status[i] : '.';
+			text[i] =
+				tg->status[i] >= 0x20 && tg->status[i] < 0x7f ? tg->status[i] : '.';
 		text[i] = '\0';
 		probe_end(h, tg, now, false, false, "http: malformed status line \"%s\"", text);
 	} else if (code >= c->expect_min && code <= c->expect_max) {
@@ -555,7 +561,9 @@ static void on_connect(struct vipxdp_health *h, struct target *tg, __u32 events,
 	socklen_t len = sizeof(int);
 	int err = 0;
 
-	if (getsockopt(tg->fd, SOL_SOCKET, SO_ERROR, &err, &len))
+	/* EPOLLOUT alone: connected; the error is only read when there is one. */
+	if ((events & (EPOLLERR | EPOLLHUP | EPOLLOUT)) != EPOLLOUT &&
+	    getsockopt(tg->fd, SOL_SOCKET, SO_ERROR, &err, &len))
 		err = errno;
 	/* A reset in SYN_SENT is ECONNREFUSED; ECONNRESET and EPIPE come from a
 	 * reset after the handshake completed: success for tcp, whatever the
@@ -627,7 +635,7 @@ static int handle_event(struct vipxdp_health *h, __u64 data, __u32 events, __u64
 
 static bool can_start(struct vipxdp_health *h, __u64 now)
 {
-	return h->st.in_flight < h->st.max_in_flight && now >= h->retry_ns;
+	return h->starts && h->st.in_flight < h->st.max_in_flight && now >= h->retry_ns;
 }
 
 static int drain_waiting(struct vipxdp_health *h, __u64 now)
@@ -641,6 +649,7 @@ static int drain_waiting(struct vipxdp_health *h, __u64 now)
 			wait_push(h, tg, true);
 			break;
 		}
+		h->starts--;
 		n++;
 	}
 	return n;
@@ -657,14 +666,19 @@ static int expire(struct vipxdp_health *h, __u64 now)
 		tg = h->heap[0];
 		if (tg->key_ns > now)
 			break;
-		n++;
 		if (tg->phase != PH_IDLE) {
 			probe_timeout(h, tg, now);
+			n++;
 			continue;
 		}
+		if (!h->starts)
+			break; /* the rest is due: the next round starts at once */
+		n++;
 		heap_del(h, tg);
-		if (!h->wait_head && probe_start(h, tg, now))
+		if (!h->wait_head && probe_start(h, tg, now)) {
+			h->starts--;
 			continue;
+		}
 		wait_push(h, tg, false);
 		h->st.deferred++;
 	}
@@ -1056,6 +1070,7 @@ int vipxdp_health_run(struct vipxdp_health *h, int timeout)
 {
 	struct epoll_event ev[EV_BATCH];
 	int wait, n, i, done;
+	__u32 batches;
 	__u64 now;
 
 	if (h->running)
@@ -1070,10 +1085,20 @@ int vipxdp_health_run(struct vipxdp_health *h, int timeout)
 		n = 0;
 	}
 	h->running = true;
+	h->starts = START_BATCH;
 	now = vipxdp_health_now_ns();
 	done = 0;
-	for (i = 0; i < n; i++)
-		done += handle_event(h, ev[i].data.u64, ev[i].events, now);
+	/* Every ready event before any deadline: after a stall, a probe whose
+	 * answer is waiting must not be timed out. Bounded by the sockets open. */
+	for (batches = h->st.in_flight / EV_BATCH + 2;;) {
+		for (i = 0; i < n; i++)
+			done += handle_event(h, ev[i].data.u64, ev[i].events, now);
+		if (n < EV_BATCH || !--batches)
+			break;
+		n = epoll_wait(h->epfd, ev, EV_BATCH, 0);
+		if (n <= 0)
+			break;
+	}
 	done += drain_waiting(h, now);
 	done += expire(h, now);
 	done += drain_waiting(h, now);

@@ -118,20 +118,20 @@ struct vipxdp_health_info {
 
 /* Engine counters, since vipxdp_health_new(). */
 struct vipxdp_health_stats {
-	__u64 sent;	   /* probes started */
-	__u64 succeeded;   /* probes completed with success */
-	__u64 failed;	   /* probes completed with failure, timeouts included */
-	__u64 timeouts;	   /* failures by timeout */
-	__u64 transitions; /* state changes, all targets */
-	__u64 deferred;	   /* probe starts that had to wait for a socket */
-	__u64 late;	   /* probes started more than one interval after they were due */
-	__u64 max_late_ns; /* the largest delay of a probe start past its due time (peak) */
-	__u32 targets;	   /* targets added and not removed */
-	__u32 in_flight;   /* probe sockets open now */
+	__u64 sent;		  /* probes started */
+	__u64 succeeded;	  /* probes completed with success */
+	__u64 failed;		  /* probes completed with failure, timeouts included */
+	__u64 timeouts;		  /* failures by timeout */
+	__u64 transitions;	  /* state changes, all targets */
+	__u64 deferred;		  /* probe starts that had to wait for a socket */
+	__u64 late;		  /* probes started more than one interval after they were due */
+	__u64 max_late_ns;	  /* the largest delay of a probe start past its due time (peak) */
+	__u32 targets;		  /* targets added and not removed */
+	__u32 in_flight;	  /* probe sockets open now */
 	__u32 max_in_flight_seen; /* peak of in_flight */
-	__u32 max_in_flight; /* the limit in force */
-	__u64 nofile_before; /* RLIMIT_NOFILE soft limit found by vipxdp_health_new() */
-	__u64 nofile;	     /* the soft limit after raising it (to the hard limit) */
+	__u32 max_in_flight;	  /* the limit in force */
+	__u64 nofile_before;	  /* RLIMIT_NOFILE soft limit found by vipxdp_health_new() */
+	__u64 nofile;		  /* the soft limit after raising it (to the hard limit) */
 };
 
 /* CLOCK_MONOTONIC in nanoseconds, the clock of every "_ns" field. */
