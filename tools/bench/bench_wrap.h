@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * Constants shared by the benchmark wrapper (tools/bench/bench_wrap.bpf.c)
+ * and its driver (tools/bench_datapath.c).
+ */
+#ifndef VIPXDP_BENCH_WRAP_H
+#define VIPXDP_BENCH_WRAP_H
+
+/* Every template frame is exactly this long; the wrapper rewrites all of it
+ * on every iteration, so the frame the data path sees is always pristine. */
+#define BENCH_FRAME_LEN 96
+/* Templates the wrapper can cycle through (a power of two). */
+#define BENCH_MAX_TMPL 64
+
+/* Slots of the wrapper's program array. */
+enum bench_slot {
+	BENCH_SLOT_DUT = 0,  /* the program under test (vipxdp_xdp) */
+	BENCH_SLOT_STUB = 1, /* returns XDP_DROP: the wrapper's own cost */
+	BENCH_SLOT_MAX,
+};
+
+/* What the wrapper changes in the template after copying it. */
+enum bench_vary {
+	BENCH_VARY_NONE = 0,
+	/* Untagged IPv4 TCP/UDP: flow = iteration & flow_mask; source address
+	 * src_base + (flow >> port_bits), source port 1024 + low port_bits
+	 * bits of flow. Checksums are not fixed up: the data path only ever
+	 * updates them incrementally, never verifies them. */
+	BENCH_VARY_SRC4 = 1,
+};
+
+/* Offsets in an untagged IPv4 frame. */
+#define BENCH_OFF_IP4_SADDR 26
+#define BENCH_OFF_IP4_SPORT 34
+
+#endif /* VIPXDP_BENCH_WRAP_H */

@@ -1,0 +1,1101 @@
+// SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+/*
+ * Data-path microbenchmark: nanoseconds per packet of the XDP program,
+ * through BPF_PROG_TEST_RUN with repeat.
+ *
+ * Method. BPF_PROG_TEST_RUN with repeat > 1 runs the program on the same
+ * buffer again without restoring it, so a rewriting path would measure its
+ * own output from the second iteration on. The program actually test-run is
+ * a wrapper (tools/bench/bench_wrap.bpf.c) that on every iteration writes the
+ * whole frame again from a template (optionally with a per-iteration source
+ * address and port, so every iteration is a different flow) and tail-calls
+ * the data path. The same wrapper tail-calling a stub that returns XDP_DROP
+ * measures the wrapper, the tail call and the test-run loop. Each run of
+ * the data path is followed by a run of the stub with the same iteration
+ * count; the data-path figure is the median over the runs of the difference
+ * of such a pair, (min..max) its spread. Time is the thread's CPU time
+ * around the syscall (CLOCK_THREAD_CPUTIME_ID: sub-nanosecond resolution per
+ * packet, time spent preempted by other tasks excluded); -v also prints the
+ * kernel's own per-iteration average (integer ns) of every run.
+ *
+ * Every case also checks that each packet took the intended path: the
+ * verdict, the data path's reason counter moved by exactly the number of
+ * iterations, and the new-flow counter moved by that number (SYN case) or
+ * not at all (conntrack-hit cases).
+ *
+ * Everything runs in a private network namespace made here (veth pairs,
+ * permanent neighbours), as in tests/packet/test_datapath.c, so
+ * bpf_fib_lookup resolves next hops. Addresses: 198.18.0.0/15, 2001:db8::/32.
+ *
+ * Cases 1-3 and 5-7 share one loaded data path with a 65536-entry conntrack
+ * table; case 4 loads a second one with a table that holds 2^20 flows.
+ * `bench_datapath --help` lists the options; --obj benchmarks another
+ * build of the data path (same program and map names), e.g. a prototype.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <sys/utsname.h>
+#include <linux/if_ether.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pkt_build.h"
+#include "dataplane.h"
+#include "vipxdp.skel.h"
+#include "bench_wrap.h"
+#include "bench_wrap.skel.h"
+
+#define MAC_IN "02:00:00:00:00:01" /* vt_in: client side */
+#define MAC_BE "02:00:00:00:00:02" /* vt_be: backend side */
+#define MAC_CLIENT "02:00:00:00:00:10"
+
+#define VIP4 "198.18.0.100"
+#define VIP6 "2001:db8:100::1"
+#define NONVIP4 "198.18.0.200"
+#define CLIENT4 "198.18.0.10"
+#define CLIENT6 "2001:db8:1::10"
+/* Varied sources: 198.19.64.0/18, 16384 addresses. */
+#define SRC_BASE ((198u << 24) | (19u << 16) | (64u << 8))
+#define TABLE_SIZE 65537
+#define SEED 0x5eed1234u
+
+#define CT_SMALL 65536 /* SYN case: a full table, every insert evicts */
+#define CT_LARGE 2500000 /* 1M-flow case: 2M entries fit */
+#define CALIBRATE_ITERS 20000
+#define MIN_ITERS 1000000L
+#define MAX_ITERS 10000000L
+#define MAX_RUNS 15
+
+static const char *const be4[] = { "198.19.0.1", "198.19.0.2", "198.19.0.3" };
+static const char *const be6[] = { "2001:db8:2::1", "2001:db8:2::2", "2001:db8:2::3" };
+
+static struct {
+	const char *obj;
+	int runs;
+	long iters; /* per run; 0 = calibrate */
+	int ms; /* calibration target per run */
+	int cpu;
+	__u32 ct_large;
+	int cycle_log2; /* case 4: 2^cycle_log2 flows */
+	bool no_common_lru;
+	unsigned int cases; /* bit n: run case n */
+	bool verbose;
+} opt = { .runs = 7, .ms = 150, .cpu = -1, .ct_large = CT_LARGE, .cycle_log2 = 20,
+	  .cases = ~0u };
+
+static int if_in, if_be;
+static __u8 mac_in[6], mac_be[6], mac_client[6];
+static struct bench_wrap_bpf *wrap;
+static int wrap_fd, stub_fd, progs_fd;
+
+/* One loaded copy of the data path. */
+struct dut {
+	struct vipxdp_bpf *skel;
+	struct vipxdp_dp dp;
+	int prog_fd;
+	__u32 svc_ids[2];
+};
+
+/* ---- environment ---------------------------------------------------- */
+
+static int sh(const char *cmd)
+{
+	int rc = system(cmd);
+
+	if (rc != 0)
+		fprintf(stderr, "bench_datapath: command failed (%d): %s\n", rc, cmd);
+	return rc;
+}
+
+static int setup_netns(void)
+{
+	static const char *const cmds[] = {
+		"ip link set lo up",
+		"ip link add vt_in address " MAC_IN " type veth peer name vt_in_p",
+		"ip link add vt_be address " MAC_BE " type veth peer name vt_be_p",
+		"ip link set vt_in up && ip link set vt_in_p up",
+		"ip link set vt_be up && ip link set vt_be_p up",
+		"ip addr add 198.18.0.1/24 dev vt_in",
+		"ip addr add 198.19.0.254/24 dev vt_be",
+		"ip -6 addr add 2001:db8:1::1/64 dev vt_in nodad",
+		"ip -6 addr add 2001:db8:2::fe/64 dev vt_be nodad",
+		"sysctl -qw net.ipv4.ip_forward=1",
+		"sysctl -qw net.ipv6.conf.all.forwarding=1",
+		"ip route add 198.19.64.0/18 via 198.18.0.10 dev vt_in",
+		"ip neigh add " CLIENT4 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
+		"ip -6 neigh add " CLIENT6 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
+		"ip neigh add 198.19.0.1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
+		"ip neigh add 198.19.0.2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
+		"ip neigh add 198.19.0.3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
+		"ip -6 neigh add 2001:db8:2::3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
+	};
+
+	if (unshare(CLONE_NEWNET)) {
+		fprintf(stderr, "bench_datapath: unshare(CLONE_NEWNET): %s\n", strerror(errno));
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (sh(cmds[i]))
+			return -1;
+	if_in = if_nametoindex("vt_in");
+	if_be = if_nametoindex("vt_be");
+	return if_in && if_be ? 0 : -1;
+}
+
+static void addr_of(const char *s, __u8 *family, struct vipxdp_addr *a)
+{
+	memset(a, 0, sizeof(*a));
+	if (inet_pton(AF_INET, s, a) == 1)
+		*family = VIPXDP_AF_INET;
+	else if (inet_pton(AF_INET6, s, a) == 1)
+		*family = VIPXDP_AF_INET6;
+	else
+		abort();
+}
+
+static int add_service(struct dut *d, const char *vip, const char *const *bes, size_t n,
+		       __u32 *id)
+{
+	struct vipxdp_be_spec spec[8] = {};
+	struct vipxdp_svc_spec svc = {};
+
+	addr_of(vip, &svc.family, &svc.vip);
+	svc.proto = IPPROTO_TCP;
+	svc.port = 80;
+	svc.table_size = TABLE_SIZE;
+	for (size_t i = 0; i < n; i++) {
+		addr_of(bes[i], &spec[i].family, &spec[i].addr);
+		spec[i].port = 8080;
+		spec[i].weight = 100;
+	}
+	return vipxdp_dp_set_service(&d->dp, &svc, spec, n, id);
+}
+
+static int add_vip(struct dut *d, const char *vip)
+{
+	struct vipxdp_addr a;
+	__u8 family;
+
+	addr_of(vip, &family, &a);
+	return vipxdp_dp_set_vip(&d->dp, family, &a, VIPXDP_VIP_F_ARP, NULL);
+}
+
+/* The ELF bytes of --obj FILE, read once. */
+static void *obj_bytes;
+static size_t obj_size;
+
+static int read_obj(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	long n;
+
+	if (!f || fseek(f, 0, SEEK_END) || (n = ftell(f)) <= 0 || fseek(f, 0, SEEK_SET)) {
+		fprintf(stderr, "bench_datapath: %s: %s\n", path, strerror(errno));
+		return -1;
+	}
+	obj_bytes = malloc(n);
+	if (!obj_bytes || fread(obj_bytes, 1, n, f) != (size_t)n) {
+		fprintf(stderr, "bench_datapath: %s: short read\n", path);
+		return -1;
+	}
+	obj_size = n;
+	fclose(f);
+	return 0;
+}
+
+/*
+ * Load the data path with a conntrack table of ct_size entries and configure
+ * two services, their VIPs and both interfaces. The skeleton of the build
+ * binds programs and maps by name; with --obj it is given that object's bytes
+ * instead of the built-in ones (same names required).
+ */
+static int dut_load(struct dut *d, __u32 ct_size)
+{
+	struct vipxdp_cfg cfg = { .hash_seed = SEED };
+	__u32 k = BENCH_SLOT_DUT;
+	int err;
+
+	memset(d, 0, sizeof(*d));
+	d->skel = calloc(1, sizeof(*d->skel));
+	if (!d->skel || vipxdp_bpf__create_skeleton(d->skel)) {
+		fprintf(stderr, "bench_datapath: out of memory\n");
+		return -1;
+	}
+	if (obj_bytes) {
+		d->skel->skeleton->data = obj_bytes;
+		d->skel->skeleton->data_sz = obj_size;
+	}
+	err = bpf_object__open_skeleton(d->skel->skeleton, NULL);
+	err = err ?: bpf_map__set_max_entries(d->skel->maps.vipxdp_ct, ct_size);
+	if (!err && opt.no_common_lru)
+		err = bpf_map__set_map_flags(d->skel->maps.vipxdp_ct,
+					     bpf_map__map_flags(d->skel->maps.vipxdp_ct) |
+						     BPF_F_NO_COMMON_LRU);
+	if (err) {
+		fprintf(stderr, "bench_datapath: opening the BPF object: %s\n", strerror(-err));
+		return -1;
+	}
+	err = vipxdp_bpf__load(d->skel);
+	if (err) {
+		fprintf(stderr, "bench_datapath: loading the BPF object: %s\n", strerror(-err));
+		return -1;
+	}
+	d->prog_fd = bpf_program__fd(d->skel->progs.vipxdp_xdp);
+
+	err = vipxdp_dp_from_skel(&d->dp, d->skel);
+	err = err ?: vipxdp_dp_set_cfg(&d->dp, &cfg);
+	err = err ?: vipxdp_dp_set_iface(&d->dp, if_in, mac_in, 0);
+	err = err ?: vipxdp_dp_set_iface(&d->dp, if_be, mac_be, 0);
+	err = err ?: add_vip(d, VIP4);
+	err = err ?: add_vip(d, VIP6);
+	err = err ?: add_service(d, VIP4, be4, 3, &d->svc_ids[0]);
+	err = err ?: add_service(d, VIP6, be6, 3, &d->svc_ids[1]);
+	if (err) {
+		fprintf(stderr, "bench_datapath: data-plane set-up failed: %s\n", strerror(-err));
+		return -1;
+	}
+	/* The wrapper's slot 0 is this copy of the data path. */
+	if (bpf_map_update_elem(progs_fd, &k, &d->prog_fd, BPF_ANY)) {
+		fprintf(stderr, "bench_datapath: prog array update: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static void dut_close(struct dut *d)
+{
+	__u32 k = BENCH_SLOT_DUT;
+
+	bpf_map_delete_elem(progs_fd, &k);
+	vipxdp_bpf__destroy(d->skel);
+	d->skel = NULL;
+}
+
+static int load_wrapper(void)
+{
+	__u32 k = BENCH_SLOT_STUB;
+
+	wrap = bench_wrap_bpf__open_and_load();
+	if (!wrap) {
+		fprintf(stderr, "bench_datapath: loading the wrapper: %s\n", strerror(errno));
+		return -1;
+	}
+	wrap_fd = bpf_program__fd(wrap->progs.bench_wrap);
+	stub_fd = bpf_program__fd(wrap->progs.bench_stub);
+	progs_fd = bpf_map__fd(wrap->maps.bench_progs);
+	if (bpf_map_update_elem(progs_fd, &k, &stub_fd, BPF_ANY)) {
+		fprintf(stderr, "bench_datapath: prog array update: %s\n", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* ---- frames ------------------------------------------------------------ */
+
+struct frame {
+	__u8 b[BENCH_FRAME_LEN];
+};
+
+static struct pkt_desc tcp_desc(int family, const char *src, __u16 sport, const char *dst,
+				__u16 dport, __u8 flags)
+{
+	struct pkt_desc d = {};
+
+	memcpy(d.l2.dmac, mac_in, 6);
+	memcpy(d.l2.smac, mac_client, 6);
+	d.family = family;
+	snprintf(d.saddr, sizeof(d.saddr), "%s", src);
+	snprintf(d.daddr, sizeof(d.daddr), "%s", dst);
+	d.proto = IPPROTO_TCP;
+	d.sport = sport;
+	d.dport = dport;
+	d.tcp_flags = flags;
+	d.seq = 1000;
+	d.ack = flags & PKT_ACK ? 2000 : 0;
+	d.ttl = 64;
+	d.frag_off = family == AF_INET ? PKT_IP_DF : 0;
+	d.payload = "hello";
+	d.payload_len = flags & PKT_SYN ? 0 : 5;
+	d.pad_to = BENCH_FRAME_LEN;
+	return d;
+}
+
+static void build(const struct pkt_desc *d, struct frame *f)
+{
+	if (pkt_build(d, f->b, sizeof(f->b)) != BENCH_FRAME_LEN) {
+		fprintf(stderr, "bench_datapath: frame does not fit %d bytes\n", BENCH_FRAME_LEN);
+		exit(1);
+	}
+}
+
+/* ---- running ----------------------------------------------------------- */
+
+static double now_cpu_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+	return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+struct timing {
+	double ns; /* thread CPU time / repeat */
+	__u32 kernel_ns; /* the kernel's own per-iteration average */
+	__u32 retval;
+};
+
+/* Run prog_fd `repeat` times on frame f arriving on ifindex; out may be NULL. */
+static int test_run(int prog_fd, const struct frame *f, __u32 ifindex, long repeat,
+		    struct timing *t, struct frame *out)
+{
+	struct xdp_md ctx = { .data = 0, .data_end = BENCH_FRAME_LEN, .ingress_ifindex = ifindex };
+	__u8 outbuf[BENCH_FRAME_LEN + 64];
+	LIBBPF_OPTS(bpf_test_run_opts, o, .data_in = f->b, .data_size_in = BENCH_FRAME_LEN,
+		    .data_out = outbuf, .data_size_out = sizeof(outbuf), .ctx_in = &ctx,
+		    .ctx_size_in = sizeof(ctx), .repeat = repeat);
+	double t0, t1;
+	int err;
+
+	t0 = now_cpu_ns();
+	err = bpf_prog_test_run_opts(prog_fd, &o);
+	t1 = now_cpu_ns();
+	if (err) {
+		fprintf(stderr, "bench_datapath: BPF_PROG_TEST_RUN: %s\n", strerror(errno));
+		exit(1);
+	}
+	t->ns = (t1 - t0) / repeat;
+	t->kernel_ns = o.duration;
+	t->retval = o.retval;
+	if (out)
+		memcpy(out->b, outbuf, BENCH_FRAME_LEN);
+	return 0;
+}
+
+/* What the wrapper does for a case. */
+struct wrap_cfg {
+	const struct frame *tmpl;
+	int ntmpl; /* power of two */
+	__u32 vary, flow_mask, port_bits;
+};
+
+static void wrap_set(const struct wrap_cfg *w)
+{
+	for (int i = 0; i < w->ntmpl; i++)
+		memcpy(wrap->bss->tmpl[i], w->tmpl[i].b, BENCH_FRAME_LEN);
+	wrap->bss->tmpl_mask = w->ntmpl - 1;
+	wrap->bss->vary = w->vary;
+	wrap->bss->flow_mask = w->flow_mask;
+	wrap->bss->port_bits = w->port_bits;
+	wrap->bss->src_base = SRC_BASE;
+}
+
+static int run_wrapped(int slot, const struct wrap_cfg *w, __u32 ifindex, long repeat,
+		       struct timing *t)
+{
+	wrap->bss->slot = slot;
+	return test_run(wrap_fd, &w->tmpl[0], ifindex, repeat, t, NULL);
+}
+
+/* ---- counters ---------------------------------------------------------- */
+
+struct snap {
+	__u64 reason[VIPXDP_R_MAX];
+	__u64 all;
+	__u64 new_flows;
+};
+
+static void snapshot(struct dut *d, struct snap *s)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_stats *st = calloc(ncpu, sizeof(*st));
+	struct vipxdp_lb_stats *lb = calloc(ncpu, sizeof(*lb));
+	__u32 zero = 0;
+
+	memset(s, 0, sizeof(*s));
+	if (st && !bpf_map_lookup_elem(d->dp.stats_fd, &zero, st))
+		for (int c = 0; c < ncpu; c++)
+			for (int r = 0; r < VIPXDP_R_MAX; r++) {
+				__u64 p = ((struct vipxdp_counter *)&st[c])[r].packets;
+
+				s->reason[r] += p;
+				s->all += p;
+			}
+	for (int i = 0; lb && i < 2; i++)
+		if (!bpf_map_lookup_elem(d->dp.svc_stats_fd, &d->svc_ids[i], lb))
+			for (int c = 0; c < ncpu; c++)
+				s->new_flows += lb[c].new_flows;
+	free(st);
+	free(lb);
+}
+
+static const char *const reason_names[] = VIPXDP_REASON_NAMES;
+
+static const char *verdict_name(__u32 v)
+{
+	static const char *const n[] = { "ABORTED", "DROP", "PASS", "TX", "REDIRECT" };
+
+	return v < 5 ? n[v] : "?";
+}
+
+/* ---- cases ------------------------------------------------------------- */
+
+enum flows_expect { NEW_NONE, NEW_EVERY };
+
+struct result {
+	int num;
+	const char *name;
+	const char *method;
+	bool measured;
+	double total, base; /* medians, ns per packet */
+	double dp, dp_min, dp_max; /* median, min, max of total - base of paired runs */
+	long iters;
+	int runs;
+	__u32 verdict;
+	bool ok;
+	char check[160];
+};
+
+static struct result results[16];
+static int nresults;
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	double tmp[MAX_RUNS];
+
+	memcpy(tmp, v, n * sizeof(*v));
+	qsort(tmp, n, sizeof(*tmp), cmp_double);
+	return n & 1 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
+}
+
+/* Data-path figure: median, min and max of the paired differences. */
+static void spread(double *diff, int n, struct result *r)
+{
+	r->dp = median(diff, n);
+	r->dp_min = r->dp_max = diff[0];
+	for (int i = 1; i < n; i++) {
+		if (diff[i] < r->dp_min)
+			r->dp_min = diff[i];
+		if (diff[i] > r->dp_max)
+			r->dp_max = diff[i];
+	}
+}
+
+static long pick_iters(double ns_per_iter)
+{
+	long n;
+
+	if (opt.iters)
+		return opt.iters;
+	n = (long)(opt.ms * 1e6 / ns_per_iter);
+	if (n < MIN_ITERS)
+		n = MIN_ITERS;
+	if (n > MAX_ITERS)
+		n = MAX_ITERS;
+	return n / 1000 * 1000;
+}
+
+/*
+ * Measure one case: the wrapper with the data path (slot 0) and with the
+ * stub (slot 1), interleaved, opt.runs times each; check the counters.
+ */
+static struct result *measure(struct dut *d, int num, const char *name, const char *method,
+			      const struct wrap_cfg *w, __u32 ifindex, __u32 want_verdict,
+			      int want_reason, enum flows_expect flows)
+{
+	struct result *r = &results[nresults++];
+	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
+	struct snap before, after;
+	struct timing t, ts;
+	long dut_iters = 0, n;
+	bool verdicts_ok = true;
+
+	r->num = num;
+	r->name = name;
+	r->method = method;
+	r->measured = true;
+	wrap_set(w);
+	snapshot(d, &before);
+
+	run_wrapped(BENCH_SLOT_DUT, w, ifindex, CALIBRATE_ITERS, &t);
+	dut_iters += CALIBRATE_ITERS;
+	run_wrapped(BENCH_SLOT_STUB, w, ifindex, CALIBRATE_ITERS, &ts);
+	n = pick_iters(t.ns);
+	for (int i = 0; i < opt.runs; i++) {
+		run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
+		dut_iters += n;
+		run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
+		tot[i] = t.ns;
+		base[i] = ts.ns;
+		diff[i] = t.ns - ts.ns;
+		verdicts_ok &= t.retval == want_verdict && ts.retval == XDP_DROP;
+		r->verdict = t.retval;
+		if (opt.verbose)
+			fprintf(stderr, "  case %d run %d: %ld iters, total %.2f ns (kernel %u), "
+				"baseline %.2f ns (kernel %u)\n", num, i, n, t.ns, t.kernel_ns,
+				ts.ns, ts.kernel_ns);
+	}
+	snapshot(d, &after);
+
+	r->total = median(tot, opt.runs);
+	r->base = median(base, opt.runs);
+	spread(diff, opt.runs, r);
+	r->iters = n;
+	r->runs = opt.runs;
+
+	__u64 moved = after.reason[want_reason] - before.reason[want_reason];
+	__u64 all = after.all - before.all;
+	__u64 nf = after.new_flows - before.new_flows;
+	__u64 want_nf = flows == NEW_EVERY ? (__u64)dut_iters : 0;
+
+	r->ok = verdicts_ok && moved == (__u64)dut_iters && all == (__u64)dut_iters &&
+		nf == want_nf;
+	if (r->ok)
+		snprintf(r->check, sizeof(r->check), "ok: %s x%ld, new flows %llu",
+			 reason_names[want_reason], dut_iters, (unsigned long long)nf);
+	else
+		snprintf(r->check, sizeof(r->check),
+			 "FAIL: verdict %s%s, %s moved %llu of %ld (all reasons %llu), "
+			 "new flows %llu (want %llu)",
+			 verdict_name(t.retval), verdicts_ok ? "" : " (unexpected)",
+			 reason_names[want_reason], (unsigned long long)moved, dut_iters,
+			 (unsigned long long)all, (unsigned long long)nf,
+			 (unsigned long long)want_nf);
+	return r;
+}
+
+/* Run one frame through the data path itself (no wrapper), once. */
+static __u32 run_once(struct dut *d, const struct frame *f, __u32 ifindex, struct frame *out)
+{
+	struct timing t;
+
+	test_run(d->prog_fd, f, ifindex, 1, &t, out);
+	return t.retval;
+}
+
+static long count_entries(int fd, size_t key_size)
+{
+	__u8 key[64], next[64];
+	void *prev = NULL;
+	long n = 0;
+
+	while (!bpf_map_get_next_key(fd, prev, next)) {
+		memcpy(key, next, key_size);
+		prev = key;
+		n++;
+	}
+	return n;
+}
+
+static void case_arp(struct dut *d)
+{
+	struct pkt_arp a = {};
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+
+	memset(a.l2.dmac, 0xff, 6);
+	memcpy(a.l2.smac, mac_client, 6);
+	a.op = PKT_ARP_REQUEST;
+	memcpy(a.sha, mac_client, 6);
+	snprintf(a.spa, sizeof(a.spa), "%s", CLIENT4);
+	snprintf(a.tpa, sizeof(a.tpa), "%s", VIP4);
+	a.pad_to = BENCH_FRAME_LEN;
+	if (pkt_build_arp(&a, f.b, sizeof(f.b)) != BENCH_FRAME_LEN)
+		exit(1);
+	measure(d, 1, "ARP reply (request for a VIP)", "W", &w, if_in, XDP_TX,
+		VIPXDP_R_arp_reply, NEW_NONE);
+}
+
+static void case_syn_full(struct dut *d)
+{
+	struct pkt_desc pd = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_SYN);
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1, .vary = BENCH_VARY_SRC4,
+			      .flow_mask = (1u << 24) - 1, .port_bits = 10 };
+	struct timing t;
+	struct result *r;
+	long entries;
+
+	build(&pd, &f);
+	wrap_set(&w);
+	/* Fill the table: twice as many flows as it holds (2 entries each). */
+	run_wrapped(BENCH_SLOT_DUT, &w, if_in, CT_SMALL, &t);
+	entries = count_entries(d->dp.ct_fd, sizeof(struct vipxdp_flow));
+	r = measure(d, 2, "TCP SYN, new flow, conntrack full", "W+S", &w, if_in, XDP_REDIRECT,
+		    VIPXDP_R_fwd_redirect, NEW_EVERY);
+	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
+		 "; CT %ld/%d entries before", entries, CT_SMALL);
+}
+
+/* Create a flow with one SYN run through the data path itself. For IPv4,
+ * be_out (if not NULL) receives the backend address and *be_port its port,
+ * read from the translated frame. */
+static void create_flow(struct dut *d, int family, const char *client, __u16 sport,
+			const char *vip, char *be_out, __u16 *be_port)
+{
+	struct pkt_desc pd = tcp_desc(family, client, sport, vip, 80, PKT_SYN);
+	struct frame f, out;
+	__u32 v;
+
+	build(&pd, &f);
+	v = run_once(d, &f, if_in, &out);
+	if (v != XDP_REDIRECT) {
+		fprintf(stderr, "bench_datapath: SYN to %s got verdict %s\n", vip, verdict_name(v));
+		exit(1);
+	}
+	if (be_out) { /* IPv4, untagged: daddr at 30, dport at 36 */
+		inet_ntop(AF_INET, out.b + 30, be_out, INET_ADDRSTRLEN);
+		*be_port = (out.b[36] << 8) | out.b[37];
+	}
+}
+
+static void case_hot(struct dut *d)
+{
+	struct pkt_desc pd = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_ACK);
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+
+	create_flow(d, AF_INET, CLIENT4, 40000, VIP4, NULL, NULL);
+	build(&pd, &f);
+	measure(d, 3, "established, one hot flow", "W", &w, if_in, XDP_REDIRECT,
+		VIPXDP_R_fwd_redirect, NEW_NONE);
+}
+
+static void case_1m(struct dut *d)
+{
+	struct pkt_desc syn = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_SYN);
+	struct pkt_desc ack = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_ACK);
+	struct frame fs, fa;
+	__u32 nflows = 1u << opt.cycle_log2;
+	struct wrap_cfg w = { .tmpl = &fs, .ntmpl = 1, .vary = BENCH_VARY_SRC4,
+			      .flow_mask = nflows - 1, .port_bits = 6 };
+	static char name[64];
+	struct snap s0, s1;
+	struct timing t;
+	struct result *r;
+
+	build(&syn, &fs);
+	build(&ack, &fa);
+	/* Create the flows: one SYN each. */
+	wrap_set(&w);
+	wrap->bss->iter = 0;
+	snapshot(d, &s0);
+	run_wrapped(BENCH_SLOT_DUT, &w, if_in, nflows, &t);
+	snapshot(d, &s1);
+	w.tmpl = &fa;
+	if (opt.cycle_log2 == 20)
+		snprintf(name, sizeof(name), "established, cycling over 1M flows");
+	else
+		snprintf(name, sizeof(name), "established, cycling over %u flows", nflows);
+	r = measure(d, 4, name, "W+S", &w, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, NEW_NONE);
+	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
+		 "; %llu flows created first", (unsigned long long)(s1.new_flows - s0.new_flows));
+	if (s1.new_flows - s0.new_flows != nflows)
+		r->ok = false;
+}
+
+static void case_reply(struct dut *d)
+{
+	char be[INET_ADDRSTRLEN];
+	__u16 be_port;
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+	struct pkt_desc pd;
+
+	create_flow(d, AF_INET, CLIENT4, 40001, VIP4, be, &be_port);
+	pd = tcp_desc(AF_INET, be, be_port, CLIENT4, 40001, PKT_ACK);
+	memcpy(pd.l2.dmac, mac_be, 6);
+	pkt_mac("02:00:00:00:01:01", pd.l2.smac);
+	build(&pd, &f);
+	measure(d, 5, "backend reply (reverse NAT)", "W", &w, if_be, XDP_REDIRECT,
+		VIPXDP_R_fwd_redirect, NEW_NONE);
+}
+
+static void case_nonvip(struct dut *d)
+{
+	struct pkt_desc pd = tcp_desc(AF_INET, CLIENT4, 40000, NONVIP4, 80, PKT_ACK);
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+	struct result *r;
+	double dut[MAX_RUNS], stub[MAX_RUNS], diff[MAX_RUNS];
+	struct snap s0, s1;
+	struct timing t;
+	long n;
+
+	build(&pd, &f);
+	measure(d, 6, "non-VIP pass", "W", &w, if_in, XDP_PASS, VIPXDP_R_pass_no_service,
+		NEW_NONE);
+
+	/* Cross-check: this path does not write the packet, so it can also be
+	 * test-run directly, minus a directly test-run XDP_DROP stub. */
+	r = &results[nresults++];
+	r->num = 6;
+	r->name = "non-VIP pass, cross-check";
+	r->method = "D";
+	r->measured = true;
+	snapshot(d, &s0);
+	test_run(d->prog_fd, &f, if_in, CALIBRATE_ITERS, &t, NULL);
+	n = pick_iters(t.ns);
+	for (int i = 0; i < opt.runs; i++) {
+		test_run(d->prog_fd, &f, if_in, n, &t, NULL);
+		dut[i] = t.ns;
+		r->verdict = t.retval;
+		test_run(stub_fd, &f, if_in, n, &t, NULL);
+		stub[i] = t.ns;
+		diff[i] = dut[i] - stub[i];
+	}
+	snapshot(d, &s1);
+	r->total = median(dut, opt.runs);
+	r->base = median(stub, opt.runs);
+	spread(diff, opt.runs, r);
+	r->iters = n;
+	r->runs = opt.runs;
+	r->ok = r->verdict == XDP_PASS &&
+		s1.reason[VIPXDP_R_pass_no_service] - s0.reason[VIPXDP_R_pass_no_service] ==
+			(__u64)(CALIBRATE_ITERS + n * opt.runs);
+	snprintf(r->check, sizeof(r->check), "%s: pass_no_service x%ld", r->ok ? "ok" : "FAIL",
+		 CALIBRATE_ITERS + n * opt.runs);
+}
+
+static void case_v6(struct dut *d)
+{
+	struct pkt_desc pd = tcp_desc(AF_INET6, CLIENT6, 40000, VIP6, 80, PKT_ACK);
+	struct frame f;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+
+	create_flow(d, AF_INET6, CLIENT6, 40000, VIP6, NULL, NULL);
+	build(&pd, &f);
+	measure(d, 7, "IPv6 established, one hot flow", "W", &w, if_in, XDP_REDIRECT,
+		VIPXDP_R_fwd_redirect, NEW_NONE);
+}
+
+static void case_fullnat(void)
+{
+	struct result *r = &results[nresults++];
+
+	r->num = 8;
+	r->name = "full-NAT established";
+	r->method = "-";
+	r->measured = false;
+	r->ok = true;
+	snprintf(r->check, sizeof(r->check), "n/a (not implemented)");
+}
+
+/* ---- report ------------------------------------------------------------ */
+
+static void prog_sizes(int fd, __u32 *xlated, __u32 *jited)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*xlated = *jited = 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		*xlated = info.xlated_prog_len / 8;
+		*jited = info.jited_prog_len;
+	}
+}
+
+static const char *loadavg(void)
+{
+	static char buf[64];
+	char l1[16] = "?", l5[16] = "?", l15[16] = "?";
+	FILE *f = fopen("/proc/loadavg", "r");
+
+	if (f) {
+		if (fscanf(f, "%15s %15s %15s", l1, l5, l15) != 3)
+			l1[0] = 0;
+		fclose(f);
+	}
+	snprintf(buf, sizeof(buf), "%s %s %s", l1, l5, l15);
+	return buf;
+}
+
+static int cmp_result(const void *a, const void *b)
+{
+	const struct result *x = a, *y = b;
+
+	return x->num - y->num;
+}
+
+static const struct result *find(int num)
+{
+	for (int i = 0; i < nresults; i++)
+		if (results[i].num == num && results[i].method[0] == 'W')
+			return &results[i];
+	return NULL;
+}
+
+static bool report(void)
+{
+	static const struct {
+		int num;
+		const char *name;
+		double max;
+	} targets[] = {
+		{ 3, "established, one hot flow", 50 },
+		{ 4, "established, cycling 1M flows", 300 },
+		{ 2, "TCP SYN, conntrack full", 500 },
+		{ 6, "non-VIP pass", 20 },
+		{ 1, "ARP reply", 30 },
+	};
+	bool all_ok = true;
+
+	qsort(results, nresults, sizeof(results[0]), cmp_result);
+	printf("\n%-2s %-36s %9s %13s %7s %7s %9s %-6s %-8s %s\n", "#", "case", "data path",
+	       "(min..max)", "total", "wrapper", "iters/run", "method", "verdict", "check");
+	for (int i = 0; i < nresults; i++) {
+		const struct result *r = &results[i];
+
+		if (!r->measured) {
+			printf("%-2d %-36s %9s %13s %7s %7s %9s %-6s %-8s %s\n", r->num, r->name, "n/a",
+			       "", "", "", "", r->method, "", r->check);
+			continue;
+		}
+		char range[32];
+
+		snprintf(range, sizeof(range), "(%.1f..%.1f)", r->dp_min, r->dp_max);
+		printf("%-2d %-36s %6.1f ns %13s %7.1f %7.1f %9ld %-6s %-8s %s\n", r->num, r->name,
+		       r->dp, range, r->total, r->base, r->iters, r->method, verdict_name(r->verdict),
+		       r->check);
+		all_ok &= r->ok;
+	}
+	printf("\nmethod: W   = wrapper rewrites the %d-byte frame from a template every iteration, "
+	       "tail-calls vipxdp_xdp;\n"
+	       "              data path = median over %d runs of (wrapper+vipxdp) - (wrapper+XDP_DROP "
+	       "stub), each pair run back to back\n"
+	       "        W+S = W, and the wrapper writes a new IPv4 source address/port every "
+	       "iteration (a new flow each\n"
+	       "              iteration for the SYN case; 2^20 flows in turn for the 1M case, "
+	       "created by one SYN each first)\n"
+	       "        D   = vipxdp_xdp test-run directly with repeat (valid only because this path "
+	       "does not write the\n"
+	       "              packet), minus a directly test-run XDP_DROP stub\n"
+	       "time = thread CPU time around BPF_PROG_TEST_RUN / repeat; all figures ns per packet; "
+	       "'total' and 'wrapper'\n"
+	       "are the medians of the two sides; (min..max) is the spread of the per-run differences.\n",
+	       BENCH_FRAME_LEN, opt.runs);
+
+	printf("\n%-32s %8s %12s  %s\n", "target (issue)", "max ns", "measured ns", "status");
+	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
+		const struct result *r = find(targets[i].num);
+
+		if (!r) {
+			printf("%-32s %8.0f %12s  %s\n", targets[i].name, targets[i].max, "-",
+			       "not run");
+			continue;
+		}
+		printf("%-32s %8.0f %12.1f  %s", targets[i].name, targets[i].max, r->dp,
+		       r->dp <= targets[i].max ? "meets" : "MISSES");
+		if (r->dp > targets[i].max)
+			printf(" (%.1fx the target)", r->dp / targets[i].max);
+		printf("\n");
+	}
+	return all_ok;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
+		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
+		   "                      [--ct-no-common-lru] [-v]\n"
+		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
+		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
+		   "  --iters N     iterations per run (default: about --ms worth, 1e6..1e7)\n"
+		   "  --ms N        calibration target per run in ms (default 150)\n"
+		   "  --cpu N       pin to this CPU (default: the last one)\n"
+		   "  --cases LIST  run only these cases, e.g. 2,4 (default all)\n"
+		   "  --ct-large N  conntrack size of the 1M-flow case (default %d)\n"
+		   "  --cycle-log2 N  case 4 cycles over 2^N flows (default 20)\n"
+		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
+		   "  -v            print every run\n", CT_LARGE);
+}
+
+static int parse_args(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "obj", required_argument, NULL, 'o' },   { "runs", required_argument, NULL, 'r' },
+		{ "iters", required_argument, NULL, 'n' }, { "ms", required_argument, NULL, 'm' },
+		{ "cpu", required_argument, NULL, 'c' },   { "ct-large", required_argument, NULL, 'L' },
+		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
+		{ "ct-no-common-lru", no_argument, NULL, 'P' },
+		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
+		{},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "vh", lo, NULL)) != -1) {
+		switch (c) {
+		case 'o':
+			opt.obj = optarg;
+			break;
+		case 'r':
+			opt.runs = atoi(optarg);
+			if (opt.runs < 1 || opt.runs > MAX_RUNS) {
+				fprintf(stderr, "bench_datapath: --runs: 1..%d\n", MAX_RUNS);
+				return 2;
+			}
+			break;
+		case 'n':
+			opt.iters = atol(optarg);
+			if (opt.iters < 1) {
+				fprintf(stderr, "bench_datapath: --iters: a positive count\n");
+				return 2;
+			}
+			break;
+		case 'm':
+			opt.ms = atoi(optarg);
+			if (opt.ms < 1) {
+				fprintf(stderr, "bench_datapath: --ms: a positive count\n");
+				return 2;
+			}
+			break;
+		case 'c':
+			opt.cpu = atoi(optarg);
+			break;
+		case 'L':
+			opt.ct_large = strtoul(optarg, NULL, 0);
+			break;
+		case 'C': {
+			char *p = optarg, *end;
+
+			opt.cases = 0;
+			do {
+				long n = strtol(p, &end, 10);
+
+				if (end == p || n < 1 || n > 8) {
+					fprintf(stderr, "bench_datapath: --cases: numbers 1..8, "
+							"comma-separated\n");
+					return 2;
+				}
+				opt.cases |= 1u << n;
+				p = end + 1;
+			} while (*end == ',');
+			if (*end) {
+				fprintf(stderr, "bench_datapath: --cases: numbers 1..8, comma-separated\n");
+				return 2;
+			}
+			break;
+		}
+		case 'F':
+			opt.cycle_log2 = atoi(optarg);
+			if (opt.cycle_log2 < 6 || opt.cycle_log2 > 22) {
+				fprintf(stderr, "bench_datapath: --cycle-log2: 6..22\n");
+				return 2;
+			}
+			break;
+		case 'P':
+			opt.no_common_lru = true;
+			break;
+		case 'v':
+			opt.verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return 2;
+	}
+	if (opt.ct_large < (2u << opt.cycle_log2) + 4096) {
+		fprintf(stderr, "bench_datapath: --ct-large: at least %u for 2^%d flows\n",
+			(2u << opt.cycle_log2) + 4096, opt.cycle_log2);
+		return 2;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct dut d;
+	struct utsname u;
+	cpu_set_t set;
+	__u32 xl, jit, wxl, wjit;
+	int rc;
+
+	rc = parse_args(argc, argv);
+	if (rc)
+		return rc;
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench_datapath: needs root (BPF, network namespace)\n");
+		return 1;
+	}
+	if (opt.cpu < 0)
+		opt.cpu = sysconf(_SC_NPROCESSORS_ONLN) - 1;
+	CPU_ZERO(&set);
+	CPU_SET(opt.cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set)) {
+		fprintf(stderr, "bench_datapath: pinning to CPU %d: %s\n", opt.cpu, strerror(errno));
+		return 1;
+	}
+	libbpf_set_print(NULL);
+	pkt_mac(MAC_IN, mac_in);
+	pkt_mac(MAC_BE, mac_be);
+	pkt_mac(MAC_CLIENT, mac_client);
+	if (opt.obj && read_obj(opt.obj))
+		return 1;
+	if (setup_netns() || load_wrapper() || dut_load(&d, CT_SMALL))
+		return 1;
+
+	uname(&u);
+	prog_sizes(d.prog_fd, &xl, &jit);
+	prog_sizes(wrap_fd, &wxl, &wjit);
+	printf("vipxdp data-path microbenchmark: BPF_PROG_TEST_RUN, kernel %s, CPU %d, "
+	       "%d runs per figure, median\n", u.release, opt.cpu, opt.runs);
+	printf("program: %s, vipxdp_xdp %u xlated insns, %u bytes jited; wrapper %u insns\n",
+	       opt.obj ? opt.obj : "built-in (build/vipxdp.o)", xl, jit, wxl);
+	printf("conntrack: %d entries (cases 1-3, 5-7), %u entries (case 4)%s; load average %s\n",
+	       CT_SMALL, opt.ct_large, opt.no_common_lru ? ", BPF_F_NO_COMMON_LRU" : "",
+	       loadavg());
+	fflush(stdout);
+
+	if (opt.cases & 1u << 1)
+		case_arp(&d);
+	if (opt.cases & 1u << 2)
+		case_syn_full(&d);
+	if (opt.cases & 1u << 3)
+		case_hot(&d);
+	if (opt.cases & 1u << 5)
+		case_reply(&d);
+	if (opt.cases & 1u << 6)
+		case_nonvip(&d);
+	if (opt.cases & 1u << 7)
+		case_v6(&d);
+	dut_close(&d);
+
+	if (opt.cases & 1u << 4) {
+		if (dut_load(&d, opt.ct_large))
+			return 1;
+		case_1m(&d);
+		dut_close(&d);
+	}
+	if (opt.cases & 1u << 8)
+		case_fullnat();
+
+	rc = report() ? 0 : 1;
+	printf("load average at the end: %s (figures are noisy when other work shares the machine)\n",
+	       loadavg());
+	bench_wrap_bpf__destroy(wrap);
+	if (rc)
+		printf("\nbench_datapath: some case did not take the intended path (see check)\n");
+	return rc;
+}
