@@ -294,6 +294,14 @@ fail:
 	return rc;
 }
 
+bool vipxdp_has_link(const char *pin_dir, const char *ifname)
+{
+	char lpath[PATH_MAX], name[64];
+
+	snprintf(name, sizeof(name), VIPXDP_LINK_PREFIX "%s", ifname);
+	return !pin_path(lpath, sizeof(lpath), pin_dir, name) && !access(lpath, F_OK);
+}
+
 bool vipxdp_is_attached(const char *pin_dir, const char *ifname)
 {
 	char lpath[PATH_MAX], name[64];

@@ -34,6 +34,9 @@ int vipxdp_attach(const char *pin_dir, const char *ifname, enum vipxdp_iface_mod
 int vipxdp_detach(const char *pin_dir, const char *ifname, bool keep_state, char *err,
 		  size_t errlen);
 
+/* Is there a pinned link for ifname (live or defunct)? */
+bool vipxdp_has_link(const char *pin_dir, const char *ifname);
+
 /* Does ifname have a live pinned link? */
 bool vipxdp_is_attached(const char *pin_dir, const char *ifname);
 

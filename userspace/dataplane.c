@@ -315,8 +315,12 @@ static int filter_rebuild(struct vipxdp_dp *dp)
 		filter_bit(want->vip, &vips[i].key.addr);
 	for (i = 0; i < nsvcs; i++)
 		filter_bit(want->vip, &svcs[i].key.addr);
+	/* Removed backends keep their bit: conntrack still translates the
+	 * replies of their open connections. An entry's address stays until
+	 * its id is reused, so this over-approximates, which only costs a
+	 * lookup. */
 	for (i = 0; i < dp->max_backends; i++)
-		if (a.be[i].flags & VIPXDP_BE_F_ACTIVE)
+		if (a.be[i].family)
 			filter_bit(want->backend, &a.be[i].addr);
 	f = filter_map(dp, &len);
 	if (!f) {

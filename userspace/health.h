@@ -40,6 +40,13 @@
  * ENFILE, ENOBUFS or ENOMEM from socket() defer probes for 10 ms rather than
  * fail them: they say nothing about the backend.
  *
+ * Overload: a round handles every ready socket event before it judges any
+ * deadline, so an engine that was stalled (CPU starved) never times out a
+ * probe whose answer has arrived; and a round starts at most 512 probes, so
+ * catching up comes in slices with events handled in between. Late starts
+ * are counted (stats late, max_late_ns); a probe that starts more than an
+ * interval late shifts its target's cadence instead of causing a burst.
+ *
  * Using it from an event loop: either call vipxdp_health_run() in a loop, or
  * add vipxdp_health_fd() (an epoll fd, readable when a probe socket has an
  * event) to the daemon's own epoll instance, wait no longer than

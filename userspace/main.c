@@ -294,6 +294,11 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 		return cli_fail(c, EXIT_USAGE, "missing IFACE; usage: %s %s", c->prog, cli_find_cmd("unload")->synopsis);
 	if ((rc = cli_pin_dir(c, false)))
 		return rc;
+	/* All or nothing: every interface must be loaded before any is touched. */
+	for (i = optind; i < argc; i++)
+		if (!vipxdp_has_link(c->pin_dir, argv[i]))
+			return cli_fail(c, EXIT_FAIL, "vipxdp is not loaded on %s; nothing was unloaded",
+					argv[i]);
 	for (i = optind; i < argc; i++) {
 		rc = vipxdp_detach(c->pin_dir, argv[i], keep, err, sizeof(err));
 		if (rc)
