@@ -49,6 +49,15 @@ struct run_be {
 	int hid; /* health engine id, -1 when not probed */
 	__u32 be_id; /* data-plane backend id */
 	bool down;
+	bool last_ok; /* last probe result written to vipxdp_health */
+	__u64 rec_ns; /* when the record was last written */
+};
+
+/* Health carried over a reload, by service and backend endpoint. */
+struct run_prev {
+	struct vipxdp_svc_id svc;
+	struct vipxdp_endpoint ep;
+	bool down;
 };
 
 struct run {
@@ -131,10 +140,19 @@ static void on_transition(void *ctx, int id, const struct vipxdp_health_target *
 	health_rec_update(r, b, true, !b->down, reason);
 }
 
+/* Probe results reach the pinned record when they change, and otherwise at
+ * most every 5 s: 10,000 backends must not cost 20,000 syscalls a second. */
 static void on_probe(void *ctx, int id, const struct vipxdp_health_target *t, bool ok,
 		     const char *reason)
 {
-	health_rec_update(ctx, t->user, false, ok, reason);
+	struct run_be *b = t->user;
+	__u64 now = vipxdp_health_now_ns();
+
+	if (ok == b->last_ok && now - b->rec_ns < 5000000000ull)
+		return;
+	b->last_ok = ok;
+	b->rec_ns = now;
+	health_rec_update(ctx, b, false, ok, reason);
 }
 
 /* Write one service's backend set with the current health. */
@@ -264,8 +282,9 @@ static int find_dp_backend(struct run *r, const struct vipxdp_policy_service *ps
 	return err;
 }
 
-/* Targets for every probed backend of the policy; health from the data plane. */
-static int state_build(struct run *r)
+/* Targets for every probed backend of the policy; health from the data
+ * plane, or from prev (the state before a reload) where it has the backend. */
+static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 {
 	struct vipxdp_policy *pol = r->pol;
 	size_t i, s, b, nb = 0, ns = 0;
@@ -300,6 +319,16 @@ static int state_build(struct run *r)
 				err = find_dp_backend(r, ps, pb, &rb->be_id, &rb->down);
 				if (err)
 					return err;
+				for (size_t k = 0; k < nprev; k++) {
+					if (vipxdp_endpoint_cmp(&prev[k].ep, &pb->ep) ||
+					    vipxdp_endpoint_cmp(&prev[k].svc.ep, &ps->id.ep) ||
+					    prev[k].svc.proto != ps->id.proto)
+						continue;
+					if (prev[k].down != rb->down)
+						sv->dirty = true;
+					rb->down = prev[k].down;
+				}
+				rb->last_ok = !rb->down;
 				if (pb->health.type == VIPXDP_HEALTH_NONE) {
 					if (rb->down) {
 						rb->down = false; /* none: always up */
@@ -326,6 +355,8 @@ static int state_build(struct run *r)
 static void reload(struct run *r)
 {
 	struct vipxdp_policy *pol = NULL;
+	struct run_prev *prev;
+	size_t i, nprev = 0;
 	int rc;
 
 	logmsg("reloading %s", r->file);
@@ -334,10 +365,22 @@ static void reload(struct run *r)
 		logmsg("reload of %s failed; the running policy stays", r->file);
 		return;
 	}
+	/* Health seen so far survives the reload, also where the flap limit
+	 * has not written it to the data plane yet. */
+	prev = calloc(r->nbes ? r->nbes : 1, sizeof(*prev));
+	for (i = 0; prev && i < r->nbes; i++) {
+		if (r->bes[i].hid < 0)
+			continue;
+		prev[nprev].svc = r->bes[i].svc->ps->id;
+		prev[nprev].ep = r->bes[i].pb->ep;
+		prev[nprev].down = r->bes[i].down;
+		nprev++;
+	}
 	state_free(r);
 	vipxdp_policy_free(r->pol);
 	r->pol = pol;
-	rc = state_build(r);
+	rc = state_build(r, prev, nprev);
+	free(prev);
 	if (rc)
 		logmsg("reload: setting up health checks: %s", strerror(-rc));
 	else
@@ -394,7 +437,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		goto out;
 	}
 	vipxdp_health_set_probe_cb(r.h, on_probe);
-	rc = state_build(&r);
+	rc = state_build(&r, NULL, 0);
 	if (rc) {
 		rc = cli_fail(c, EXIT_FAIL, "setting up health checks: %s", strerror(-rc));
 		goto out;

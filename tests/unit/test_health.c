@@ -94,11 +94,12 @@ static void on_trans(void *ctx, int id, const struct vipxdp_health_target *t,
 /* ---- in-test servers, pumped between engine rounds ---- */
 
 enum srv_kind {
-	SRV_ACCEPT,	 /* tcp: accept and close */
-	SRV_HTTP,	 /* read a request, answer with the next scripted response */
-	SRV_HTTP_SILENT, /* read a request, never answer */
-	SRV_UDP_ECHO,	 /* send every datagram back */
-	SRV_UDP_SILENT,	 /* never read, never answer */
+	SRV_ACCEPT,	  /* tcp: accept and close */
+	SRV_ACCEPT_RESET, /* tcp: accept and close with a reset (SO_LINGER 0) */
+	SRV_HTTP,	  /* read a request, answer with the next scripted response */
+	SRV_HTTP_SILENT,  /* read a request, never answer */
+	SRV_UDP_ECHO,	  /* send every datagram back */
+	SRV_UDP_SILENT,	  /* never read, never answer */
 };
 
 struct resp {
@@ -155,7 +156,8 @@ static int make_socket(int family, int type, const char *addr, __u16 port, __u16
 		inet_pton(AF_INET6, addr, &in6->sin6_addr);
 		len = sizeof(*in6);
 	}
-	if (bind(fd, (struct sockaddr *)&ss, len) || getsockname(fd, (struct sockaddr *)&ss, &len)) {
+	if (bind(fd, (struct sockaddr *)&ss, len) ||
+	    getsockname(fd, (struct sockaddr *)&ss, &len)) {
 		close(fd);
 		return -1;
 	}
@@ -287,7 +289,12 @@ static void server_pump(struct server *s)
 			break;
 		s->accepted++;
 		s->peer = peer;
-		if (s->kind == SRV_ACCEPT) {
+		if (s->kind == SRV_ACCEPT_RESET) {
+			const struct linger lin = {.l_onoff = 1, .l_linger = 0};
+
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &lin, sizeof(lin));
+		}
+		if (s->kind == SRV_ACCEPT || s->kind == SRV_ACCEPT_RESET) {
 			close(fd);
 			continue;
 		}
@@ -393,8 +400,8 @@ static bool add(const struct vipxdp_health_target *t, enum vipxdp_health_state i
 	return ASSERT_OK(err, "vipxdp_health_add") && ASSERT_TRUE(*id >= 0 && *id < MAX_IDS, "id");
 }
 
-static bool check_trans(int i, int id, enum vipxdp_health_state from,
-			enum vipxdp_health_state to, int probe_no, const char *reason)
+static bool check_trans(int i, int id, enum vipxdp_health_state from, enum vipxdp_health_state to,
+			int probe_no, const char *reason)
 {
 	if (!ASSERT_TRUE(i < ntrans, "transition happened"))
 		return false;
@@ -420,8 +427,7 @@ static void rise_fall_hook(int id, int n, bool ok)
 	}
 }
 
-/* tcp: DOWN->UP after exactly `rise` handshakes, UP->DOWN after exactly `fall` refusals (listener
- * closed after 5 probes), UP again after `rise` more once it is back: one callback each. */
+/* tcp: DOWN->UP after exactly `rise` handshakes, ->DOWN after exactly `fall` refusals, ->UP. */
 static bool test_tcp_rise_fall(void)
 {
 	struct vipxdp_health_target t;
@@ -449,8 +455,9 @@ static bool test_tcp_rise_fall(void)
 	    !ASSERT_EQ(info.state, VIPXDP_HEALTH_UP, "state") ||
 	    !ASSERT_EQ(info.transitions, 3, "transitions") ||
 	    !ASSERT_EQ(info.probes, 10, "probes") || !ASSERT_EQ(info.successes, 2, "successes") ||
-	    !ASSERT_EQ(info.failures, 0, "failures") || !ASSERT_TRUE(info.since_ns > t0, "since_ns") ||
-	    !ASSERT_TRUE(info.since > 0, "since") || !STR_EQ(info.last, "tcp: connected", "last"))
+	    !ASSERT_EQ(info.failures, 0, "failures") ||
+	    !ASSERT_TRUE(info.since_ns > t0, "since_ns") || !ASSERT_TRUE(info.since > 0, "since") ||
+	    !STR_EQ(info.last, "tcp: connected", "last"))
 		goto out;
 	ok = ASSERT_EQ(srv_a.accepted, 7, "handshakes the listener accepted");
 out:
@@ -463,8 +470,7 @@ static void busy_trans_hook(int id)
 	busy_ret = vipxdp_health_run(H, 0);
 }
 
-/* tcp: a refused connect takes an UP target DOWN after exactly `fall` probes; the engine counters
- * agree; vipxdp_health_run() from a callback is refused with -EBUSY. */
+/* tcp: refused: UP->DOWN after exactly `fall` probes; counters; run() in a callback: -EBUSY. */
 static bool test_tcp_refused(void)
 {
 	struct vipxdp_health_target t;
@@ -474,8 +480,7 @@ static bool test_tcp_refused(void)
 
 	if (!setup())
 		return false;
-	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1",
-		    closed_port(AF_INET, SOCK_STREAM));
+	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1", closed_port(AF_INET, SOCK_STREAM));
 	if (!add(&t, VIPXDP_HEALTH_UP, &id))
 		goto out;
 	trans_hook = busy_trans_hook;
@@ -493,8 +498,7 @@ out:
 	return ok;
 }
 
-/* tcp: a SYN nobody answers (listener with backlog 0 whose one queue slot is taken) fails the
- * probe after timeout_ms, reason "timeout after 50 ms connecting", counted as a timeout. */
+/* tcp: an unanswered SYN (full accept queue) fails after timeout_ms, reason says timeout. */
 static bool test_tcp_timeout(void)
 {
 	struct sockaddr_in sin = {.sin_family = AF_INET};
@@ -544,7 +548,7 @@ out:
 	return ok;
 }
 
-/* tcp over IPv6: a handshake with [::1] is a success, a refused port on [::1] a failure. */
+/* tcp over IPv6: a handshake with [::1] succeeds, a refused port on [::1] fails. */
 static bool test_tcp_ipv6(void)
 {
 	struct vipxdp_health_target t;
@@ -579,11 +583,87 @@ out:
 	return ok;
 }
 
+/* tcp: accept-then-reset counts as up, always (ECONNRESET proves the handshake). */
+static bool test_tcp_reset_after_accept(void)
+{
+	struct vipxdp_health_target t;
+	bool ok = false;
+	int id, i;
+
+	if (!setup())
+		return false;
+	if (!server_start(&srv_a, SRV_ACCEPT_RESET, AF_INET, "127.0.0.1", 0, 16))
+		goto out;
+	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1", srv_a.port);
+	t.cfg.rise = 3;
+	if (!add(&t, VIPXDP_HEALTH_DOWN, &id))
+		goto out;
+	if (!ASSERT_TRUE(spin_trans(1, 1000), "transition within 1 s") ||
+	    !check_trans(0, id, VIPXDP_HEALTH_DOWN, VIPXDP_HEALTH_UP, 3,
+			 "tcp: connected, then reset by the peer"))
+		goto out;
+	for (i = 0; i < 3; i++) {
+		if (!STR_EQ(plog[id].reason[i], "tcp: connected, then reset by the peer", "result"))
+			goto out;
+	}
+	ok = ASSERT_EQ(srv_a.accepted, 3, "accepted");
+out:
+	teardown();
+	return ok;
+}
+
+static bool probed_once(void)
+{
+	return plog[0].n >= 1;
+}
+
+/* EMFILE: probes wait for fds instead of failing, and run once fds are back. */
+static bool test_emfile_defers(void)
+{
+	struct vipxdp_health_target t;
+	struct vipxdp_health_stats st;
+	struct rlimit rl, low;
+	bool ok = false, restored = false;
+	int id, fd;
+
+	if (!ASSERT_OK(getrlimit(RLIMIT_NOFILE, &rl), "getrlimit") || !setup())
+		return false;
+	if (!server_start(&srv_a, SRV_ACCEPT, AF_INET, "127.0.0.1", 0, 16))
+		goto out;
+	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1", srv_a.port);
+	t.cfg.rise = 1;
+	if (!add(&t, VIPXDP_HEALTH_DOWN, &id) || !ASSERT_EQ(id, 0, "id"))
+		goto out;
+	/* No fd below the lowest free one can be allocated: the limit is reached. */
+	fd = dup(0);
+	if (!ASSERT_TRUE(fd >= 0, "dup"))
+		goto out;
+	close(fd);
+	low = rl;
+	low.rlim_cur = (rlim_t)fd;
+	if (!ASSERT_OK(setrlimit(RLIMIT_NOFILE, &low), "setrlimit"))
+		goto out;
+	ok = spin(100, NULL);
+	restored = !setrlimit(RLIMIT_NOFILE, &rl);
+	vipxdp_health_stats(H, &st);
+	if (!ASSERT_TRUE(ok && restored, "spin, restore the limit") ||
+	    !ASSERT_EQ(st.sent, 0, "sent without fds") || !ASSERT_GE(st.deferred, 1, "deferred") ||
+	    !ASSERT_EQ(plog[id].n, 0, "no probe result without fds")) {
+		ok = false;
+		goto out;
+	}
+	ok = ASSERT_TRUE(spin(500, probed_once), "probed once fds are back") &&
+	     check_trans(0, id, VIPXDP_HEALTH_DOWN, VIPXDP_HEALTH_UP, 1, "tcp: connected");
+out:
+	if (!restored)
+		setrlimit(RLIMIT_NOFILE, &rl);
+	teardown();
+	return ok;
+}
+
 /* ---- http ---- */
 
-/* http: a status inside [expect_min, expect_max] is a success, outside a failure ("http status
- * 503, expected 200-299"); responses read byte by byte, without a reason phrase, or ending right
- * after the code are parsed; the request is exactly the documented one. */
+/* http: status in expect range is up, 503 is down; split/short replies; exact request. */
 static bool test_http_status(void)
 {
 	static const struct resp script[] = {
@@ -592,10 +672,9 @@ static bool test_http_status(void)
 		{"HTTP/1.0 200", false},
 		{"HTTP/1.1 503 Service Unavailable\r\n\r\n", false},
 	};
-	static const char *const reasons[] = {"http status 200", "http status 204",
-					      "http status 200",
-					      "http status 503, expected 200-299",
-					      "http status 503, expected 200-299"};
+	static const char *const reasons[] = {
+		"http status 200", "http status 204", "http status 200",
+		"http status 503, expected 200-299", "http status 503, expected 200-299"};
 	struct vipxdp_health_target t;
 	bool ok = false;
 	int id, i;
@@ -633,8 +712,7 @@ out:
 	return ok;
 }
 
-/* http over IPv6: something that is not a status line, or a close before one, is a failure with
- * a clear reason; the default Host header is the backend address and port, "[::1]:PORT". */
+/* http over IPv6: non-HTTP or empty replies fail clearly; default Host is [::1]:PORT. */
 static bool test_http_malformed(void)
 {
 	static const struct resp script[] = {
@@ -672,8 +750,7 @@ out:
 	return ok;
 }
 
-/* http: a server that accepts and reads the request but never answers fails the probe by timeout
- * ("timeout after 100 ms waiting for the http status"), counted in stats.timeouts. */
+/* http: a server that never answers fails the probe by timeout, counted in stats. */
 static bool test_http_timeout(void)
 {
 	struct vipxdp_health_target t;
@@ -712,9 +789,7 @@ static void udp_hook(int id, int n, bool ok)
 		server_stop(&srv_a);
 }
 
-/* udp: a reply is a success, silence until the timeout is a success, an ICMP port unreachable
- * (closed port on 127.0.0.1 and ::1, echo server stopped) is a failure "udp: ICMP port
- * unreachable". */
+/* udp: reply and silence succeed; ICMP port unreachable (IPv4, IPv6) fails. */
 static bool test_udp(void)
 {
 	struct vipxdp_health_target t;
@@ -766,8 +841,8 @@ static bool test_udp(void)
 			seen[2] = check_trans(i, silent, VIPXDP_HEALTH_DOWN, VIPXDP_HEALTH_UP, 1,
 					      "udp: no reply and no error in 50 ms");
 		} else {
-			seen[3] = check_trans(i, tlog[i].id, VIPXDP_HEALTH_UP,
-					      VIPXDP_HEALTH_DOWN, 2, "udp: ICMP port unreachable");
+			seen[3] = check_trans(i, tlog[i].id, VIPXDP_HEALTH_UP, VIPXDP_HEALTH_DOWN,
+					      2, "udp: ICMP port unreachable");
 		}
 	}
 	ok = ASSERT_TRUE(seen[0] && seen[1] && seen[2] && seen[3], "every expected transition") &&
@@ -779,8 +854,7 @@ out:
 
 /* ---- none, source, ipv6, limits ---- */
 
-/* type none: the target is UP whatever the initial state, is never probed, opens no socket and
- * sets no deadline. */
+/* none: UP whatever the initial state, never probed, no socket, no deadline. */
 static bool test_none(void)
 {
 	struct vipxdp_health_target t;
@@ -807,8 +881,7 @@ out:
 	return ok;
 }
 
-/* source address: probes are bound to it (the server sees 127.0.0.2, or ::1, as the peer); a
- * source that is not on this host fails with "bind 192.0.2.1: Cannot assign requested address". */
+/* source: probes come from the bound address; a foreign one fails with the bind error. */
 static bool test_source(void)
 {
 	static const struct resp script[] = {{"HTTP/1.0 200 OK\r\n\r\n", false}};
@@ -879,9 +952,7 @@ static void remove_in_probe(int id, int n, bool ok)
 		vipxdp_health_remove(H, id);
 }
 
-/* remove: a target removed with its probe in flight has its socket closed at once and gets no
- * callback; its reused id carries only the new target's results; a target may also be removed
- * from its own probe callback (no transition callback follows) or transition callback. */
+/* remove: mid-probe (socket closed, no callback), id reuse, and from both callbacks. */
 static bool test_remove_in_flight(void)
 {
 	struct vipxdp_health_target t;
@@ -913,8 +984,7 @@ static bool test_remove_in_flight(void)
 		goto out;
 
 	/* The id comes back for a new target that fails and removes itself on its transition. */
-	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1",
-		    closed_port(AF_INET, SOCK_STREAM));
+	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1", closed_port(AF_INET, SOCK_STREAM));
 	t.cfg.fall = 2;
 	if (!add(&t, VIPXDP_HEALTH_UP, &id2) || !ASSERT_EQ(id2, id, "id reused"))
 		goto out;
@@ -957,8 +1027,7 @@ static bool all_probed_twice(void)
 	return true;
 }
 
-/* in-flight limit: with max_in_flight 2, ten targets against a server that never answers never
- * hold more than 2 sockets; the others wait their turn (deferred) and every one is probed. */
+/* in-flight limit: never more than max_in_flight sockets; the rest wait, all get probed. */
 static bool test_in_flight_limit(void)
 {
 	struct vipxdp_health_target t;
@@ -985,15 +1054,14 @@ static bool test_in_flight_limit(void)
 	ok = ASSERT_EQ(st.max_in_flight_seen, 2, "max in flight seen") &&
 	     ASSERT_GE(st.deferred, 1, "deferred") && ASSERT_EQ(st.succeeded, 0, "succeeded") &&
 	     ASSERT_EQ(st.timeouts, st.failed, "all failures are timeouts") &&
-	     STR_EQ(plog[limit_ids[0]].reason[0],
-		    "timeout after 30 ms waiting for the http status", "reason");
+	     STR_EQ(plog[limit_ids[0]].reason[0], "timeout after 30 ms waiting for the http status",
+		    "reason");
 out:
 	teardown();
 	return ok;
 }
 
-/* nesting: the engine's epoll fd inside the caller's epoll, waited on with
- * vipxdp_health_next_timeout(), drives probes to completion with vipxdp_health_run(h, 0). */
+/* nesting: the engine fd in the caller's epoll plus next_timeout() drives the probes. */
 static bool test_nested_epoll(void)
 {
 	struct epoll_event ev = {.events = EPOLLIN}, out_ev;
@@ -1013,8 +1081,7 @@ static bool test_nested_epoll(void)
 	target_init(&t, VIPXDP_HEALTH_TCP, AF_INET, "127.0.0.1", srv_a.port);
 	t.cfg.interval_ms = 30;
 	if (!add(&t, VIPXDP_HEALTH_DOWN, &id) ||
-	    !ASSERT_TRUE(vipxdp_health_next_timeout(H) >= 0 &&
-				 vipxdp_health_next_timeout(H) <= 30,
+	    !ASSERT_TRUE(vipxdp_health_next_timeout(H) >= 0 && vipxdp_health_next_timeout(H) <= 30,
 			 "first deadline within the interval"))
 		goto out;
 	while (ntrans < 1 && vipxdp_health_now_ns() < end) {
@@ -1035,8 +1102,7 @@ out:
 	return ok;
 }
 
-/* spreading: the first probes of 1000 targets at 1 s, all with the same endpoint, fall within
- * the first interval and no tenth of it holds fewer than 50 or more than 150. */
+/* spread: 1000 same-endpoint first probes fill each 100 ms of a 1 s interval evenly. */
 static bool test_spread(void)
 {
 	struct vipxdp_health_target t;
@@ -1060,7 +1126,8 @@ static bool test_spread(void)
 		    !ASSERT_TRUE(info.next_ns >= t0 && info.next_ns < t1 + 1000000000ull,
 				 "first probe within the interval"))
 			goto out;
-		bucket[(info.next_ns - t0) / 100000000 < 10 ? (info.next_ns - t0) / 100000000 : 9]++;
+		bucket[(info.next_ns - t0) / 100000000 < 10 ? (info.next_ns - t0) / 100000000
+							    : 9]++;
 	}
 	for (i = 0; i < 10; i++) {
 		if (!ASSERT_GE(bucket[i], 50, "probes in a 100 ms slice") ||
@@ -1073,8 +1140,7 @@ out:
 	return ok;
 }
 
-/* RLIMIT_NOFILE: the engine raises the soft limit to the hard one and reports both; its in-flight
- * limit stays below, leaving fds to the rest of the process. */
+/* RLIMIT_NOFILE: soft limit raised to the hard one, reported; in-flight limit below. */
 static bool test_rlimit(void)
 {
 	struct vipxdp_health_stats st;
@@ -1099,8 +1165,7 @@ static bool test_rlimit(void)
 	return ok;
 }
 
-/* API: unusable targets are refused with -EINVAL (family, port, source family, counts, interval,
- * path and host that would break the request), unknown ids with -ENOENT. */
+/* API: unusable targets give -EINVAL, unknown ids -ENOENT; strings are copied. */
 static bool test_api_errors(void)
 {
 	struct vipxdp_health_target t, good;
@@ -1114,19 +1179,42 @@ static bool test_api_errors(void)
 	for (i = 0; i < 11; i++) {
 		t = good;
 		switch (i) {
-		case 0: t.ep.family = 0; break;
-		case 1: t.ep.port = 0; break;
-		case 2: vipxdp_addr_parse("::1", &t.cfg.source_family, &t.cfg.source); break;
-		case 3: t.cfg.rise = 0; break;
-		case 4: t.cfg.fall = VIPXDP_HEALTH_COUNT_MAX + 1; break;
-		case 5: t.cfg.interval_ms = 0; break;
-		case 6: t.cfg.timeout_ms = 0; break;
-		case 7: t.cfg.path = "/a b"; break;
-		case 8: t.cfg.path = "nope"; break;
-		case 9: t.cfg.host = "x\r\nX-Injected: 1"; break;
-		case 10: t.cfg.type = (enum vipxdp_health_type)7; break;
+		case 0:
+			t.ep.family = 0;
+			break;
+		case 1:
+			t.ep.port = 0;
+			break;
+		case 2:
+			vipxdp_addr_parse("::1", &t.cfg.source_family, &t.cfg.source);
+			break;
+		case 3:
+			t.cfg.rise = 0;
+			break;
+		case 4:
+			t.cfg.fall = VIPXDP_HEALTH_COUNT_MAX + 1;
+			break;
+		case 5:
+			t.cfg.interval_ms = 0;
+			break;
+		case 6:
+			t.cfg.timeout_ms = 0;
+			break;
+		case 7:
+			t.cfg.path = "/a b";
+			break;
+		case 8:
+			t.cfg.path = "nope";
+			break;
+		case 9:
+			t.cfg.host = "x\r\nX-Injected: 1";
+			break;
+		case 10:
+			t.cfg.type = (enum vipxdp_health_type)7;
+			break;
 		}
-		if (!ASSERT_EQ(vipxdp_health_add(H, &t, VIPXDP_HEALTH_UP, &id), -EINVAL, "bad target"))
+		if (!ASSERT_EQ(vipxdp_health_add(H, &t, VIPXDP_HEALTH_UP, &id), -EINVAL,
+			       "bad target"))
 			goto out;
 	}
 	if (!ASSERT_EQ(vipxdp_health_add(H, &good, (enum vipxdp_health_state)5, &id), -EINVAL,
@@ -1154,6 +1242,8 @@ int main(void)
 	tap_run("tcp: refused connect goes down after fall probes", test_tcp_refused);
 	tap_run("tcp: unanswered SYN times out", test_tcp_timeout);
 	tap_run("tcp: IPv6", test_tcp_ipv6);
+	tap_run("tcp: reset right after accept is up", test_tcp_reset_after_accept);
+	tap_run("EMFILE defers probes, does not fail them", test_emfile_defers);
 	tap_run("http: expected status range, partial reads", test_http_status);
 	tap_run("http: malformed and empty responses, default Host", test_http_malformed);
 	tap_run("http: server that never answers times out", test_http_timeout);
