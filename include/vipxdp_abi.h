@@ -128,29 +128,52 @@ struct vipxdp_flow {
 };
 _Static_assert(sizeof(struct vipxdp_flow) == 40, "vipxdp_flow size");
 
-enum vipxdp_ct_dir {
-	VIPXDP_CT_FWD = 0, /* client -> VIP: rewrite destination to addr:port */
-	VIPXDP_CT_REV = 1, /* backend -> client: rewrite source to addr:port */
+/* What a conntrack entry rewrites, and how it is counted. */
+enum vipxdp_ct_flags {
+	VIPXDP_CT_F_DNAT = 1u << 0, /* destination becomes daddr:dport */
+	VIPXDP_CT_F_SNAT = 1u << 1, /* source becomes saddr:sport */
+	VIPXDP_CT_F_REPLY = 1u << 2, /* the reply direction of its flow */
 };
 
-/* vipxdp_ct: flow -> translation. A DNAT flow has two entries, one per
- * direction, each holding the address and port to write, and a next-hop
- * cache so established packets skip the FIB lookup: the cache is valid
- * during the coarse-clock epoch (about one second, 2^30 ns) it was filled in. */
+/* Connection state, which selects the entry's idle timeout. */
+enum vipxdp_ct_state {
+	VIPXDP_CT_SYN = 0, /* TCP: handshake not finished */
+	VIPXDP_CT_EST = 1, /* TCP: established */
+	VIPXDP_CT_CLOSING = 2, /* TCP: FIN or RST seen */
+	VIPXDP_CT_UDP = 3,
+	VIPXDP_CT_OTHER = 4, /* ICMP echo and anything else */
+	VIPXDP_CT_NSTATES
+};
+
+/*
+ * vipxdp_ct: flow -> translation. A flow has two entries, one per direction,
+ * each saying what to write into the packet. Times are coarse-clock epochs
+ * (bpf_ktime_get_coarse_ns() >> 30, about 1.07 s). An entry idle for longer
+ * than its state's timeout is expired: the next packet finds it gone. The
+ * next-hop cache lets established packets skip the FIB lookup; it is valid
+ * during the epoch it was filled in.
+ */
 struct vipxdp_ct {
-	struct vipxdp_addr addr;
-	__u16 port; /* network order */
-	__u8 dir; /* enum vipxdp_ct_dir */
-	__u8 flags;
-	__u32 svc_id;
+	struct vipxdp_addr daddr; /* F_DNAT: new destination */
+	struct vipxdp_addr saddr; /* F_SNAT: new source */
+	__u16 dport; /* network order */
+	__u16 sport; /* network order */
+	__u8 flags; /* enum vipxdp_ct_flags */
+	__u8 state; /* enum vipxdp_ct_state */
+	__u16 reserved;
+	__u32 svc_id; /* for counters; VIPXDP_SVC_NONE when not a service */
 	__u32 backend_id;
+	__u32 last_seen; /* epoch of the last packet */
 	__u32 nh_ifindex; /* next-hop cache: egress interface, 0 = empty */
 	__u8 nh_dmac[6];
 	__u8 nh_smac[6];
-	__u32 nh_epoch; /* coarse ns >> 30 when the cache was filled */
+	__u32 nh_epoch; /* epoch the cache was filled in */
 	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was created */
 };
-_Static_assert(sizeof(struct vipxdp_ct) == 56, "vipxdp_ct size");
+_Static_assert(sizeof(struct vipxdp_ct) == 80, "vipxdp_ct size");
+
+#define VIPXDP_SVC_NONE 0xffffffffu
+#define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */
 
 /*
  * vipxdp_filter: a quick "could this be ours?" test before any hash lookup,
@@ -182,8 +205,11 @@ struct vipxdp_cfg {
 	__u32 table_size; /* control plane: Maglev size for new tables */
 	__u32 flags; /* reserved, zero */
 	__u32 reserved;
+	/* Idle timeouts per enum vipxdp_ct_state, in epochs; 0 = never. */
+	__u32 ct_timeout[VIPXDP_CT_NSTATES];
+	__u32 pad;
 };
-_Static_assert(sizeof(struct vipxdp_cfg) == 16, "vipxdp_cfg size");
+_Static_assert(sizeof(struct vipxdp_cfg) == 40, "vipxdp_cfg size");
 
 /* vipxdp_health: backend id -> health as `vipxdp run` last saw it, for
  * `vipxdp status`. The data path never reads it. */

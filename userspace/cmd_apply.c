@@ -50,7 +50,7 @@ struct plan {
 	size_t nattach;
 	char (*detach)[IF_NAMESIZE];
 	size_t ndetach;
-	bool seed_changed, size_changed;
+	bool seed_changed, size_changed, timeouts_changed;
 	struct vipxdp_cfg cfg_old, cfg_new;
 	size_t unchanged;
 };
@@ -186,10 +186,15 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 			goto out;
 		vipxdp_attached_list(pin_dir, &ifs, &nifs);
 	}
+	p->cfg_new = p->cfg_old;
 	p->cfg_new.hash_seed = pol->settings.hash_seed;
 	p->cfg_new.table_size = pol->settings.table_size;
+	for (i = 0; i < VIPXDP_CT_NSTATES; i++)
+		p->cfg_new.ct_timeout[i] = vipxdp_ms_to_epochs(pol->settings.ct_timeout_ms[i]);
 	p->seed_changed = dp && p->cfg_old.hash_seed != p->cfg_new.hash_seed;
 	p->size_changed = dp && p->cfg_old.table_size != p->cfg_new.table_size;
+	p->timeouts_changed = !dp || memcmp(p->cfg_old.ct_timeout, p->cfg_new.ct_timeout,
+					    sizeof(p->cfg_new.ct_timeout));
 
 	/* Interfaces. */
 	if (manage_ifaces && pol->n_ifaces) {
@@ -419,7 +424,7 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 	size_t i;
 	int rc;
 
-	if (p->seed_changed || p->size_changed) {
+	if (p->seed_changed || p->size_changed || p->timeouts_changed) {
 		if ((rc = vipxdp_dp_set_cfg(dp, &p->cfg_new))) {
 			snprintf(err, errlen, "writing settings: %s", strerror(-rc));
 			return rc;
@@ -580,7 +585,7 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 			goto out;
 		}
 		/* Write the settings whatever the defaults of the new maps were. */
-		p.seed_changed = p.size_changed = true;
+		p.seed_changed = p.size_changed = p.timeouts_changed = true;
 		vipxdp_dp_get_cfg(dpp, &p.cfg_old);
 	}
 	if (!c->json)

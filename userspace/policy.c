@@ -1357,8 +1357,31 @@ out:
 	free(first);
 }
 
-enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_NKEYS };
-static const char *const settings_keys[] = {"hash_seed", "table_size", "conntrack_size", NULL};
+enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_NKEYS };
+static const char *const settings_keys[] = {"hash_seed", "table_size", "conntrack_size",
+					    "conntrack_timeouts", NULL};
+/* In enum vipxdp_ct_state order. */
+static const char *const ct_timeout_keys[] = {"tcp_syn", "tcp_established", "tcp_closing", "udp",
+					      "other", NULL};
+
+static void parse_ct_timeouts(struct pctx *c, const struct ynode *n, __u32 *ms)
+{
+	const struct ynode *v[VIPXDP_CT_NSTATES];
+	int i;
+
+	if (want_kind(c, n, "conntrack_timeouts", Y_MAP) <= 0)
+		return;
+	map_fields(c, n, "in conntrack_timeouts", ct_timeout_keys, v);
+	for (i = 0; i < VIPXDP_CT_NSTATES; i++) {
+		if (!v[i])
+			continue;
+		if (v[i]->kind == Y_SCALAR && v[i]->str && !strcmp(v[i]->str, "0"))
+			ms[i] = 0;
+		else
+			get_duration(c, v[i], ct_timeout_keys[i], 1000, VIPXDP_CT_TIMEOUT_MAX_MS,
+				     &ms[i]);
+	}
+}
 
 static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_policy_settings *s)
 {
@@ -1382,6 +1405,8 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 	if (v[G_CT_SIZE])
 		get_u32(c, v[G_CT_SIZE], "conntrack_size", 1, VIPXDP_POLICY_CT_MAX,
 			&s->conntrack_size);
+	if (v[G_CT_TIMEOUTS])
+		parse_ct_timeouts(c, v[G_CT_TIMEOUTS], s->ct_timeout_ms);
 }
 
 enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_NKEYS };
@@ -1452,6 +1477,11 @@ static int parse(struct pctx *c, const char *text, size_t len, struct vipxdp_pol
 	}
 	p->settings.table_size = VIPXDP_MAGLEV_DEFAULT;
 	p->settings.conntrack_size = VIPXDP_CT_DEFAULT_SIZE;
+	{
+		static const __u32 to[VIPXDP_CT_NSTATES] = VIPXDP_CT_TIMEOUTS_DEFAULT;
+
+		memcpy(p->settings.ct_timeout_ms, to, sizeof(to));
+	}
 	p->name = xstrndup(c, c->name, strlen(c->name));
 	parse_top(c, root, p);
 	if (c->nomem)

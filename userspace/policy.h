@@ -161,7 +161,25 @@ struct vipxdp_policy_settings {
 	__u32 table_size;
 	/* conntrack_size: flow table entries, 1-VIPXDP_POLICY_CT_MAX; default 262144 */
 	__u32 conntrack_size;
+	/* conntrack_timeouts: idle timeouts by connection state, in ms, indexed
+	 * by enum vipxdp_ct_state: tcp_syn (default 60s), tcp_established
+	 * (3600s), tcp_closing (10s), udp (60s), other (30s: ICMP echo...);
+	 * 1s-7d, or 0 ("never": only the LRU evicts). The data path counts in
+	 * ~1.07 s epochs, so a timeout is exact to about a second. */
+	__u32 ct_timeout_ms[VIPXDP_CT_NSTATES];
 };
+
+/* Default idle timeouts, ms, by enum vipxdp_ct_state. */
+#define VIPXDP_CT_TIMEOUTS_DEFAULT { 60000, 3600000, 10000, 60000, 30000 }
+#define VIPXDP_CT_TIMEOUT_MAX_MS (7u * 24 * 3600 * 1000)
+
+/* Timeout in ms -> data-path epochs (rounded up; 0 stays 0). */
+static inline __u32 vipxdp_ms_to_epochs(__u32 ms)
+{
+	return ms ? (__u32)(((__u64)ms * 1000000 + (1ull << VIPXDP_EPOCH_SHIFT) - 1) >>
+			    VIPXDP_EPOCH_SHIFT)
+		  : 0;
+}
 
 struct vipxdp_policy {
 	char *name; /* the file name given to the parser */

@@ -51,7 +51,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct vipxdp_svc_key sk;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, bit;
+	__u32 zero = 0, bit, now;
+	__u8 tcpflags = 0;
 	struct ethhdr *eth;
 	void *l4_end;
 	__u8 l4proto = 0;
@@ -108,6 +109,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		p.dport = &th->dest;
 		p.check = &th->check;
 		syn = th->syn && !th->ack;
+		tcpflags = ((__u8 *)th)[13];
 	} else if (l4proto == IPPROTO_UDP) {
 		struct udphdr *uh;
 
@@ -137,13 +139,19 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_no_service;
 
 	/* Known flows, both directions; a SYN always starts afresh. */
+	now = ct_epoch();
 	if (!syn) {
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
+		if (ct && ct_expired(ct, now, bpf_map_lookup_elem(&vipxdp_cfg, &zero))) {
+			bpf_map_delete_elem(&vipxdp_ct, &f);
+			ct = NULL;
+		}
 		if (ct) {
 			if (ttl_expiring(&p))
 				return VIPXDP_R_pass_ttl;
+			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
-			return forward(ctx, eth, &p, ct);
+			return forward(ctx, eth, &p, ct, now);
 		}
 	}
 	if (!maybe_vip)
@@ -157,10 +165,10 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_no_service;
 	if (ttl_expiring(&p))
 		return VIPXDP_R_pass_ttl;
-	rc = lb_new_flow(svc, &f, &p, syn, bytes);
+	rc = lb_new_flow(svc, &f, &p, syn, bytes, now);
 	if (rc >= 0)
 		return rc;
-	return forward(ctx, eth, &p, NULL);
+	return forward(ctx, eth, &p, NULL, now);
 }
 
 #endif /* VIPXDP_BPF_DATAPATH_H */

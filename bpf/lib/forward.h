@@ -75,9 +75,8 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
  * epoch, and refilled from the FIB otherwise.
  */
 static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				   struct vipxdp_ct *ct)
+				   struct vipxdp_ct *ct, __u32 epoch)
 {
-	__u32 epoch = bpf_ktime_get_coarse_ns() >> 30;
 	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
 	__u32 ifindex;
 	int rc;

@@ -25,6 +25,11 @@
 #include "stats.h"
 #include "vipxdp_hash.h"
 
+#define PKT_TCP_FIN 0x01
+#define PKT_TCP_SYN 0x02
+#define PKT_TCP_RST 0x04
+#define PKT_TCP_ACK 0x10
+
 /* Where a packet's rewritable fields are. */
 struct l4_ptrs {
 	struct iphdr *ip4; /* set when !v6 */
@@ -84,20 +89,34 @@ pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn
 	return be;
 }
 
-/* Record both directions of a new flow. */
+/* The coarse-clock epoch: conntrack ages and the next-hop cache use it. */
+static __always_inline __u32 ct_epoch(void)
+{
+	return bpf_ktime_get_coarse_ns() >> VIPXDP_EPOCH_SHIFT;
+}
+
+static __always_inline __u8 ct_initial_state(__u8 proto)
+{
+	if (proto == IPPROTO_TCP)
+		return VIPXDP_CT_SYN;
+	return proto == IPPROTO_UDP ? VIPXDP_CT_UDP : VIPXDP_CT_OTHER;
+}
+
+/* Record both directions of a new DNAT flow. */
 static __always_inline int ct_create(const struct vipxdp_flow *f, const struct vipxdp_backend *be,
-				     __u32 svc_id, __u32 be_id)
+				     __u32 svc_id, __u32 be_id, __u32 now)
 {
 	struct vipxdp_ct fwd = {}, rev = {};
 	struct vipxdp_flow rk = {};
-	__u64 now = bpf_ktime_get_ns();
 
-	fwd.addr = be->addr;
-	fwd.port = be->port;
-	fwd.dir = VIPXDP_CT_FWD;
+	fwd.daddr = be->addr;
+	fwd.dport = be->port;
+	fwd.flags = VIPXDP_CT_F_DNAT;
+	fwd.state = ct_initial_state(f->proto);
 	fwd.svc_id = svc_id;
 	fwd.backend_id = be_id;
-	fwd.created_ns = now;
+	fwd.last_seen = now;
+	fwd.created_ns = bpf_ktime_get_ns();
 
 	rk.saddr = be->addr;
 	rk.daddr = f->saddr;
@@ -105,16 +124,51 @@ static __always_inline int ct_create(const struct vipxdp_flow *f, const struct v
 	rk.dport = f->sport;
 	rk.proto = f->proto;
 	rk.family = f->family;
-	rev.addr = f->daddr;
-	rev.port = f->dport;
-	rev.dir = VIPXDP_CT_REV;
+	rev.saddr = f->daddr;
+	rev.sport = f->dport;
+	rev.flags = VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY;
+	rev.state = fwd.state;
 	rev.svc_id = svc_id;
 	rev.backend_id = be_id;
-	rev.created_ns = now;
+	rev.last_seen = now;
+	rev.created_ns = fwd.created_ns;
 
 	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY))
 		return -1;
 	return bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY) ? -1 : 0;
+}
+
+/* Has the entry been idle for longer than its state allows? */
+static __always_inline bool ct_expired(const struct vipxdp_ct *ct, __u32 now,
+				       const struct vipxdp_cfg *cfg)
+{
+	__u32 st = ct->state, to;
+
+	if (!cfg)
+		return false;
+	/* Keep the bound check on the register that indexes (verifier). */
+	asm volatile("" : "+r"(st));
+	if (st >= VIPXDP_CT_NSTATES)
+		return false;
+	to = cfg->ct_timeout[st];
+	return to && now - ct->last_seen > to;
+}
+
+/* Note the packet in the entry: age and TCP state, written only on change. */
+static __always_inline void ct_touch(struct vipxdp_ct *ct, __u32 now, __u8 tcpflags)
+{
+	__u8 st = ct->state;
+
+	if (st <= VIPXDP_CT_CLOSING) {
+		if (tcpflags & (PKT_TCP_FIN | PKT_TCP_RST))
+			st = VIPXDP_CT_CLOSING;
+		else if (st == VIPXDP_CT_SYN && (tcpflags & PKT_TCP_ACK) && !(tcpflags & PKT_TCP_SYN))
+			st = VIPXDP_CT_EST;
+	}
+	if (st != ct->state)
+		ct->state = st;
+	if (ct->last_seen != now)
+		ct->last_seen = now;
 }
 
 /* Rewrite destination (dst = true) or source address and port. */
@@ -147,17 +201,20 @@ static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vi
 		*p->check = csum_apply(*p->check, diff);
 }
 
-/*
- * A packet of a known flow (conntrack hit), either direction: client -> VIP
- * gets the backend as destination, backend -> client gets the VIP as source.
- */
+/* A packet of a known flow (conntrack hit), either direction: rewrite it as
+ * the entry says, count it for its service and backend. */
 static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs *p, __u64 bytes)
 {
-	bool reply = ct->dir == VIPXDP_CT_REV;
+	bool reply = ct->flags & VIPXDP_CT_F_REPLY;
 
-	count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, reply);
-	count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, reply);
-	rewrite(p, !reply, &ct->addr, ct->port);
+	if (ct->svc_id != VIPXDP_SVC_NONE) {
+		count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, reply);
+		count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, reply);
+	}
+	if (ct->flags & VIPXDP_CT_F_DNAT)
+		rewrite(p, true, &ct->daddr, ct->dport);
+	if (ct->flags & VIPXDP_CT_F_SNAT)
+		rewrite(p, false, &ct->saddr, ct->sport);
 }
 
 /*
@@ -166,7 +223,7 @@ static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs 
  * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
  */
 static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
-				       struct l4_ptrs *p, bool syn, __u64 bytes)
+				       struct l4_ptrs *p, bool syn, __u64 bytes, __u32 now)
 {
 	const struct vipxdp_backend *be;
 	__u32 be_id = 0;
@@ -174,7 +231,7 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 	be = pick_backend(svc, f, syn, &be_id);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;
-	if (ct_create(f, be, svc->id, be_id))
+	if (ct_create(f, be, svc->id, be_id, now))
 		return VIPXDP_R_drop_error;
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);

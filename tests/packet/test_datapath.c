@@ -1079,6 +1079,106 @@ static bool test_drain_and_down(void)
 	return ok && ASSERT_GE(on3, 10, "flows on backend 3");
 }
 
+
+static bool ct_get(const char *src, __u16 sport, const char *dst, __u16 dport,
+		   struct vipxdp_ct *ct)
+{
+	struct vipxdp_flow f = {};
+
+	addr_of(src, &f.family, &f.saddr);
+	addr_of(dst, &f.family, &f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(dport);
+	f.proto = IPPROTO_TCP;
+	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
+}
+
+static bool ct_put(const char *src, __u16 sport, const char *dst, __u16 dport,
+		   const struct vipxdp_ct *ct)
+{
+	struct vipxdp_flow f = {};
+
+	addr_of(src, &f.family, &f.saddr);
+	addr_of(dst, &f.family, &f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(dport);
+	f.proto = IPPROTO_TCP;
+	return !bpf_map_update_elem(dp.ct_fd, &f, ct, BPF_EXIST);
+}
+
+/*
+ * Conntrack lifecycle: a SYN creates the entry in state SYN, the first ACK
+ * makes it established, a FIN closing; an entry idle beyond its state's
+ * timeout is expired: the next packet is a new flow (counted as one).
+ */
+static bool test_conntrack_lifecycle(void)
+{
+	struct vipxdp_cfg cfg0, cfg;
+	struct vipxdp_svc_spec spec = {};
+	struct vipxdp_lb_stats s0, s1;
+	struct vipxdp_svc svc;
+	struct vipxdp_ct ct;
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	int len, i;
+	const __u8 flags[] = { PKT_SYN, PKT_ACK, PKT_FIN | PKT_ACK };
+	const __u8 states[] = { VIPXDP_CT_SYN, VIPXDP_CT_EST, VIPXDP_CT_CLOSING };
+
+	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	cfg = cfg0;
+	for (i = 0; i < VIPXDP_CT_NSTATES; i++)
+		cfg.ct_timeout[i] = 5;
+	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
+		return false;
+	addr_of(VIP4, &spec.family, &spec.vip);
+	spec.proto = IPPROTO_TCP;
+	spec.port = 80;
+	vipxdp_dp_get_service(&dp, &spec, &svc);
+	for (i = 0; i < 3; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, flags[i]);
+
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_OK(run_prog(in, len, if_in, &r), "run");
+		ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict");
+		if (!ASSERT_TRUE(ct_get(CLIENT4, 48500, VIP4, 80, &ct), "entry"))
+			goto out;
+		ok &= ASSERT_EQ(ct.state, states[i], "state");
+		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT, "flags");
+	}
+	/* Idle for 6 epochs: expired. */
+	ct.last_seen -= 6;
+	if (!ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age the entry"))
+		goto out;
+	s0 = lb_total(dp.svc_stats_fd, svc.id);
+	{
+		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
+
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_OK(run_prog(in, len, if_in, &r), "run");
+		ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "expired flow still forwarded");
+	}
+	s1 = lb_total(dp.svc_stats_fd, svc.id);
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "expired entry makes a new flow");
+	ok &= ASSERT_TRUE(ct_get(CLIENT4, 48500, VIP4, 80, &ct), "entry recreated");
+	/* Idle for 4 epochs: still alive. */
+	ct.last_seen -= 4;
+	ok &= ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age less");
+	s0 = lb_total(dp.svc_stats_fd, svc.id);
+	{
+		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
+
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_OK(run_prog(in, len, if_in, &r), "run");
+	}
+	s1 = lb_total(dp.svc_stats_fd, svc.id);
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "live entry is no new flow");
+out:
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "restore cfg");
+	return ok;
+}
+
 /* ---- malformed and foreign traffic ----------------------------------- */
 
 /* A TCP frame to a VIP cut at every length from the Ethernet header on
@@ -1338,6 +1438,7 @@ static void run_cases(void)
 	tap_run("lb: previous table generation keeps flows without conntrack",
 		test_previous_generation);
 	tap_run("lb: drain keeps established flows, down backend gets nothing", test_drain_and_down);
+	tap_run("conntrack: TCP states and idle timeout expiry", test_conntrack_lifecycle);
 	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
 	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
 	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);
