@@ -84,14 +84,21 @@ enum vipxdp_svc_flags {
 	VIPXDP_SVC_F_HASH_SRC = 1u << 0, /* hash the source address only */
 };
 
+enum vipxdp_svc_mode {
+	VIPXDP_MODE_DNAT = 0, /* destination -> backend; backends route replies via us */
+	VIPXDP_MODE_FULLNAT = 1, /* also source -> snat address:allocated port */
+};
+
 struct vipxdp_svc {
 	__u32 id; /* index into per-service stats and Maglev slots */
 	__u32 flags; /* enum vipxdp_svc_flags */
 	__u32 gen; /* active generation: slot id * 2 + (gen & 1) */
 	__u32 table_size[VIPXDP_GENERATIONS]; /* entries in each slot's table, by gen & 1 */
-	__u32 pad;
+	__u32 mode; /* enum vipxdp_svc_mode */
+	struct vipxdp_addr snat; /* FULLNAT: source address towards the backends */
 };
-_Static_assert(sizeof(struct vipxdp_svc) == 24, "vipxdp_svc size");
+_Static_assert(sizeof(struct vipxdp_svc) == 40, "vipxdp_svc size");
+
 
 /* vipxdp_backend: backend id -> where to send the flow. */
 enum vipxdp_backend_flags {
@@ -127,6 +134,18 @@ struct vipxdp_flow {
 	__u8 pad[2];
 };
 _Static_assert(sizeof(struct vipxdp_flow) == 40, "vipxdp_flow size");
+
+/* Source ports allocated for full NAT and source NAT. */
+#define VIPXDP_NAT_PORT_MIN 1024
+#define VIPXDP_NAT_PORT_MAX 65535
+#define VIPXDP_NAT_TRIES 16 /* candidate ports tried per new flow */
+
+/* vipxdp_nat: reply-direction flow key -> the flow that owns the allocated
+ * port (its conntrack key). A plain hash, never evicted behind our back: a
+ * port is reused only once its owner's conntrack entry is gone or expired. */
+struct vipxdp_nat_owner {
+	struct vipxdp_flow owner;
+};
 
 /* What a conntrack entry rewrites, and how it is counted. */
 enum vipxdp_ct_flags {
@@ -255,6 +274,7 @@ _Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size")
 	X(drop_malformed)   /* to a VIP, but L4 header truncated/invalid */    \
 	X(drop_frag)        /* IP fragment to a VIP */                         \
 	X(drop_no_backend)  /* service has no usable backend */                \
+	X(drop_nat_ports)   /* NAT: no free source port (exhaustion) */        \
 	X(drop_error)       /* internal error (map update, adjust_tail) */
 
 #define VIPXDP_REASON_ENUM(name) VIPXDP_R_##name,

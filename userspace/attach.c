@@ -122,8 +122,10 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(-rc));
 		return rc;
 	}
-	if (ct_size)
+	if (ct_size) {
 		bpf_map__set_max_entries(skel->maps.vipxdp_ct, ct_size);
+		bpf_map__set_max_entries(skel->maps.vipxdp_nat, ct_size);
+	}
 	/* Maps pinned already are reused by fd (libbpf's own reuse compares
 	 * map flags, and the kernel adds BPF_F_RDONLY_PROG to devmaps); the
 	 * others are created and pinned by libbpf at load. */

@@ -96,6 +96,10 @@ const char *cli_be_state(const struct vipxdp_backend *b);
  * Returns an exit code; messages are printed.
  */
 struct vipxdp_policy;
+struct vipxdp_policy_service;
+/* The data-plane spec of a policy service. */
+void cli_policy_spec(const struct vipxdp_policy_service *ps, __u32 table_size,
+		     struct vipxdp_svc_spec *spec);
 int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 	      struct vipxdp_policy **keep);
 

@@ -84,6 +84,17 @@ static __u32 svc_flags(const struct vipxdp_policy_service *ps)
 	return ps->hash == VIPXDP_HASH_SOURCE_IP ? VIPXDP_SVC_F_HASH_SRC : 0;
 }
 
+void cli_policy_spec(const struct vipxdp_policy_service *ps, __u32 table_size,
+		     struct vipxdp_svc_spec *spec)
+{
+	cli_spec_of(&ps->id, spec);
+	spec->flags = svc_flags(ps);
+	spec->table_size = table_size;
+	spec->mode = ps->nat == VIPXDP_NAT_FULLNAT ? VIPXDP_MODE_FULLNAT : VIPXDP_MODE_DNAT;
+	if (spec->mode == VIPXDP_MODE_FULLNAT)
+		spec->snat = ps->snat;
+}
+
 /*
  * Backends of a policy service as data-plane specs; malloc-ed. With dp, a
  * backend that health checks took down stays down: health state belongs to
@@ -154,14 +165,14 @@ static int plan_service(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 	}
 	sp->n_del = nb + sp->n_add - ps->n_backends;
 	free(bes);
-	if (!sp->n_add && !sp->n_del && !sp->n_weight && cur->svc.flags == svc_flags(ps) &&
-	    cur->svc.table_size[cur->svc.gen & 1] == pol->settings.table_size) {
+	cli_policy_spec(ps, pol->settings.table_size, &spec);
+	if (!sp->n_add && !sp->n_del && !sp->n_weight && cur->svc.flags == spec.flags &&
+	    cur->svc.table_size[cur->svc.gen & 1] == spec.table_size &&
+	    cur->svc.mode == spec.mode && !memcmp(&cur->svc.snat, &spec.snat, sizeof(spec.snat))) {
 		sp->ch = CH_NONE;
 		return 0;
 	}
 	sp->ch = CH_CHANGE;
-	cli_spec_of(&ps->id, &spec);
-	spec.table_size = pol->settings.table_size;
 	want = specs_of(dp, ps);
 	if (!want)
 		return -ENOMEM;
@@ -442,9 +453,7 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 				todo = p->svcs[k].ps == ps;
 			if (!todo)
 				continue;
-			cli_spec_of(&ps->id, &spec);
-			spec.flags = svc_flags(ps);
-			spec.table_size = pol->settings.table_size;
+			cli_policy_spec(ps, pol->settings.table_size, &spec);
 			bes = specs_of(dp, ps);
 			if (!bes)
 				return -ENOMEM;

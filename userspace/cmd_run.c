@@ -189,9 +189,7 @@ static int write_service(struct run *r, struct run_svc *sv)
 		for (i = 0; i < ps->n_backends; i++)
 			bes[i].down = false;
 	}
-	cli_spec_of(&ps->id, &spec);
-	spec.flags = ps->hash == VIPXDP_HASH_SOURCE_IP ? VIPXDP_SVC_F_HASH_SRC : 0;
-	spec.table_size = r->pol->settings.table_size;
+	cli_policy_spec(ps, r->pol->settings.table_size, &spec);
 	err = vipxdp_dp_set_service(&r->dp, &spec, bes, ps->n_backends, NULL);
 	free(bes);
 	return err;

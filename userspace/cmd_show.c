@@ -121,7 +121,11 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				json_obj_open(&c->jw);
 				json_kstr(&c->jw, "protocol", vipxdp_proto_str(svcs[s].key.proto));
 				json_ku64(&c->jw, "port", ntohs(svcs[s].key.port));
-				json_kstr(&c->jw, "mode", "dnat");
+				json_kstr(&c->jw, "mode", sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat" : "dnat");
+				if (sv->mode == VIPXDP_MODE_FULLNAT)
+					json_kstr(&c->jw, "snat_address",
+						  vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
+								  sizeof(abuf)));
 				json_kstr(&c->jw, "hash", hash_name(sv->flags));
 				json_ku64(&c->jw, "id", sv->id);
 				json_ku64(&c->jw, "generation", sv->gen);
@@ -129,9 +133,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				json_key(&c->jw, "backends");
 				json_arr_open(&c->jw);
 			} else {
-				printf("        %s/%u  dnat  hash %s  generation %u  table %u\n",
+				printf("        %s/%u  %s%s%s  hash %s  generation %u  table %u\n",
 				       vipxdp_proto_str(svcs[s].key.proto), ntohs(svcs[s].key.port),
-				       hash_name(sv->flags), sv->gen, sv->table_size[sv->gen & 1]);
+				       sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat from " : "dnat",
+				       sv->mode == VIPXDP_MODE_FULLNAT
+					       ? vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
+								 sizeof(abuf))
+					       : "",
+				       "", hash_name(sv->flags), sv->gen, sv->table_size[sv->gen & 1]);
 			}
 			for (b = 0; b < nb; b++) {
 				struct vipxdp_endpoint ep;

@@ -79,6 +79,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->be_stats_fd = bpf_map__fd(skel->maps.vipxdp_be_st);
 	dp->filter_fd = bpf_map__fd(skel->maps.vipxdp_filter);
 	dp->health_fd = bpf_map__fd(skel->maps.vipxdp_health);
+	dp->nat_fd = bpf_map__fd(skel->maps.vipxdp_nat);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -100,6 +101,7 @@ static const struct {
 	{ "vipxdp_be_st", offsetof(struct vipxdp_dp, be_stats_fd) },
 	{ "vipxdp_filter", offsetof(struct vipxdp_dp, filter_fd) },
 	{ "vipxdp_health", offsetof(struct vipxdp_dp, health_fd) },
+	{ "vipxdp_nat", offsetof(struct vipxdp_dp, nat_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -313,8 +315,11 @@ static int filter_rebuild(struct vipxdp_dp *dp)
 		goto out;
 	for (i = 0; i < nvips; i++)
 		filter_bit(want->vip, &vips[i].key.addr);
-	for (i = 0; i < nsvcs; i++)
+	for (i = 0; i < nsvcs; i++) {
 		filter_bit(want->vip, &svcs[i].key.addr);
+		if (svcs[i].svc.mode == VIPXDP_MODE_FULLNAT)
+			filter_bit(want->vip, &svcs[i].svc.snat);
+	}
 	/* Removed backends keep their bit: conntrack still translates the
 	 * replies of their open connections. An entry's address stays until
 	 * its id is reused, so this over-approximates, which only costs a
@@ -565,12 +570,17 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
 	if (err)
 		goto out;
-	/* The data path must see the addresses before the table uses them. */
+	/* The data path must see the addresses before the table uses them;
+	 * a full-NAT service's replies come to its snat address. */
 	err = filter_add(dp, &spec->vip, bes, n);
+	if (!err && spec->mode == VIPXDP_MODE_FULLNAT)
+		err = filter_add(dp, &spec->snat, NULL, 0);
 	if (err)
 		goto out;
 
 	svc.flags = spec->flags;
+	svc.mode = spec->mode;
+	svc.snat = spec->snat;
 	if (exists) {
 		par = old.gen & 1;
 		if (old.table_size[par] == spec->table_size) {
@@ -595,7 +605,8 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			goto out;
 		svc.table_size[par] = spec->table_size;
 	}
-	if (!exists || !table_same || svc.flags != old.flags) {
+	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode ||
+	    memcmp(&svc.snat, &old.snat, sizeof(svc.snat))) {
 		if (!exists) {
 			int ncpu = libbpf_num_possible_cpus();
 			struct vipxdp_lb_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));

@@ -39,6 +39,7 @@ struct vipxdp_dp {
 	int be_stats_fd;
 	int filter_fd;
 	int health_fd;
+	int nat_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
@@ -61,6 +62,8 @@ struct vipxdp_svc_spec {
 	__u16 port; /* host order */
 	__u32 flags; /* enum vipxdp_svc_flags */
 	__u32 table_size; /* Maglev table size, prime */
+	__u32 mode; /* enum vipxdp_svc_mode */
+	struct vipxdp_addr snat; /* VIPXDP_MODE_FULLNAT: source address to the backends */
 };
 
 /* Use the maps of a loaded (not necessarily attached) skeleton. */

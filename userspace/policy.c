@@ -1077,9 +1077,11 @@ out:
 	free(first);
 }
 
-enum { S_PROTOCOL, S_PORT, S_HASH, S_BACKENDS, S_HEALTH, S_ALL_DOWN, S_NKEYS };
-static const char *const service_keys[] = {"protocol", "port",	 "hash",
-					   "backends", "health", "all_down", NULL};
+enum { S_PROTOCOL, S_PORT, S_HASH, S_BACKENDS, S_HEALTH, S_ALL_DOWN, S_NAT, S_SNAT, S_NKEYS };
+static const char *const service_keys[] = {"protocol", "port",	   "hash", "backends",
+					   "health",   "all_down", "nat",  "snat_address",
+					   NULL};
+static const char *const nat_modes[] = {"dnat", "fullnat", NULL};
 static const char *const all_down_modes[] = {"serve-all", "drop", NULL};
 static const char *const protocols[] = {"tcp", "udp", NULL};
 static const char *const hash_modes[] = {"5tuple", "source-ip", NULL};
@@ -1125,6 +1127,23 @@ static bool parse_service(struct pctx *c, const struct ynode *n, __u8 vip_family
 		svc->hash = (enum vipxdp_hash_mode)e;
 	if (v[S_ALL_DOWN] && get_enum(c, v[S_ALL_DOWN], "all_down", all_down_modes, &e))
 		svc->all_down = (enum vipxdp_all_down)e;
+	if (v[S_NAT] && get_enum(c, v[S_NAT], "nat", nat_modes, &e))
+		svc->nat = (enum vipxdp_nat_mode)e;
+	if (v[S_SNAT] && get_addr(c, v[S_SNAT], "snat_address", &svc->snat_family, &svc->snat)) {
+		if (vip_family && svc->snat_family != vip_family) {
+			err_node(c, v[S_SNAT], "snat_address %s is %s but the VIP is %s",
+				 vipxdp_addr_str(svc->snat_family, &svc->snat, a, sizeof(a)),
+				 vipxdp_family_str(svc->snat_family), vipxdp_family_str(vip_family));
+			ok = false;
+		}
+	}
+	if (svc->nat == VIPXDP_NAT_FULLNAT && !v[S_SNAT]) {
+		err_node(c, n, "nat: fullnat needs snat_address (the source address backends see)");
+		ok = false;
+	} else if (svc->nat != VIPXDP_NAT_FULLNAT && v[S_SNAT]) {
+		err_node(c, v[S_SNAT], "snat_address is only used with nat: fullnat");
+		ok = false;
+	}
 	if (v[S_HEALTH])
 		parse_health(c, v[S_HEALTH], &svc->health, &timeout_set, vip_family,
 			     vipxdp_addr_str(vip_family, vip_addr, a, sizeof(a)));

@@ -82,6 +82,14 @@ enum vipxdp_all_down {
 	VIPXDP_ALL_DOWN_DROP, /* "drop": no backend; new flows are dropped */
 };
 
+/* services[].nat: how a service translates. */
+enum vipxdp_nat_mode {
+	VIPXDP_NAT_DNAT = 0, /* "dnat" (default): destination only; the load balancer
+			      * must be the backends' gateway */
+	VIPXDP_NAT_FULLNAT, /* "fullnat": also source -> snat_address:allocated port;
+			     * backends need no route to clients */
+};
+
 /* health.type: how a backend is probed. */
 enum vipxdp_health_type {
 	VIPXDP_HEALTH_TCP = 0, /* "tcp": the TCP handshake completes */
@@ -126,6 +134,9 @@ struct vipxdp_policy_service {
 	struct vipxdp_svc_id id;
 	enum vipxdp_hash_mode hash;		/* hash: 5tuple (default) | source-ip */
 	enum vipxdp_all_down all_down;		/* all_down: serve-all (default) | drop */
+	enum vipxdp_nat_mode nat;		/* nat: dnat (default) | fullnat */
+	__u8 snat_family;			/* snat_address: required with fullnat, */
+	struct vipxdp_addr snat;		/* the VIP's family; backends reply to it */
 	struct vipxdp_policy_health health;	/* health: service-level settings */
 	struct vipxdp_policy_backend *backends; /* backends: in file order, may be empty */
 	size_t n_backends;

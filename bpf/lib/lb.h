@@ -217,6 +217,114 @@ static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs 
 		rewrite(p, false, &ct->saddr, ct->sport);
 }
 
+static __always_inline bool flow_eq(const struct vipxdp_flow *a, const struct vipxdp_flow *b)
+{
+	const __u32 *x = (const __u32 *)a, *y = (const __u32 *)b;
+	__u32 d = 0;
+
+#pragma unroll
+	for (int i = 0; i < (int)(sizeof(*a) / 4); i++)
+		d |= x[i] ^ y[i];
+	return !d;
+}
+
+/*
+ * Allocate a source port for a NAT flow. rk is the reply-direction key with
+ * every field but dport (the allocated port) set. A port is claimed by
+ * inserting rk into vipxdp_nat with BPF_NOEXIST, which is atomic across
+ * CPUs; a port held by a flow whose conntrack entry is gone or expired is
+ * taken over. prefer (network order, 0 = none) is tried first: the port a
+ * retransmitted SYN of the same flow already holds. Returns 0 with
+ * rk->dport set, or -1 when every candidate is in use.
+ */
+static __always_inline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp_flow *owner,
+				     __u16 prefer, __u32 hash, __u32 now,
+				     const struct vipxdp_cfg *cfg)
+{
+	const __u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
+	struct vipxdp_nat_owner own = { .owner = *owner };
+	struct vipxdp_nat_owner *cur;
+	struct vipxdp_ct *oc;
+
+	for (int i = 0; i < VIPXDP_NAT_TRIES; i++) {
+		if (i == 0 && prefer)
+			rk->dport = prefer;
+		else
+			rk->dport = bpf_htons(VIPXDP_NAT_PORT_MIN + (hash + i * 7919u) % span);
+		if (!bpf_map_update_elem(&vipxdp_nat, rk, &own, BPF_NOEXIST))
+			return 0;
+		cur = bpf_map_lookup_elem(&vipxdp_nat, rk);
+		if (!cur)
+			continue;
+		if (flow_eq(&cur->owner, owner))
+			return 0;
+		oc = bpf_map_lookup_elem(&vipxdp_ct, &cur->owner);
+		if (oc && !ct_expired(oc, now, cfg))
+			continue;
+		if (!bpf_map_update_elem(&vipxdp_nat, rk, &own, BPF_EXIST))
+			return 0;
+	}
+	return -1;
+}
+
+/*
+ * Record a new full-NAT flow: the client's packets go to the backend from
+ * snat:port, the backend's replies (to snat:port) go back to the client from
+ * VIP:vport. Fills *sport with the allocated port (network order).
+ */
+static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
+					     const struct vipxdp_svc *svc,
+					     const struct vipxdp_backend *be, __u32 be_id,
+					     __u32 now, __be16 *sport)
+{
+	const struct vipxdp_cfg *cfg;
+	struct vipxdp_ct fwd = {}, rev = {};
+	struct vipxdp_flow rk = {};
+	const struct vipxdp_ct *old;
+	__u32 zero = 0;
+	__u16 prefer = 0;
+
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	old = bpf_map_lookup_elem(&vipxdp_ct, f);
+	if (old && (old->flags & VIPXDP_CT_F_SNAT))
+		prefer = old->sport;
+	rk.saddr = be->addr;
+	rk.daddr = svc->snat;
+	rk.sport = be->port;
+	rk.proto = f->proto;
+	rk.family = f->family;
+	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
+		return VIPXDP_R_drop_nat_ports;
+
+	fwd.daddr = be->addr;
+	fwd.dport = be->port;
+	fwd.saddr = svc->snat;
+	fwd.sport = rk.dport;
+	fwd.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
+	fwd.state = ct_initial_state(f->proto);
+	fwd.svc_id = svc->id;
+	fwd.backend_id = be_id;
+	fwd.last_seen = now;
+	fwd.created_ns = bpf_ktime_get_ns();
+
+	rev.daddr = f->saddr;
+	rev.dport = f->sport;
+	rev.saddr = f->daddr;
+	rev.sport = f->dport;
+	rev.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY;
+	rev.state = fwd.state;
+	rev.svc_id = svc->id;
+	rev.backend_id = be_id;
+	rev.last_seen = now;
+	rev.created_ns = fwd.created_ns;
+
+	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY) ||
+	    bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY))
+		return VIPXDP_R_drop_error;
+	*sport = rk.dport;
+	return -1;
+}
+
 /*
  * Client -> VIP packet of a service without conntrack entry (a new flow, or
  * one this node has not seen): pick a backend, record the flow, rewrite.
@@ -226,16 +334,25 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 				       struct l4_ptrs *p, bool syn, __u64 bytes, __u32 now)
 {
 	const struct vipxdp_backend *be;
+	__be16 sport = 0;
 	__u32 be_id = 0;
+	int rc;
 
 	be = pick_backend(svc, f, syn, &be_id);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;
-	if (ct_create(f, be, svc->id, be_id, now))
+	if (svc->mode == VIPXDP_MODE_FULLNAT) {
+		rc = ct_create_fullnat(f, svc, be, be_id, now, &sport);
+		if (rc >= 0)
+			return rc;
+	} else if (ct_create(f, be, svc->id, be_id, now)) {
 		return VIPXDP_R_drop_error;
+	}
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
 	rewrite(p, true, &be->addr, be->port);
+	if (svc->mode == VIPXDP_MODE_FULLNAT)
+		rewrite(p, false, &svc->snat, sport);
 	return -1;
 }
 

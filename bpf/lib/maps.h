@@ -67,6 +67,15 @@ struct {
 	__type(value, struct vipxdp_ct);
 } vipxdp_ct SEC(".maps");
 
+/* NAT port ownership (full NAT, source NAT). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_CT_DEFAULT_SIZE);
+	__type(key, struct vipxdp_flow);
+	__type(value, struct vipxdp_nat_owner);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_nat SEC(".maps");
+
 /* Interfaces the data path is attached to: ifindex -> MAC for ARP/NDP. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

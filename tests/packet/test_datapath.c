@@ -1179,6 +1179,154 @@ out:
 	return ok;
 }
 
+
+#define VIP4_FULLNAT "198.18.0.107"
+#define SNAT4 "198.19.0.254"
+
+static int add_fullnat_service(void)
+{
+	static const char *const be[] = { "198.19.0.1" };
+	struct vipxdp_be_spec spec = {};
+	struct vipxdp_svc_spec svc = {};
+	__u8 fam;
+
+	addr_of(VIP4_FULLNAT, &svc.family, &svc.vip);
+	svc.proto = IPPROTO_TCP;
+	svc.port = 80;
+	svc.table_size = 7;
+	svc.mode = VIPXDP_MODE_FULLNAT;
+	addr_of(SNAT4, &fam, &svc.snat);
+	addr_of(be[0], &spec.family, &spec.addr);
+	spec.port = 8080;
+	spec.weight = 1;
+	return vipxdp_dp_set_service(&dp, &svc, &spec, 1, NULL);
+}
+
+/* The source port the data path allocates: the n-th candidate. */
+static __u16 fullnat_candidate(const char *client, __u16 cport, int n)
+{
+	struct vipxdp_flow f = {};
+	__u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
+
+	addr_of(client, &f.family, &f.saddr);
+	addr_of(VIP4_FULLNAT, &f.family, &f.daddr);
+	f.sport = htons(cport);
+	f.dport = htons(80);
+	f.proto = IPPROTO_TCP;
+	return VIPXDP_NAT_PORT_MIN + (vipxdp_hash_5tuple(&f, 0x6e617470) + n * 7919u) % span;
+}
+
+/*
+ * Full NAT: the client's SYN reaches the backend from the SNAT address and an
+ * allocated port (exact bytes); the backend's reply to that address and port
+ * reaches the client from VIP:80 (exact bytes). A retransmitted SYN keeps
+ * its port.
+ */
+static bool test_fullnat(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 49100, VIP4_FULLNAT, 80, PKT_SYN), rep, w;
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	__u16 port = fullnat_candidate(CLIENT4, 49100, 0);
+	bool ok = true;
+	int len, wlen;
+
+	if (!ASSERT_OK(add_vip(VIP4_FULLNAT, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_fullnat_service(), "fullnat service"))
+		return false;
+	pkt_mac(be_mac[0], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	w = d;
+	snprintf(w.saddr, sizeof(w.saddr), SNAT4);
+	w.sport = port;
+	wlen = expected_fwd(w, true, "198.19.0.1", 8080, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	/* retransmission: same port */
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	rep = tcp4("198.19.0.1", 8080, SNAT4, port, PKT_SYN | PKT_ACK);
+	memcpy(rep.l2.dmac, mac_be, 6);
+	memcpy(rep.l2.smac, bmac, 6);
+	len = pkt_build(&rep, in, sizeof(in));
+	w = rep;
+	snprintf(w.saddr, sizeof(w.saddr), VIP4_FULLNAT);
+	w.sport = 80;
+	wlen = expected_fwd(w, true, CLIENT4, 49100, mac_in, mac_client, want);
+	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return ok;
+}
+
+/* Claim NAT port `port` for an owner flow (client owner_port) whose
+ * conntrack entry is fresh (or, with stale, long expired). */
+static bool hold_port(__u16 port, __u16 owner_port, bool stale, __u32 now)
+{
+	struct vipxdp_nat_owner own = {};
+	struct vipxdp_flow rk = {};
+	struct vipxdp_ct ct = { .state = VIPXDP_CT_EST, .last_seen = now };
+	__u8 fam;
+
+	addr_of("198.19.0.1", &rk.family, &rk.saddr);
+	addr_of(SNAT4, &fam, &rk.daddr);
+	rk.sport = htons(8080);
+	rk.dport = htons(port);
+	rk.proto = IPPROTO_TCP;
+	addr_of("198.18.0.77", &own.owner.family, &own.owner.saddr);
+	addr_of(VIP4_FULLNAT, &fam, &own.owner.daddr);
+	own.owner.sport = htons(owner_port);
+	own.owner.dport = htons(80);
+	own.owner.proto = IPPROTO_TCP;
+	if (stale)
+		ct.last_seen = now - 100000;
+	return !bpf_map_update_elem(dp.nat_fd, &rk, &own, BPF_ANY) &&
+	       !bpf_map_update_elem(dp.ct_fd, &own.owner, &ct, BPF_ANY);
+}
+
+/*
+ * Port exhaustion: when every candidate port of a new flow is held by a live
+ * flow, the packet is dropped and counted (drop_nat_ports), never
+ * mis-translated; when the holder of a candidate has expired, its port is
+ * taken over.
+ */
+static bool test_fullnat_exhaustion(void)
+{
+	struct vipxdp_cfg cfg0, cfg;
+	struct pkt_desc d = tcp4(CLIENT4, 49200, VIP4_FULLNAT, 80, PKT_SYN), w;
+	__u8 in[2048], want[2048], bmac[6];
+	struct vipxdp_ct probe;
+	struct run r;
+	bool ok = true;
+	__u32 now;
+	int len, wlen, i;
+
+	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	cfg = cfg0;
+	for (i = 0; i < VIPXDP_CT_NSTATES; i++)
+		cfg.ct_timeout[i] = 100;
+	vipxdp_dp_set_cfg(&dp, &cfg);
+	/* The data path's notion of now: the entry test_fullnat made. */
+	if (!ASSERT_TRUE(ct_get(CLIENT4, 49100, VIP4_FULLNAT, 80, &probe), "reference entry"))
+		goto out;
+	now = probe.last_seen;
+	for (i = 0; i < VIPXDP_NAT_TRIES; i++)
+		ok &= ASSERT_TRUE(hold_port(fullnat_candidate(CLIENT4, 49200, i), 1000 + i, false, now),
+				  "hold");
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_nat_ports, NULL, 0, &r);
+
+	/* The holder of the 4th candidate expires: its port is reused. */
+	ok &= ASSERT_TRUE(hold_port(fullnat_candidate(CLIENT4, 49200, 3), 1003, true, now), "stale");
+	pkt_mac(be_mac[0], bmac);
+	w = d;
+	snprintf(w.saddr, sizeof(w.saddr), SNAT4);
+	w.sport = fullnat_candidate(CLIENT4, 49200, 3);
+	wlen = expected_fwd(w, true, "198.19.0.1", 8080, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+out:
+	vipxdp_dp_set_cfg(&dp, &cfg0);
+	return ok;
+}
+
 /* ---- malformed and foreign traffic ----------------------------------- */
 
 /* A TCP frame to a VIP cut at every length from the Ethernet header on
@@ -1439,6 +1587,9 @@ static void run_cases(void)
 		test_previous_generation);
 	tap_run("lb: drain keeps established flows, down backend gets nothing", test_drain_and_down);
 	tap_run("conntrack: TCP states and idle timeout expiry", test_conntrack_lifecycle);
+	tap_run("fullnat: both directions translated, SYN retransmit keeps its port", test_fullnat);
+	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
+		test_fullnat_exhaustion);
 	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
 	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
 	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);

@@ -467,7 +467,7 @@ static const struct error_case error_cases[] = {
 	/* An unknown key in settings. */
 	{"unknown settings key", "settings:\n  seed: 1\n",
 	 "t.yaml:2:3: unknown key 'seed' in settings (allowed: hash_seed, table_size, "
-	 "conntrack_size)"},
+	 "conntrack_size, conntrack_timeouts)"},
 	/* An unknown key in an interface. */
 	{"unknown interface key", "interfaces:\n  - {name: eth0, driver: x}\n",
 	 "t.yaml:2:18: unknown key 'driver' in interface (allowed: name, mode)"},
@@ -475,9 +475,21 @@ static const struct error_case error_cases[] = {
 	{"unknown VIP key", VIP "    port: 80\n",
 	 "t.yaml:3:5: unknown key 'port' in VIP (allowed: address, name, arp, services)"},
 	/* An unknown key in a service. */
+	/* nat: fullnat without snat_address. */
+	{"fullnat needs snat_address", SVC80 "        nat: fullnat\n",
+	 "t.yaml:4:9: nat: fullnat needs snat_address (the source address backends see)"},
+	/* snat_address without nat: fullnat. */
+	{"snat_address needs fullnat", SVC80 "        snat_address: 198.18.0.1\n",
+	 "t.yaml:6:23: snat_address is only used with nat: fullnat"},
+	/* snat_address of the other family. */
+	{"snat_address family", SVC80 "        nat: fullnat\n        snat_address: 2001:db8::1\n",
+	 "t.yaml:7:23: snat_address 2001:db8::1 is IPv6 but the VIP is IPv4"},
+	/* A conntrack timeout below one second. */
+	{"conntrack timeout too short", "settings:\n  conntrack_timeouts: {udp: 500ms}\n",
+	 "t.yaml:2:29: udp 500ms out of range (1s-604800s)"},
 	{"unknown service key", SVC80 "        prot: 81\n",
 	 "t.yaml:6:9: unknown key 'prot' in service (allowed: protocol, port, hash, backends, "
-	 "health, all_down)"},
+	 "health, all_down, nat, snat_address)"},
 	/* An unknown key in a backend (flow mapping). */
 	{"unknown backend key", BE "          - {address: 198.19.0.1, weigth: 5}\n",
 	 "t.yaml:7:35: unknown key 'weigth' in backend (allowed: address, port, weight, health)"},
