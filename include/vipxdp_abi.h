@@ -82,6 +82,7 @@ _Static_assert(sizeof(struct vipxdp_svc_key) == 20, "vipxdp_svc_key size");
 
 enum vipxdp_svc_flags {
 	VIPXDP_SVC_F_HASH_SRC = 1u << 0, /* hash the source address only */
+	VIPXDP_SVC_F_PORTFWD = 1u << 1, /* control plane: made by a port forward */
 };
 
 enum vipxdp_svc_mode {

@@ -91,6 +91,11 @@ void cli_policy_spec(const struct vipxdp_policy_service *ps, __u32 table_size,
 	spec->flags = svc_flags(ps);
 	spec->table_size = table_size;
 	spec->mode = ps->nat == VIPXDP_NAT_FULLNAT ? VIPXDP_MODE_FULLNAT : VIPXDP_MODE_DNAT;
+	/* A port forward has one backend: the smallest table does. */
+	if (ps->port_forward) {
+		spec->flags |= VIPXDP_SVC_F_PORTFWD;
+		spec->table_size = VIPXDP_MAGLEV_MIN;
+	}
 	if (spec->mode == VIPXDP_MODE_FULLNAT)
 		spec->snat = ps->snat;
 }

@@ -121,7 +121,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				json_obj_open(&c->jw);
 				json_kstr(&c->jw, "protocol", vipxdp_proto_str(svcs[s].key.proto));
 				json_ku64(&c->jw, "port", ntohs(svcs[s].key.port));
-				json_kstr(&c->jw, "mode", sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat" : "dnat");
+				json_kstr(&c->jw, "mode", sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat"
+							  : sv->flags & VIPXDP_SVC_F_PORTFWD ? "port-forward"
+											      : "dnat");
 				if (sv->mode == VIPXDP_MODE_FULLNAT)
 					json_kstr(&c->jw, "snat_address",
 						  vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
@@ -135,7 +137,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			} else {
 				printf("        %s/%u  %s%s%s  hash %s  generation %u  table %u\n",
 				       vipxdp_proto_str(svcs[s].key.proto), ntohs(svcs[s].key.port),
-				       sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat from " : "dnat",
+				       sv->mode == VIPXDP_MODE_FULLNAT	      ? "fullnat from "
+				       : sv->flags & VIPXDP_SVC_F_PORTFWD ? "port-forward"
+									   : "dnat",
 				       sv->mode == VIPXDP_MODE_FULLNAT
 					       ? vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
 								 sizeof(abuf))

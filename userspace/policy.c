@@ -10,6 +10,7 @@
  * on a value already found bad), sorts them by position and hands back the
  * first VIPXDP_POLICY_MAX_ERRORS. Any error means no policy.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -1167,8 +1168,137 @@ out:
 	return ok;
 }
 
-enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_NKEYS };
-static const char *const vip_keys[] = {"address", "name", "arp", "services", NULL};
+enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_NKEYS };
+static const char *const vip_keys[] = {"address", "name", "arp", "services", "port_forwards",
+				       NULL};
+
+/* "N" or "N-M" (1-65535, N <= M, at most VIPXDP_PORTFWD_RANGE_MAX ports). */
+static bool get_port_range(struct pctx *c, const struct ynode *n, const char *key, __u16 *lo,
+			   __u16 *hi)
+{
+	char q[QUOTE_MAX + 4];
+	unsigned long a, b;
+	char *end;
+
+	if (!scalar_ok(c, n, key, "a port or a range N-M"))
+		return false;
+	errno = 0;
+	a = strtoul(n->str, &end, 10);
+	b = a;
+	if (end != n->str && *end == '-')
+		b = strtoul(end + 1, &end, 10);
+	if (errno || end == n->str || *end || !isdigit((unsigned char)n->str[0])) {
+		err_node(c, n, "%s: expected a port or a range N-M, got '%s'", key,
+			 quote(n, q, sizeof(q)));
+		return false;
+	}
+	if (a < 1 || b > 65535 || a > b) {
+		err_node(c, n, "%s %s out of range (1-65535, N <= M)", key, quote(n, q, sizeof(q)));
+		return false;
+	}
+	if (b - a + 1 > VIPXDP_PORTFWD_RANGE_MAX) {
+		err_node(c, n, "%s %s spans %lu ports, more than %u", key, quote(n, q, sizeof(q)),
+			 b - a + 1, VIPXDP_PORTFWD_RANGE_MAX);
+		return false;
+	}
+	*lo = (__u16)a;
+	*hi = (__u16)b;
+	return true;
+}
+
+enum { F_PROTOCOL, F_PORT, F_TO, F_TO_PORT, F_NKEYS };
+static const char *const portfwd_keys[] = {"protocol", "port", "to", "to_port", NULL};
+
+/*
+ * One port_forwards entry, appended to vip->services as one single-backend
+ * service per port (marked port_forward). Returns false on an error.
+ */
+static bool parse_port_forward(struct pctx *c, const struct ynode *n,
+			       struct vipxdp_policy_vip *vip, bool vip_ok)
+{
+	const struct ynode *v[F_NKEYS];
+	struct vipxdp_policy_service *svcs;
+	char a[VIPXDP_ADDR_STRLEN];
+	__u16 lo = 0, hi = 0, tlo = 0, thi = 0;
+	struct vipxdp_endpoint to = {};
+	unsigned int e;
+	__u8 proto = 0;
+	bool ok = true;
+	size_t k;
+
+	if (!want_item_map(c, n, "port forward"))
+		return false;
+	map_fields(c, n, "in port forward", portfwd_keys, v);
+	if (!v[F_PROTOCOL]) {
+		err_node(c, n, "missing required key 'protocol' in port forward");
+		ok = false;
+	} else if (get_enum(c, v[F_PROTOCOL], "protocol", protocols, &e)) {
+		proto = e == 0 ? IPPROTO_TCP : IPPROTO_UDP;
+	} else {
+		ok = false;
+	}
+	if (!v[F_PORT]) {
+		err_node(c, n, "missing required key 'port' in port forward");
+		ok = false;
+	} else if (!get_port_range(c, v[F_PORT], "port", &lo, &hi)) {
+		ok = false;
+	}
+	if (!v[F_TO]) {
+		err_node(c, n, "missing required key 'to' in port forward");
+		ok = false;
+	} else if (!get_addr(c, v[F_TO], "to", &to.family, &to.addr)) {
+		ok = false;
+	} else if (vip_ok && to.family != vip->family) {
+		err_node(c, v[F_TO], "to %s is %s but the VIP is %s",
+			 vipxdp_addr_str(to.family, &to.addr, a, sizeof(a)),
+			 vipxdp_family_str(to.family), vipxdp_family_str(vip->family));
+		ok = false;
+	}
+	tlo = lo;
+	thi = hi;
+	if (v[F_TO_PORT]) {
+		if (!get_port_range(c, v[F_TO_PORT], "to_port", &tlo, &thi))
+			ok = false;
+		else if (ok && thi - tlo != hi - lo && thi != tlo) {
+			err_node(c, v[F_TO_PORT],
+				 "to_port spans %u ports but port spans %u (give a range of the same length, or one port)",
+				 thi - tlo + 1, hi - lo + 1);
+			ok = false;
+		}
+	}
+	if (!ok || !vip_ok)
+		return false;
+	svcs = realloc(vip->services, (vip->n_services + (hi - lo + 1)) * sizeof(*svcs));
+	if (!svcs) {
+		c->nomem = true;
+		return false;
+	}
+	vip->services = svcs;
+	for (k = 0; k <= (size_t)(hi - lo); k++) {
+		struct vipxdp_policy_service *svc = &vip->services[vip->n_services++];
+
+		memset(svc, 0, sizeof(*svc));
+		svc->id.ep.family = vip->family;
+		svc->id.ep.addr = vip->addr;
+		svc->id.ep.port = (__u16)(lo + k);
+		svc->id.proto = proto;
+		svc->port_forward = true;
+		svc->loc.line = n->line;
+		svc->loc.col = n->col;
+		health_defaults(&svc->health);
+		svc->health.type = VIPXDP_HEALTH_NONE;
+		svc->backends = xcalloc(c, 1, sizeof(*svc->backends));
+		if (!svc->backends)
+			return false;
+		svc->n_backends = 1;
+		svc->backends[0].ep = to;
+		svc->backends[0].ep.port = (__u16)(thi == tlo ? tlo : tlo + k);
+		svc->backends[0].weight = VIPXDP_POLICY_WEIGHT_DEFAULT;
+		svc->backends[0].health = svc->health;
+		svc->backends[0].loc = svc->loc;
+	}
+	return true;
+}
 
 static void check_service_dups(struct pctx *c, struct vipxdp_policy_vip *vip, const bool *valid)
 {
@@ -1198,9 +1328,16 @@ static void check_service_dups(struct pctx *c, struct vipxdp_policy_vip *vip, co
 
 		if (first[i] == i)
 			continue;
-		err_at(c, svc->loc.line, svc->loc.col,
-		       "duplicate service %s (first defined at %u:%u)",
-		       vipxdp_svc_id_str(&svc->id, s, sizeof(s)), f->loc.line, f->loc.col);
+		if (!svc->port_forward && !f->port_forward)
+			err_at(c, svc->loc.line, svc->loc.col,
+			       "duplicate service %s (first defined at %u:%u)",
+			       vipxdp_svc_id_str(&svc->id, s, sizeof(s)), f->loc.line, f->loc.col);
+		else
+			err_at(c, svc->loc.line, svc->loc.col,
+			       "port conflict: %s of this %s is also used by the %s at %u:%u",
+			       vipxdp_svc_id_str(&svc->id, s, sizeof(s)),
+			       svc->port_forward ? "port forward" : "service",
+			       f->port_forward ? "port forward" : "service", f->loc.line, f->loc.col);
 	}
 out:
 	free(keys);
@@ -1239,7 +1376,7 @@ static bool parse_vip(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 		get_bool(c, v[V_ARP], "arp", &vip->arp);
 
 	if (!v[V_SERVICES] || want_kind(c, v[V_SERVICES], "services", Y_SEQ) <= 0)
-		return ok;
+		goto out_forwards;
 	vip->services = xcalloc(c, v[V_SERVICES]->n, sizeof(*vip->services));
 	valid = xcalloc(c, v[V_SERVICES]->n, sizeof(*valid));
 	if (!vip->services || !valid)
@@ -1248,7 +1385,25 @@ static bool parse_vip(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 	for (i = 0; i < vip->n_services; i++)
 		valid[i] = parse_service(c, v[V_SERVICES]->kids[i], ok ? vip->family : 0,
 					 &vip->addr, &vip->services[i]);
-	check_service_dups(c, vip, valid);
+out_forwards:
+	if (v[V_PORTFWD] && want_kind(c, v[V_PORTFWD], "port_forwards", Y_SEQ) > 0) {
+		for (i = 0; i < v[V_PORTFWD]->n; i++) {
+			size_t before = vip->n_services;
+			bool *nv;
+
+			parse_port_forward(c, v[V_PORTFWD]->kids[i], vip, ok);
+			nv = realloc(valid, (vip->n_services ? vip->n_services : 1) * sizeof(*valid));
+			if (!nv) {
+				c->nomem = true;
+				break;
+			}
+			valid = nv;
+			for (size_t k = before; k < vip->n_services; k++)
+				valid[k] = true;
+		}
+	}
+	if (valid)
+		check_service_dups(c, vip, valid);
 out:
 	free(valid);
 	return ok;

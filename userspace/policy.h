@@ -40,6 +40,7 @@
 #include "addr.h"
 
 /* Defaults and bounds of the policy keys. */
+#define VIPXDP_PORTFWD_RANGE_MAX 1024 /* ports in one port_forwards range */
 #define VIPXDP_POLICY_CT_MAX	      (1u << 26) /* settings.conntrack_size */
 #define VIPXDP_POLICY_WEIGHT_DEFAULT  100	 /* backend weight */
 #define VIPXDP_POLICY_WEIGHT_MAX      65535
@@ -135,6 +136,8 @@ struct vipxdp_policy_service {
 	enum vipxdp_hash_mode hash;		/* hash: 5tuple (default) | source-ip */
 	enum vipxdp_all_down all_down;		/* all_down: serve-all (default) | drop */
 	enum vipxdp_nat_mode nat;		/* nat: dnat (default) | fullnat */
+	bool port_forward;			/* made from a port_forwards entry: one
+						 * backend (to:to_port), no health checks */
 	__u8 snat_family;			/* snat_address: required with fullnat, */
 	struct vipxdp_addr snat;		/* the VIP's family; backends reply to it */
 	struct vipxdp_policy_health health;	/* health: service-level settings */

@@ -110,6 +110,35 @@ static const char full_policy[] = "settings:\n"
 				  "            weight: 65535\n";
 
 /* A full policy yields exact values, file positions and every default. */
+/* A port forward range becomes one single-backend service per port, each
+ * mapped to the same offset in the target range. */
+static bool test_port_forward_range(void)
+{
+	static const char text[] = "vips:\n  - address: 198.18.0.1\n    port_forwards:\n"
+				   "      - {protocol: tcp, port: 10000-10099, to: 198.19.0.5, to_port: 20000-20099}\n"
+				   "      - {protocol: udp, port: 53, to: 198.19.0.6}\n";
+	struct vipxdp_policy_errors errs = {};
+	struct vipxdp_policy *p = NULL;
+	bool ok = true;
+
+	if (!ASSERT_OK(vipxdp_policy_parse_string("t.yaml", text, sizeof(text) - 1, &p, &errs),
+		       errs.n ? errs.msg[0] : "parse"))
+		return false;
+	ok &= ASSERT_EQ(p->vips[0].n_services, 101, "services");
+	for (int k = 0; k < 100 && ok; k++) {
+		const struct vipxdp_policy_service *s = &p->vips[0].services[k];
+
+		ok &= ASSERT_TRUE(s->port_forward, "marked");
+		ok &= ASSERT_EQ(s->id.ep.port, 10000 + k, "port");
+		ok &= ASSERT_EQ(s->n_backends, 1, "one backend");
+		ok &= ASSERT_EQ(s->backends[0].ep.port, 20000 + k, "to_port");
+	}
+	ok &= ASSERT_EQ(p->vips[0].services[100].id.proto, IPPROTO_UDP, "udp");
+	ok &= ASSERT_EQ(p->vips[0].services[100].backends[0].ep.port, 53, "to_port defaults to port");
+	vipxdp_policy_free(p);
+	return ok;
+}
+
 static bool test_full_policy(void)
 {
 	struct vipxdp_policy_errors errs;
@@ -473,8 +502,18 @@ static const struct error_case error_cases[] = {
 	 "t.yaml:2:18: unknown key 'driver' in interface (allowed: name, mode)"},
 	/* An unknown key in a VIP. */
 	{"unknown VIP key", VIP "    port: 80\n",
-	 "t.yaml:3:5: unknown key 'port' in VIP (allowed: address, name, arp, services)"},
+	 "t.yaml:3:5: unknown key 'port' in VIP (allowed: address, name, arp, services, "
+	 "port_forwards)"},
 	/* An unknown key in a service. */
+	/* A port forward on a port a service already uses. */
+	{"port forward conflicts with a service",
+	 SVC80 "    port_forwards:\n      - {protocol: tcp, port: 79-81, to: 198.19.0.9}\n",
+	 "t.yaml:7:9: port conflict: 198.18.0.1:80/tcp of this port forward is also used by the "
+	 "service at 4:9"},
+	/* Ranges of different lengths. */
+	{"port forward range lengths",
+	 VIP "    port_forwards:\n      - {protocol: udp, port: 10-19, to: 198.19.0.9, to_port: 20-22}\n",
+	 "t.yaml:4:63: to_port spans 3 ports but port spans 10 (give a range of the same length, or one port)"},
 	/* nat: fullnat without snat_address. */
 	{"fullnat needs snat_address", SVC80 "        nat: fullnat\n",
 	 "t.yaml:4:9: nat: fullnat needs snat_address (the source address backends see)"},
@@ -756,5 +795,6 @@ int main(void)
 	tap_run("error limit", test_error_limit);
 	tap_run("NULL error list", test_null_errors);
 	run_error_cases();
+	tap_run("port_forwards: a range expands into per-port services", test_port_forward_range);
 	return tap_done();
 }
