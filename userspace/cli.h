@@ -112,6 +112,7 @@ int cmd_stats(struct cli *c, int argc, char **argv);
 int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
+int cmd_conntrack(struct cli *c, int argc, char **argv);
 
 extern const struct cmd cli_cmds[];
 

@@ -365,6 +365,12 @@ const struct cmd cli_cmds[] = {
 	{ "status", cmd_status, "status",
 	  "Interfaces and attach mode, settings, VIPs, services, and backends with\n"
 	  "weight and state.\n" },
+	{ "conntrack", cmd_conntrack, "conntrack list|flush",
+	  "list: every tracked flow direction: protocol, source and destination as\n"
+	  "received, the source/destination it is rewritten to, its state (syn,\n"
+	  "established, closing, udp, other) and idle time. flush: remove every\n"
+	  "entry and NAT port claim (DNAT flows find their backend again by hash;\n"
+	  "NAT flows break).\n" },
 	{ "lookup", cmd_lookup, "lookup VIP:PORT/PROTO CLIENT:PORT",
 	  "The backend a flow from CLIENT:PORT to the service gets: its conntrack entry\n"
 	  "if the flow is known, otherwise the live Maglev table with the data path's\n"

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * `vipxdp conntrack list|flush`: the flows the data path tracks, one line
+ * (or JSON object) per direction, with what it rewrites, its state and idle
+ * time; flush removes every entry and every NAT port claim.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <bpf/bpf.h>
+
+#include "cli.h"
+#include "addr.h"
+
+static const char *const state_names[VIPXDP_CT_NSTATES] = { "syn", "established", "closing",
+							     "udp", "other" };
+
+/* The data path's epoch now (bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC_COARSE). */
+static __u32 epoch_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (__u32)((((__u64)ts.tv_sec * 1000000000ull) + ts.tv_nsec) >> VIPXDP_EPOCH_SHIFT);
+}
+
+static const char *proto_name(__u8 proto, char *buf, size_t len)
+{
+	if (proto == IPPROTO_TCP || proto == IPPROTO_UDP)
+		return vipxdp_proto_str(proto);
+	if (proto == IPPROTO_ICMP)
+		return "icmp";
+	if (proto == IPPROTO_ICMPV6)
+		return "icmpv6";
+	snprintf(buf, len, "%u", proto);
+	return buf;
+}
+
+static void ep_str(__u8 family, const struct vipxdp_addr *a, __u16 port_be, char *buf, size_t len)
+{
+	struct vipxdp_endpoint ep = { .family = family, .addr = *a, .port = ntohs(port_be) };
+
+	if (ep.port)
+		vipxdp_endpoint_str(&ep, buf, len);
+	else
+		vipxdp_addr_str(family, a, buf, len);
+}
+
+static int ct_list(struct cli *c, struct vipxdp_dp *dp)
+{
+	struct vipxdp_flow key, next;
+	struct vipxdp_ct ct;
+	__u32 now = epoch_now();
+	size_t n = 0;
+	void *prev = NULL;
+
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_key(&c->jw, "flows");
+		json_arr_open(&c->jw);
+	}
+	while (!bpf_map_get_next_key(dp->ct_fd, prev, &next)) {
+		char src[VIPXDP_ENDPOINT_STRLEN], dst[VIPXDP_ENDPOINT_STRLEN];
+		char nsrc[VIPXDP_ENDPOINT_STRLEN] = "", ndst[VIPXDP_ENDPOINT_STRLEN] = "", pb[8];
+		const char *state;
+		double idle;
+
+		key = next;
+		prev = &key;
+		if (bpf_map_lookup_elem(dp->ct_fd, &key, &ct))
+			continue;
+		n++;
+		ep_str(key.family, &key.saddr, key.sport, src, sizeof(src));
+		ep_str(key.family, &key.daddr, key.dport, dst, sizeof(dst));
+		if (ct.flags & VIPXDP_CT_F_SNAT)
+			ep_str(key.family, &ct.saddr, ct.sport, nsrc, sizeof(nsrc));
+		if (ct.flags & VIPXDP_CT_F_DNAT)
+			ep_str(key.family, &ct.daddr, ct.dport, ndst, sizeof(ndst));
+		state = ct.state < VIPXDP_CT_NSTATES ? state_names[ct.state] : "?";
+		idle = (double)(__s32)(now - ct.last_seen) * (1ull << VIPXDP_EPOCH_SHIFT) / 1e9;
+		if (idle < 0)
+			idle = 0;
+		if (c->json) {
+			json_obj_open(&c->jw);
+			json_kstr(&c->jw, "protocol", proto_name(key.proto, pb, sizeof(pb)));
+			json_kstr(&c->jw, "source", src);
+			json_kstr(&c->jw, "destination", dst);
+			if (nsrc[0])
+				json_kstr(&c->jw, "new_source", nsrc);
+			if (ndst[0])
+				json_kstr(&c->jw, "new_destination", ndst);
+			json_kbool(&c->jw, "reply", ct.flags & VIPXDP_CT_F_REPLY);
+			json_kstr(&c->jw, "state", state);
+			json_kdouble(&c->jw, "idle_s", idle);
+			if (ct.svc_id != VIPXDP_SVC_NONE)
+				json_ku64(&c->jw, "service_id", ct.svc_id);
+			json_obj_close(&c->jw);
+		} else {
+			printf("%-6s %-44s -> %-44s %s%s%s%s %-11s idle %.0fs%s\n",
+			       proto_name(key.proto, pb, sizeof(pb)), src, dst,
+			       nsrc[0] ? " src=" : "", nsrc, ndst[0] ? " dst=" : "", ndst, state, idle,
+			       ct.flags & VIPXDP_CT_F_REPLY ? " (reply)" : "");
+		}
+	}
+	if (c->json) {
+		json_arr_close(&c->jw);
+		json_ku64(&c->jw, "count", n);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+	} else if (!n) {
+		printf("no tracked flows\n");
+	}
+	return EXIT_OK;
+}
+
+/* Delete every key of a map; returns the number deleted. */
+static size_t map_clear(int fd, size_t ksz)
+{
+	char key[64], next[64];
+	size_t n = 0;
+
+	/* Always restart from the first key: deleting invalidates iteration. */
+	while (!bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, ksz);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+		n++;
+	}
+	return n;
+}
+
+static int ct_flush(struct cli *c, struct vipxdp_dp *dp)
+{
+	size_t n = map_clear(dp->ct_fd, sizeof(struct vipxdp_flow));
+	size_t np = map_clear(dp->nat_fd, sizeof(struct vipxdp_flow));
+
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_ku64(&c->jw, "flushed", n);
+		json_ku64(&c->jw, "nat_ports_released", np);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+	} else {
+		printf("flushed %zu conntrack entries, released %zu NAT ports\n", n, np);
+	}
+	return EXIT_OK;
+}
+
+int cmd_conntrack(struct cli *c, int argc, char **argv)
+{
+	struct vipxdp_dp dp;
+	const char *sub = NULL;
+	static char name[32];
+	int rc, i;
+
+	rc = cli_no_options(c, "conntrack", argc, argv);
+	if (rc)
+		return rc == CLI_HELPED ? EXIT_OK : rc;
+	for (i = optind; i < argc; i++) {
+		if (sub)
+			return cli_fail(c, EXIT_USAGE, "unexpected argument '%s'", argv[i]);
+		sub = argv[i];
+	}
+	if (!sub || (strcmp(sub, "list") && strcmp(sub, "flush")))
+		return cli_fail(c, EXIT_USAGE, "usage: %s %s", c->prog,
+				cli_find_cmd("conntrack")->synopsis);
+	snprintf(name, sizeof(name), "conntrack %s", sub);
+	c->cmd = name;
+	if ((rc = cli_open_dp(c, &dp)))
+		return rc;
+	rc = !strcmp(sub, "list") ? ct_list(c, &dp) : ct_flush(c, &dp);
+	vipxdp_dp_close(&dp);
+	return rc;
+}
