@@ -101,6 +101,21 @@ struct vipxdp_svc {
 _Static_assert(sizeof(struct vipxdp_svc) == 40, "vipxdp_svc size");
 
 
+/* vipxdp_eip: elastic IPs (stateless 1:1 NAT, every protocol and port).
+ * Two entries per elastic IP: VIP -> private (inbound: destination
+ * rewritten) and private -> VIP (outbound: source rewritten). */
+enum vipxdp_eip_dir {
+	VIPXDP_EIP_IN = 0, /* key is the VIP: destination becomes `to` */
+	VIPXDP_EIP_OUT = 1, /* key is the private address: source becomes `to` */
+};
+
+struct vipxdp_eip {
+	struct vipxdp_addr to;
+	__u32 dir; /* enum vipxdp_eip_dir */
+	__u32 pad;
+};
+_Static_assert(sizeof(struct vipxdp_eip) == 24, "vipxdp_eip size");
+
 /* vipxdp_backend: backend id -> where to send the flow. */
 enum vipxdp_backend_flags {
 	/* Set while the backend belongs to its service (also when drained with

@@ -80,6 +80,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->filter_fd = bpf_map__fd(skel->maps.vipxdp_filter);
 	dp->health_fd = bpf_map__fd(skel->maps.vipxdp_health);
 	dp->nat_fd = bpf_map__fd(skel->maps.vipxdp_nat);
+	dp->eip_fd = bpf_map__fd(skel->maps.vipxdp_eip);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -102,6 +103,7 @@ static const struct {
 	{ "vipxdp_filter", offsetof(struct vipxdp_dp, filter_fd) },
 	{ "vipxdp_health", offsetof(struct vipxdp_dp, health_fd) },
 	{ "vipxdp_nat", offsetof(struct vipxdp_dp, nat_fd) },
+	{ "vipxdp_eip", offsetof(struct vipxdp_dp, eip_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -315,6 +317,19 @@ static int filter_rebuild(struct vipxdp_dp *dp)
 		goto out;
 	for (i = 0; i < nvips; i++)
 		filter_bit(want->vip, &vips[i].key.addr);
+	{
+		struct vipxdp_vip_key k, nk;
+		struct vipxdp_eip e;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(dp->eip_fd, prev, &nk)) {
+			k = nk;
+			prev = &k;
+			if (bpf_map_lookup_elem(dp->eip_fd, &k, &e))
+				continue;
+			filter_bit(e.dir == VIPXDP_EIP_IN ? want->vip : want->backend, &k.addr);
+		}
+	}
 	for (i = 0; i < nsvcs; i++) {
 		filter_bit(want->vip, &svcs[i].key.addr);
 		if (svcs[i].svc.mode == VIPXDP_MODE_FULLNAT)
@@ -947,4 +962,62 @@ out:
 	free(old);
 	free(cur_be);
 	return err;
+}
+
+int vipxdp_dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+		      const struct vipxdp_addr *priv)
+{
+	struct vipxdp_eip in = { .to = *priv, .dir = VIPXDP_EIP_IN };
+	struct vipxdp_eip out = { .to = *vip, .dir = VIPXDP_EIP_OUT };
+	struct vipxdp_be_spec pb = { .addr = *priv, .family = family };
+	struct vipxdp_addr old;
+	struct vipxdp_vip_key k;
+	int err;
+
+	/* A changed private address: its old outbound entry goes. */
+	if (!vipxdp_dp_get_eip(dp, family, vip, &old) && memcmp(&old, priv, sizeof(old))) {
+		vip_key(&k, family, &old);
+		bpf_map_delete_elem(dp->eip_fd, &k);
+	}
+	err = filter_add(dp, vip, &pb, 1);
+	if (err)
+		return err;
+	vip_key(&k, family, priv);
+	if (bpf_map_update_elem(dp->eip_fd, &k, &out, BPF_ANY))
+		return -errno;
+	vip_key(&k, family, vip);
+	if (bpf_map_update_elem(dp->eip_fd, &k, &in, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int vipxdp_dp_get_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+		      struct vipxdp_addr *priv)
+{
+	struct vipxdp_vip_key k;
+	struct vipxdp_eip e;
+
+	vip_key(&k, family, vip);
+	if (bpf_map_lookup_elem(dp->eip_fd, &k, &e))
+		return -errno;
+	if (e.dir != VIPXDP_EIP_IN)
+		return -ENOENT;
+	*priv = e.to;
+	return 0;
+}
+
+int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip)
+{
+	struct vipxdp_addr priv;
+	struct vipxdp_vip_key k;
+	int err;
+
+	err = vipxdp_dp_get_eip(dp, family, vip, &priv);
+	if (err)
+		return err;
+	vip_key(&k, family, vip);
+	bpf_map_delete_elem(dp->eip_fd, &k);
+	vip_key(&k, family, &priv);
+	bpf_map_delete_elem(dp->eip_fd, &k);
+	return filter_rebuild(dp);
 }

@@ -40,6 +40,7 @@ struct vipxdp_dp {
 	int filter_fd;
 	int health_fd;
 	int nat_fd;
+	int eip_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
@@ -131,6 +132,15 @@ int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_b
  */
 int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
 			  const struct vipxdp_be_spec *bes, size_t n, double *share);
+
+/* Elastic IP vip <-> priv (same family): both directions at once. */
+int vipxdp_dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+		      const struct vipxdp_addr *priv);
+/* Remove the elastic IP of vip (and its outbound entry). -ENOENT when none. */
+int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip);
+/* The private address of an elastic IP; -ENOENT when vip has none. */
+int vipxdp_dp_get_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+		      struct vipxdp_addr *priv);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

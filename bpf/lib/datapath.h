@@ -16,7 +16,8 @@
  *   ports; passed untouched otherwise (pass_frag).
  * - TCP/UDP header truncated or inconsistent (data offset < 5, UDP length
  *   wrong): dropped when the destination is a VIP (drop_malformed), passed
- *   untouched otherwise.
+ *   untouched otherwise (pass_no_service when the address pre-filter already
+ *   says the packet is not ours, pass_malformed when it might be).
  * - IPv6 extension headers other than fragment: not parsed, so such packets
  *   match no service and pass untouched.
  * - A packet is only written to once every check has passed: no verdict
@@ -30,6 +31,7 @@
 #include "neigh.h"
 #include "lb.h"
 #include "forward.h"
+#include "eip.h"
 
 /* Is the flow's destination a VIP address? (Used on error paths only.) */
 static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
@@ -48,6 +50,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct l4_ptrs p = {};
 	const struct vipxdp_filter *filt;
 	const struct vipxdp_svc *svc;
+	const struct vipxdp_eip *eip;
 	struct vipxdp_svc_key sk;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
@@ -86,18 +89,30 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		if (ip == IP_FRAG)
 			return dst_is_vip(&f) ? VIPXDP_R_drop_frag : VIPXDP_R_pass_frag;
 		if (l4proto == IPPROTO_ICMPV6) {
-			__u8 *type = c.pos;
+			struct icmp6hdr *ih = c.pos;
 
-			if ((void *)(type + 1) > data_end)
+			if ((void *)(ih + 1) > data_end)
 				return VIPXDP_R_pass_malformed;
-			if (*type == NDP_NS)
+			if (ih->icmp6_type == NDP_NS)
 				return handle_ns(ctx, (void *)p.ip6 - data);
-			return VIPXDP_R_pass_icmp6;
+			p.check = &ih->icmp6_cksum;
+			p.has_csum = true;
 		}
 		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
 	} else {
 		return VIPXDP_R_pass_not_ip;
 	}
+
+	/* Foreign traffic leaves after two bit tests. */
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	if (!filt)
+		return VIPXDP_R_pass_no_service;
+	bit = vipxdp_filter_bit(&f.daddr);
+	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	bit = vipxdp_filter_bit(&f.saddr);
+	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	if (!maybe_vip && !maybe_be)
+		return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6 : VIPXDP_R_pass_no_service;
 
 	if (l4proto == IPPROTO_TCP) {
 		struct tcphdr *th;
@@ -121,22 +136,21 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		p.check = &uh->check;
 		p.udp = true;
 	} else {
-		return VIPXDP_R_pass_no_service;
+		/* Other protocols: only elastic IPs apply. */
+		eip = eip_lookup(&f, maybe_vip, maybe_be);
+		if (!eip)
+			return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6
+							 : VIPXDP_R_pass_no_service;
+		if (ttl_expiring(&p))
+			return VIPXDP_R_pass_ttl;
+		eip_apply(&p, eip);
+		return forward(ctx, eth, &p, NULL, ct_epoch());
 	}
+	p.has_ports = true;
+	p.has_csum = true;
 	f.sport = *p.sport;
 	f.dport = *p.dport;
 	f.proto = l4proto;
-
-	/* Foreign traffic leaves after two bit tests. */
-	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
-	if (!filt)
-		return VIPXDP_R_pass_no_service;
-	bit = vipxdp_filter_bit(&f.daddr);
-	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	bit = vipxdp_filter_bit(&f.saddr);
-	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	if (!maybe_vip && !maybe_be)
-		return VIPXDP_R_pass_no_service;
 
 	/* Known flows, both directions; a SYN always starts afresh. */
 	now = ct_epoch();
@@ -154,15 +168,23 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 			return forward(ctx, eth, &p, ct, now);
 		}
 	}
-	if (!maybe_vip)
-		return VIPXDP_R_pass_no_service;
-	sk.addr = f.daddr;
-	sk.port = f.dport;
-	sk.proto = l4proto;
-	sk.family = f.family;
-	svc = bpf_map_lookup_elem(&vipxdp_svc, &sk);
-	if (!svc)
-		return VIPXDP_R_pass_no_service;
+	svc = NULL;
+	if (maybe_vip) {
+		sk.addr = f.daddr;
+		sk.port = f.dport;
+		sk.proto = l4proto;
+		sk.family = f.family;
+		svc = bpf_map_lookup_elem(&vipxdp_svc, &sk);
+	}
+	if (!svc) {
+		eip = eip_lookup(&f, maybe_vip, maybe_be);
+		if (!eip)
+			return VIPXDP_R_pass_no_service;
+		if (ttl_expiring(&p))
+			return VIPXDP_R_pass_ttl;
+		eip_apply(&p, eip);
+		return forward(ctx, eth, &p, NULL, now);
+	}
 	if (ttl_expiring(&p))
 		return VIPXDP_R_pass_ttl;
 	rc = lb_new_flow(svc, &f, &p, syn, bytes, now);

@@ -49,8 +49,10 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 		__builtin_memcpy(fib.ipv6_src, &p->ip6->saddr, 16);
 		__builtin_memcpy(fib.ipv6_dst, &p->ip6->daddr, 16);
 	}
-	fib.sport = *p->sport;
-	fib.dport = *p->dport;
+	if (p->has_ports) {
+		fib.sport = *p->sport;
+		fib.dport = *p->dport;
+	}
 
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)

@@ -34,11 +34,13 @@
 struct l4_ptrs {
 	struct iphdr *ip4; /* set when !v6 */
 	struct ipv6hdr *ip6; /* set when v6 */
-	__be16 *sport;
+	__be16 *sport; /* set when has_ports */
 	__be16 *dport;
-	__sum16 *check;
+	__sum16 *check; /* set when has_csum: an L4 checksum over the pseudo-header */
 	bool udp;
-	bool v6; /* branch on this, not on a NULL pointer: the verifier tracks it */
+	bool v6; /* branch on these, not on NULL pointers: the verifier tracks them */
+	bool has_ports; /* TCP, UDP */
+	bool has_csum; /* TCP, UDP, ICMPv6 */
 };
 
 static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
@@ -171,11 +173,11 @@ static __always_inline void ct_touch(struct vipxdp_ct *ct, __u32 now, __u8 tcpfl
 		ct->last_seen = now;
 }
 
-/* Rewrite destination (dst = true) or source address and port. */
+/* Rewrite destination (dst = true) or source address and, where the
+ * protocol has ports, port. */
 static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vipxdp_addr *addr,
 				    __be16 port)
 {
-	__be16 *portp = dst ? p->dport : p->sport;
 	__u64 diff;
 
 	if (!p->v6) {
@@ -193,8 +195,14 @@ static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vi
 		a[2] = addr->w[2];
 		a[3] = addr->w[3];
 	}
-	diff += csum_diff16(*portp, port);
-	*portp = port;
+	if (p->has_ports) {
+		__be16 *portp = dst ? p->dport : p->sport;
+
+		diff += csum_diff16(*portp, port);
+		*portp = port;
+	}
+	if (!p->has_csum)
+		return;
 	if (p->udp)
 		*p->check = csum_apply_udp(*p->check, diff);
 	else

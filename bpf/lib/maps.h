@@ -23,6 +23,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_vip SEC(".maps");
 
+/* Elastic IPs, both directions (key: address and family). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_VIPS * 2);
+	__type(key, struct vipxdp_vip_key);
+	__type(value, struct vipxdp_eip);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_eip SEC(".maps");
+
 /* (VIP, port, protocol) -> service. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
