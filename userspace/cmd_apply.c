@@ -41,7 +41,15 @@ struct vip_plan {
 	const struct vipxdp_policy_vip *pv;
 };
 
+struct eip_plan {
+	__u8 family;
+	struct vipxdp_addr vip, priv;
+	enum change ch;
+};
+
 struct plan {
+	struct eip_plan *eips;
+	size_t neips;
 	struct svc_plan *svcs;
 	size_t nsvcs;
 	struct vip_plan *vips;
@@ -57,6 +65,7 @@ struct plan {
 
 static void plan_free(struct plan *p)
 {
+	free(p->eips);
 	free(p->svcs);
 	free(p->vips);
 	free(p->attach);
@@ -300,6 +309,45 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 		if (!vipxdp_policy_find_vip(pol, vp.family, &vp.addr))
 			PUSH(p->vips, p->nvips, vp);
 	}
+
+	/* Elastic IPs: the policy's against the data plane's. */
+	for (i = 0; i < pol->n_vips; i++) {
+		const struct vipxdp_policy_vip *pv = &pol->vips[i];
+		struct eip_plan ep = { .family = pv->family, .vip = pv->addr, .priv = pv->eip };
+		struct vipxdp_addr cur;
+		bool have = dp && !vipxdp_dp_get_eip(dp, pv->family, &pv->addr, &cur);
+
+		if (pv->has_eip && !have)
+			ep.ch = CH_ADD;
+		else if (pv->has_eip && memcmp(&cur, &pv->eip, sizeof(cur)))
+			ep.ch = CH_CHANGE;
+		else if (!pv->has_eip && have)
+			ep.ch = CH_REMOVE;
+		else
+			continue;
+		PUSH(p->eips, p->neips, ep);
+	}
+	if (dp) {
+		struct vipxdp_vip_key key, nk;
+		struct vipxdp_eip e;
+		void *prev = NULL;
+
+		while (!bpf_map_get_next_key(dp->eip_fd, prev, &nk)) {
+			const struct vipxdp_policy_vip *pv;
+
+			key = nk;
+			prev = &key;
+			if (bpf_map_lookup_elem(dp->eip_fd, &key, &e) || e.dir != VIPXDP_EIP_IN)
+				continue;
+			pv = vipxdp_policy_find_vip(pol, key.family, &key.addr);
+			if (!pv) {
+				struct eip_plan ep = { .family = key.family, .vip = key.addr,
+						       .priv = e.to, .ch = CH_REMOVE };
+
+				PUSH(p->eips, p->neips, ep);
+			}
+		}
+	}
 out:
 	free(svcs);
 	free(vips);
@@ -350,6 +398,18 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 									 sizeof(buf)));
 			json_arr_close(&c->jw);
 		}
+		for (int ch = CH_ADD; ch <= CH_REMOVE; ch++) {
+			json_key(&c->jw, ch == CH_ADD	   ? "elastic_ips_added"
+					 : ch == CH_CHANGE ? "elastic_ips_changed"
+							   : "elastic_ips_removed");
+			json_arr_open(&c->jw);
+			for (i = 0; i < p->neips; i++)
+				if ((int)p->eips[i].ch == ch)
+					json_str(&c->jw, vipxdp_addr_str(p->eips[i].family,
+									 &p->eips[i].vip, buf,
+									 sizeof(buf)));
+			json_arr_close(&c->jw);
+		}
 		json_key(&c->jw, "interfaces_attached");
 		json_arr_open(&c->jw);
 		for (i = 0; i < p->nattach; i++)
@@ -395,6 +455,15 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		else
 			printf("  ~ service %s: backends +%zu -%zu, weights changed %zu; %.2f%% of slots move\n",
 			       buf, s->n_add, s->n_del, s->n_weight, s->moved * 100);
+	}
+	for (i = 0; i < p->neips; i++) {
+		char a[VIPXDP_ADDR_STRLEN], b[VIPXDP_ADDR_STRLEN];
+		const struct eip_plan *e = &p->eips[i];
+
+		printf("  %c elastic ip %s -> %s\n",
+		       e->ch == CH_ADD ? '+' : e->ch == CH_CHANGE ? '~' : '-',
+		       vipxdp_addr_str(e->family, &e->vip, a, sizeof(a)),
+		       vipxdp_addr_str(e->family, &e->priv, b, sizeof(b)));
 	}
 	for (i = 0; i < p->ndetach; i++)
 		printf("  - interface %s\n", p->detach[i]);
@@ -472,6 +541,17 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 			}
 		}
 	}
+	for (i = 0; i < p->neips; i++) {
+		const struct eip_plan *e = &p->eips[i];
+
+		if (e->ch == CH_REMOVE)
+			continue;
+		rc = vipxdp_dp_set_eip(dp, e->family, &e->vip, &e->priv);
+		if (rc) {
+			snprintf(err, errlen, "elastic ip: %s", strerror(-rc));
+			return rc;
+		}
+	}
 	for (i = 0; i < p->nvips; i++) {
 		const struct vip_plan *v = &p->vips[i];
 
@@ -490,6 +570,15 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 		rc = vipxdp_dp_del_vip(dp, p->vips[i].family, &p->vips[i].addr);
 		if (rc && rc != -ENOENT) {
 			snprintf(err, errlen, "removing VIP: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	for (i = 0; i < p->neips; i++) {
+		if (p->eips[i].ch != CH_REMOVE)
+			continue;
+		rc = vipxdp_dp_del_eip(dp, p->eips[i].family, &p->eips[i].vip);
+		if (rc && rc != -ENOENT) {
+			snprintf(err, errlen, "removing elastic ip: %s", strerror(-rc));
 			return rc;
 		}
 	}

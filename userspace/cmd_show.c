@@ -95,19 +95,26 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	}
 	for (i = 0; i < nvips; i++) {
 		bool arp = vips[i].vip.flags & VIPXDP_VIP_F_ARP;
+		struct vipxdp_addr priv;
+		char pbuf[VIPXDP_ADDR_STRLEN] = "";
 
+		if (!vipxdp_dp_get_eip(&dp, vips[i].key.family, &vips[i].key.addr, &priv))
+			vipxdp_addr_str(vips[i].key.family, &priv, pbuf, sizeof(pbuf));
 		vipxdp_addr_str(vips[i].key.family, &vips[i].key.addr, abuf, sizeof(abuf));
 		if (c->json) {
 			json_obj_open(&c->jw);
 			json_kstr(&c->jw, "address", abuf);
 			json_kstr(&c->jw, "name", vips[i].vip.name);
 			json_kbool(&c->jw, "arp", arp);
+			if (pbuf[0])
+				json_kstr(&c->jw, "elastic_ip", pbuf);
 			json_key(&c->jw, "services");
 			json_arr_open(&c->jw);
 		} else {
-			printf("    %s%s%s%s  %s %s\n", abuf, vips[i].vip.name[0] ? " (" : "",
+			printf("    %s%s%s%s  %s %s%s%s\n", abuf, vips[i].vip.name[0] ? " (" : "",
 			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "",
-			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off");
+			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off",
+			       pbuf[0] ? "  elastic ip -> " : "", pbuf);
 		}
 		for (s = 0; s < nsvcs; s++) {
 			struct vipxdp_dp_be *bes = NULL;

@@ -1168,9 +1168,9 @@ out:
 	return ok;
 }
 
-enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_NKEYS };
-static const char *const vip_keys[] = {"address", "name", "arp", "services", "port_forwards",
-				       NULL};
+enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_EIP, V_NKEYS };
+static const char *const vip_keys[] = {"address",	"name",	      "arp", "services",
+				       "port_forwards", "elastic_ip", NULL};
 
 /* "N" or "N-M" (1-65535, N <= M, at most VIPXDP_PORTFWD_RANGE_MAX ports). */
 static bool get_port_range(struct pctx *c, const struct ynode *n, const char *key, __u16 *lo,
@@ -1374,6 +1374,25 @@ static bool parse_vip(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 	}
 	if (v[V_ARP])
 		get_bool(c, v[V_ARP], "arp", &vip->arp);
+	if (v[V_EIP]) {
+		__u8 fam;
+		char a[VIPXDP_ADDR_STRLEN];
+
+		if (get_addr(c, v[V_EIP], "elastic_ip", &fam, &vip->eip)) {
+			if (ok && fam != vip->family)
+				err_node(c, v[V_EIP], "elastic_ip %s is %s but the VIP is %s",
+					 vipxdp_addr_str(fam, &vip->eip, a, sizeof(a)),
+					 vipxdp_family_str(fam), vipxdp_family_str(vip->family));
+			else if (v[V_SERVICES] || v[V_PORTFWD])
+				err_node(c, v[V_EIP],
+					 "elastic_ip takes every port of the VIP; it cannot also have %s (at %u:%u)",
+					 v[V_SERVICES] ? "services" : "port_forwards",
+					 (v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->line,
+					 (v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->col);
+			else
+				vip->has_eip = true;
+		}
+	}
 
 	if (!v[V_SERVICES] || want_kind(c, v[V_SERVICES], "services", Y_SEQ) <= 0)
 		goto out_forwards;

@@ -153,8 +153,14 @@ struct vipxdp_policy_vip {
 	char *name; /* name: free text label, 1-23 bytes (fits the VIP map entry); NULL when not
 		       given */
 	bool arp;   /* arp: answer ARP (IPv4) / NDP (IPv6) for address; default true */
-	struct vipxdp_policy_service *services; /* services: file order, may be empty */
+	struct vipxdp_policy_service *services; /* services: file order, may be empty;
+						 * port_forwards are appended as services */
 	size_t n_services;
+	/* elastic_ip: a private address of the same family; every protocol and
+	 * port of the VIP goes to it, and its own traffic leaves with the VIP
+	 * as source. A VIP with elastic_ip has no services or port_forwards. */
+	bool has_eip;
+	struct vipxdp_addr eip;
 	struct vipxdp_policy_loc loc; /* the VIP's mapping */
 };
 

@@ -503,7 +503,7 @@ static const struct error_case error_cases[] = {
 	/* An unknown key in a VIP. */
 	{"unknown VIP key", VIP "    port: 80\n",
 	 "t.yaml:3:5: unknown key 'port' in VIP (allowed: address, name, arp, services, "
-	 "port_forwards)"},
+	 "port_forwards, elastic_ip)"},
 	/* An unknown key in a service. */
 	/* A port forward on a port a service already uses. */
 	{"port forward conflicts with a service",
@@ -514,6 +514,9 @@ static const struct error_case error_cases[] = {
 	{"port forward range lengths",
 	 VIP "    port_forwards:\n      - {protocol: udp, port: 10-19, to: 198.19.0.9, to_port: 20-22}\n",
 	 "t.yaml:4:63: to_port spans 3 ports but port spans 10 (give a range of the same length, or one port)"},
+	/* An elastic IP on a VIP that has services. */
+	{"elastic_ip with services", SVC80 "    elastic_ip: 198.19.0.9\n",
+	 "t.yaml:6:17: elastic_ip takes every port of the VIP; it cannot also have services (at 4:7)"},
 	/* nat: fullnat without snat_address. */
 	{"fullnat needs snat_address", SVC80 "        nat: fullnat\n",
 	 "t.yaml:4:9: nat: fullnat needs snat_address (the source address backends see)"},
