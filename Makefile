@@ -51,7 +51,8 @@ TOOL_SRC := $(wildcard tools/*.c)
 TOOL_BIN := $(patsubst tools/%.c,$(BUILD)/tools/%,$(TOOL_SRC))
 
 .DELETE_ON_ERROR:
-.SECONDARY:
+# Object files made through pattern chains are kept (not intermediates).
+.PRECIOUS: $(BUILD)/obj/%.o
 .PHONY: all clean deps test demo bench check-format install
 
 PREFIX ?= /usr

@@ -116,6 +116,21 @@ struct vipxdp_eip {
 };
 _Static_assert(sizeof(struct vipxdp_eip) == 24, "vipxdp_eip size");
 
+/* vipxdp_snat: source prefix -> VIP that private traffic leaves with
+ * (LPM trie). The key's data is family, 3 zero bytes, 16 address bytes;
+ * prefixlen counts 32 bits for family and padding plus the prefix. */
+struct vipxdp_snat_key {
+	__u32 prefixlen;
+	__u8 family;
+	__u8 pad[3];
+	struct vipxdp_addr addr;
+};
+_Static_assert(sizeof(struct vipxdp_snat_key) == 24, "vipxdp_snat_key size");
+
+struct vipxdp_snat {
+	struct vipxdp_addr vip;
+};
+
 /* vipxdp_backend: backend id -> where to send the flow. */
 enum vipxdp_backend_flags {
 	/* Set while the backend belongs to its service (also when drained with
@@ -235,10 +250,14 @@ struct vipxdp_iface {
 _Static_assert(sizeof(struct vipxdp_iface) == 12, "vipxdp_iface size");
 
 /* vipxdp_cfg: one entry of global configuration. */
+enum vipxdp_cfg_flags {
+	VIPXDP_CFG_F_SNAT = 1u << 0, /* source NAT rules exist: look up sources */
+};
+
 struct vipxdp_cfg {
 	__u32 hash_seed; /* same on every node serving the same VIPs */
 	__u32 table_size; /* control plane: Maglev size for new tables */
-	__u32 flags; /* reserved, zero */
+	__u32 flags; /* enum vipxdp_cfg_flags */
 	__u32 reserved;
 	/* Idle timeouts per enum vipxdp_ct_state, in epochs; 0 = never. */
 	__u32 ct_timeout[VIPXDP_CT_NSTATES];

@@ -78,6 +78,8 @@ static void service_params(struct vipxdp_dp *dp, const struct vipxdp_svc *svc, b
 	if (exists) {
 		spec->table_size = svc->table_size[svc->gen & 1];
 		spec->flags = svc->flags;
+		spec->mode = svc->mode;
+		spec->snat = svc->snat;
 		return;
 	}
 	vipxdp_dp_get_cfg(dp, &cfg);

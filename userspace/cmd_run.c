@@ -2,7 +2,8 @@
 /*
  * `vipxdp run -c FILE`: the daemon. It applies FILE like `vipxdp apply`,
  * then probes every backend whose service (or itself) has health checking,
- * and keeps the data plane matched to what the probes say:
+ * and keeps the data plane matched to what the probes say. Backends are
+ * probed when their service or they themselves have a `health` mapping:
  * - a backend that fails `fall` probes in a row is marked down: out of the
  *   Maglev table (a new table generation) and out of the previous-generation
  *   rule; after `rise` successes in a row it comes back;
@@ -317,6 +318,15 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 				err = find_dp_backend(r, ps, pb, &rb->be_id, &rb->down);
 				if (err)
 					return err;
+				/* all_down: serve-all writes down backends as up; the
+				 * daemon's own record still says down. */
+				{
+					struct vipxdp_health_rec hr;
+
+					if (!bpf_map_lookup_elem(r->dp.health_fd, &rb->be_id, &hr) &&
+					    hr.state == VIPXDP_HREC_DOWN)
+						rb->down = true;
+				}
 				for (size_t k = 0; k < nprev; k++) {
 					if (vipxdp_endpoint_cmp(&prev[k].ep, &pb->ep) ||
 					    vipxdp_endpoint_cmp(&prev[k].svc.ep, &ps->id.ep) ||
@@ -327,7 +337,9 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 					rb->down = prev[k].down;
 				}
 				rb->last_ok = !rb->down;
-				if (pb->health.type == VIPXDP_HEALTH_NONE) {
+				if (!pb->health.configured || pb->health.type == VIPXDP_HEALTH_NONE) {
+					/* Not probed: no stale record for status. */
+					bpf_map_delete_elem(r->dp.health_fd, &rb->be_id);
 					if (rb->down) {
 						rb->down = false; /* none: always up */
 						sv->dirty = true;
@@ -415,6 +427,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	if (optind != argc)
 		return cli_fail(c, EXIT_USAGE, "unexpected argument '%s'", argv[optind]);
 	c->json = false; /* the daemon logs lines */
+	setvbuf(stdout, NULL, _IOLBF, 0); /* plans reach the journal as they happen */
 
 	/* Signals first, so a SIGHUP during start-up is not lost. */
 	sigemptyset(&mask);

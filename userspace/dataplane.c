@@ -81,6 +81,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->health_fd = bpf_map__fd(skel->maps.vipxdp_health);
 	dp->nat_fd = bpf_map__fd(skel->maps.vipxdp_nat);
 	dp->eip_fd = bpf_map__fd(skel->maps.vipxdp_eip);
+	dp->snat_fd = bpf_map__fd(skel->maps.vipxdp_snat);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -104,6 +105,7 @@ static const struct {
 	{ "vipxdp_health", offsetof(struct vipxdp_dp, health_fd) },
 	{ "vipxdp_nat", offsetof(struct vipxdp_dp, nat_fd) },
 	{ "vipxdp_eip", offsetof(struct vipxdp_dp, eip_fd) },
+	{ "vipxdp_snat", offsetof(struct vipxdp_dp, snat_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -551,6 +553,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		err = zero_be_stats(dp, j);
 		if (err)
 			goto out;
+		bpf_map_delete_elem(dp->health_fd, &j); /* a reused id starts unchecked */
 		a.be[j].addr = bes[i].addr;
 		a.be[j].port = htons(bes[i].port);
 		a.be[j].family = bes[i].family;
@@ -1020,4 +1023,92 @@ int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	vip_key(&k, family, &priv);
 	bpf_map_delete_elem(dp->eip_fd, &k);
 	return filter_rebuild(dp);
+}
+
+static void snat_key(struct vipxdp_snat_key *k, const struct vipxdp_snat_rule *r)
+{
+	memset(k, 0, sizeof(*k));
+	k->prefixlen = 32 + r->prefix_len;
+	k->family = r->family;
+	k->addr = r->src;
+}
+
+int vipxdp_dp_snat_rules(struct vipxdp_dp *dp, struct vipxdp_snat_rule **out, size_t *n)
+{
+	struct vipxdp_snat_rule *list = NULL, *tmp;
+	struct vipxdp_snat_key k, nk;
+	struct vipxdp_snat v;
+	size_t cnt = 0;
+	void *prev = NULL;
+
+	while (!bpf_map_get_next_key(dp->snat_fd, prev, &nk)) {
+		k = nk;
+		prev = &k;
+		if (bpf_map_lookup_elem(dp->snat_fd, &k, &v))
+			continue;
+		tmp = realloc(list, (cnt + 1) * sizeof(*list));
+		if (!tmp) {
+			free(list);
+			return -ENOMEM;
+		}
+		list = tmp;
+		list[cnt].family = k.family;
+		list[cnt].prefix_len = k.prefixlen - 32;
+		list[cnt].src = k.addr;
+		list[cnt].vip = v.vip;
+		cnt++;
+	}
+	*out = list;
+	*n = cnt;
+	return 0;
+}
+
+int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n)
+{
+	struct vipxdp_snat_rule *cur = NULL;
+	struct vipxdp_snat_key k;
+	struct vipxdp_cfg cfg;
+	size_t ncur = 0, i, j;
+	int err;
+
+	err = vipxdp_dp_snat_rules(dp, &cur, &ncur);
+	if (err)
+		return err;
+	/* New and changed rules first, then the flag, then removals. */
+	for (i = 0; i < n; i++) {
+		struct vipxdp_snat v = { .vip = rules[i].vip };
+
+		snat_key(&k, &rules[i]);
+		if (bpf_map_update_elem(dp->snat_fd, &k, &v, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
+	}
+	err = vipxdp_dp_get_cfg(dp, &cfg);
+	if (err)
+		goto out;
+	if (n)
+		cfg.flags |= VIPXDP_CFG_F_SNAT;
+	else
+		cfg.flags &= ~VIPXDP_CFG_F_SNAT;
+	err = vipxdp_dp_set_cfg(dp, &cfg);
+	if (err)
+		goto out;
+	for (j = 0; j < ncur; j++) {
+		for (i = 0; i < n; i++)
+			if (rules[i].family == cur[j].family &&
+			    rules[i].prefix_len == cur[j].prefix_len &&
+			    !memcmp(&rules[i].src, &cur[j].src, sizeof(cur[j].src)))
+				break;
+		if (i < n)
+			continue;
+		snat_key(&k, &cur[j]);
+		if (bpf_map_delete_elem(dp->snat_fd, &k) && errno != ENOENT) {
+			err = -errno;
+			goto out;
+		}
+	}
+out:
+	free(cur);
+	return err;
 }

@@ -41,6 +41,7 @@ struct vipxdp_dp {
 	int health_fd;
 	int nat_fd;
 	int eip_fd;
+	int snat_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
@@ -141,6 +142,18 @@ int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 /* The private address of an elastic IP; -ENOENT when vip has none. */
 int vipxdp_dp_get_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
 		      struct vipxdp_addr *priv);
+
+/* Source NAT: traffic from src/prefix_len leaves as vip:allocated port. */
+struct vipxdp_snat_rule {
+	__u8 family;
+	__u8 prefix_len;
+	struct vipxdp_addr src; /* host bits zero */
+	struct vipxdp_addr vip;
+};
+/* Make the rules exactly rules[0..n-1]; sets/clears VIPXDP_CFG_F_SNAT. */
+int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n);
+/* The current rules, malloc-ed. */
+int vipxdp_dp_snat_rules(struct vipxdp_dp *dp, struct vipxdp_snat_rule **out, size_t *n);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

@@ -101,6 +101,10 @@ int cli_open_dp(struct cli *c, struct vipxdp_dp *dp)
 				"vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE' first",
 				c->pin_dir);
 	rc = vipxdp_dp_open_pinned(dp, c->pin_dir);
+	if (rc == -ENOENT)
+		return cli_fail(c, EXIT_FAIL,
+				"the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
+				c->pin_dir);
 	if (rc)
 		return cli_fail(c, EXIT_FAIL, "opening the pinned maps in %s: %s", c->pin_dir,
 				strerror(-rc));

@@ -691,6 +691,15 @@ static const char *ms_str(__u32 ms, char *buf, size_t len)
 	return buf;
 }
 
+/* What would break an HTTP request line or header. */
+static bool has_space_or_ctl(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s <= ' ' || *s == 0x7f)
+			return true;
+	return false;
+}
+
 /* Duration "NUMBER[.FRACTION]UNIT", UNIT ms or s, a whole number of ms. */
 static bool get_duration(struct pctx *c, const struct ynode *n, const char *key, __u32 min_ms,
 			 __u32 max_ms, __u32 *out)
@@ -887,13 +896,19 @@ static void parse_health(struct pctx *c, const struct ynode *n, struct vipxdp_po
 	if (v[H_PATH] && get_str(c, v[H_PATH], "path", false)) {
 		if (v[H_PATH]->str[0] != '/' || strlen(v[H_PATH]->str) != v[H_PATH]->len)
 			err_node(c, v[H_PATH], "path: must start with '/'");
+		else if (has_space_or_ctl(v[H_PATH]->str))
+			err_node(c, v[H_PATH], "path: no spaces or control characters (URL-encode them)");
 		else
 			set_string(c, &h->path, v[H_PATH]->str, v[H_PATH]->len);
 	}
 	if (v[H_EXPECT])
 		get_expect(c, v[H_EXPECT], "expect", &h->expect_min, &h->expect_max);
-	if (v[H_HOST] && get_str(c, v[H_HOST], "host", false))
-		set_string(c, &h->host, v[H_HOST]->str, v[H_HOST]->len);
+	if (v[H_HOST] && get_str(c, v[H_HOST], "host", false)) {
+		if (has_space_or_ctl(v[H_HOST]->str) || strlen(v[H_HOST]->str) != v[H_HOST]->len)
+			err_node(c, v[H_HOST], "host: no spaces or control characters");
+		else
+			set_string(c, &h->host, v[H_HOST]->str, v[H_HOST]->len);
+	}
 	if (v[H_PORT] && get_int(c, v[H_PORT], "port", 1, 65535, &num))
 		h->port = (__u16)num;
 	if (v[H_INTERVAL])

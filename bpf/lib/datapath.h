@@ -41,6 +41,38 @@ static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
 	return bpf_map_lookup_elem(&vipxdp_vip, &k) != NULL;
 }
 
+/*
+ * ICMP/ICMPv6 echo request or reply: point both port pointers at the
+ * identifier, and key the flow as (id, 0) for requests and (0, id) for
+ * replies, so a reply finds the reverse entry of its request.
+ */
+static __always_inline bool parse_echo(struct hdr_cursor *c, void *data_end, __u8 l4proto,
+				       struct l4_ptrs *p, struct vipxdp_flow *f)
+{
+	struct icmphdr *ic = c->pos; /* same layout as icmp6hdr's echo */
+	bool req, rep;
+
+	if (l4proto != IPPROTO_ICMP && l4proto != IPPROTO_ICMPV6)
+		return false;
+	if ((void *)(ic + 1) > data_end)
+		return false;
+	if (l4proto == IPPROTO_ICMP) {
+		req = ic->type == 8;
+		rep = ic->type == 0;
+	} else {
+		req = ic->type == 128;
+		rep = ic->type == 129;
+	}
+	if ((!req && !rep) || ic->code)
+		return false;
+	p->sport = &ic->un.echo.id;
+	p->dport = &ic->un.echo.id;
+	p->check = &ic->checksum;
+	f->sport = req ? ic->un.echo.id : 0;
+	f->dport = req ? 0 : ic->un.echo.id;
+	return true;
+}
+
 static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
@@ -51,7 +83,9 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	const struct vipxdp_filter *filt;
 	const struct vipxdp_svc *svc;
 	const struct vipxdp_eip *eip;
+	const struct vipxdp_cfg *cfg;
 	struct vipxdp_svc_key sk;
+	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
 	__u32 zero = 0, bit, now;
@@ -111,7 +145,9 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
 	bit = vipxdp_filter_bit(&f.saddr);
 	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	if (!maybe_vip && !maybe_be)
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	snat_on = cfg && (cfg->flags & VIPXDP_CFG_F_SNAT);
+	if (!maybe_vip && !maybe_be && !snat_on)
 		return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6 : VIPXDP_R_pass_no_service;
 
 	if (l4proto == IPPROTO_TCP) {
@@ -135,8 +171,18 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		p.dport = &uh->dest;
 		p.check = &uh->check;
 		p.udp = true;
+	} else if ((echo = parse_echo(&c, data_end, l4proto, &p, &f))) {
+		/* ICMP echo: the identifier is its port (source NAT, conntrack). */
 	} else {
 		/* Other protocols: only elastic IPs apply. */
+		if (l4proto == IPPROTO_ICMP) {
+			struct icmphdr *ic = c.pos;
+
+			if ((void *)(ic + 1) <= data_end) {
+				p.check = &ic->checksum;
+				p.has_csum = true;
+			}
+		}
 		eip = eip_lookup(&f, maybe_vip, maybe_be);
 		if (!eip)
 			return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6
@@ -146,17 +192,20 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		eip_apply(&p, eip);
 		return forward(ctx, eth, &p, NULL, ct_epoch());
 	}
+	if (!echo) {
+		f.sport = *p.sport;
+		f.dport = *p.dport;
+	}
 	p.has_ports = true;
 	p.has_csum = true;
-	f.sport = *p.sport;
-	f.dport = *p.dport;
+	p.csum_pseudo = l4proto != IPPROTO_ICMP;
 	f.proto = l4proto;
 
 	/* Known flows, both directions; a SYN always starts afresh. */
 	now = ct_epoch();
 	if (!syn) {
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
-		if (ct && ct_expired(ct, now, bpf_map_lookup_elem(&vipxdp_cfg, &zero))) {
+		if (ct && ct_expired(ct, now, cfg)) {
 			bpf_map_delete_elem(&vipxdp_ct, &f);
 			ct = NULL;
 		}
@@ -177,12 +226,19 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		svc = bpf_map_lookup_elem(&vipxdp_svc, &sk);
 	}
 	if (!svc) {
+		/* Elastic IPs first: the more specific rule beats source NAT. */
 		eip = eip_lookup(&f, maybe_vip, maybe_be);
-		if (!eip)
+		if (!eip && !snat_on)
 			return VIPXDP_R_pass_no_service;
 		if (ttl_expiring(&p))
 			return VIPXDP_R_pass_ttl;
-		eip_apply(&p, eip);
+		if (eip) {
+			eip_apply(&p, eip);
+		} else {
+			rc = snat_new_flow(&p, &f, now, cfg);
+			if (rc >= 0)
+				return rc;
+		}
 		return forward(ctx, eth, &p, NULL, now);
 	}
 	if (ttl_expiring(&p))

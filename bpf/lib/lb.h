@@ -39,8 +39,9 @@ struct l4_ptrs {
 	__sum16 *check; /* set when has_csum: an L4 checksum over the pseudo-header */
 	bool udp;
 	bool v6; /* branch on these, not on NULL pointers: the verifier tracks them */
-	bool has_ports; /* TCP, UDP */
-	bool has_csum; /* TCP, UDP, ICMPv6 */
+	bool has_ports; /* TCP, UDP; ICMP echo (sport and dport both point at the id) */
+	bool has_csum; /* TCP, UDP, ICMP, ICMPv6 */
+	bool csum_pseudo; /* the L4 checksum covers the addresses (all but ICMPv4) */
 };
 
 static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
@@ -186,6 +187,8 @@ static __always_inline void rewrite(struct l4_ptrs *p, bool dst, const struct vi
 		diff = csum_diff32(*a, addr->w[0]);
 		p->ip4->check = csum_apply(p->ip4->check, diff);
 		*a = addr->w[0];
+		if (!p->csum_pseudo)
+			diff = 0; /* ICMPv4: the addresses are not in its checksum */
 	} else {
 		__u32 *a = dst ? p->ip6->daddr.in6_u.u6_addr32 : p->ip6->saddr.in6_u.u6_addr32;
 
@@ -330,6 +333,53 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 	    bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY))
 		return VIPXDP_R_drop_error;
 	*sport = rk.dport;
+	return -1;
+}
+
+/*
+ * Source NAT: a new outbound flow from a private address in a snat rule
+ * leaves from the rule's VIP and an allocated port (ICMP echo: identifier);
+ * replies to it come back to the private host. Returns a reason, or -1 after
+ * the rewrite.
+ */
+static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f,
+					 __u32 now, const struct vipxdp_cfg *cfg)
+{
+	struct vipxdp_snat_key k = { .family = f->family, .addr = f->saddr };
+	struct vipxdp_ct fwd = {}, rev = {};
+	const struct vipxdp_snat *rule;
+	struct vipxdp_flow rk = {};
+
+	k.prefixlen = 32 + (f->family == VIPXDP_AF_INET ? 32 : 128);
+	rule = bpf_map_lookup_elem(&vipxdp_snat, &k);
+	if (!rule)
+		return VIPXDP_R_pass_no_service;
+	rk.saddr = f->daddr;
+	rk.daddr = rule->vip;
+	rk.sport = f->dport;
+	rk.proto = f->proto;
+	rk.family = f->family;
+	if (nat_claim(&rk, f, 0, vipxdp_hash_5tuple(f, 0x736e6174), now, cfg))
+		return VIPXDP_R_drop_nat_ports;
+
+	fwd.saddr = rule->vip;
+	fwd.sport = rk.dport;
+	fwd.flags = VIPXDP_CT_F_SNAT;
+	fwd.state = ct_initial_state(f->proto);
+	fwd.svc_id = VIPXDP_SVC_NONE;
+	fwd.last_seen = now;
+	fwd.created_ns = bpf_ktime_get_ns();
+	rev.daddr = f->saddr;
+	rev.dport = f->sport;
+	rev.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY;
+	rev.state = fwd.state;
+	rev.svc_id = VIPXDP_SVC_NONE;
+	rev.last_seen = now;
+	rev.created_ns = fwd.created_ns;
+	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY) ||
+	    bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY))
+		return VIPXDP_R_drop_error;
+	rewrite(p, false, &rule->vip, rk.dport);
 	return -1;
 }
 

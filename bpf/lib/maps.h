@@ -32,6 +32,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_eip SEC(".maps");
 
+/* Source NAT rules: longest prefix of the source address. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, 1024);
+	__type(key, struct vipxdp_snat_key);
+	__type(value, struct vipxdp_snat);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_snat SEC(".maps");
+
 /* (VIP, port, protocol) -> service. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);

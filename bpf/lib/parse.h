@@ -31,6 +31,21 @@ struct hdr_cursor {
 	void *pos;
 };
 
+/* ICMP (v4) header; <linux/icmp.h> drags in libc headers. The echo layout
+ * is the same for ICMPv6. */
+struct icmphdr {
+	__u8 type;
+	__u8 code;
+	__sum16 checksum;
+	union {
+		struct {
+			__be16 id;
+			__be16 sequence;
+		} echo;
+		__be32 gateway;
+	} un;
+};
+
 struct vlan_hdr {
 	__be16 tci;
 	__be16 encap_proto;

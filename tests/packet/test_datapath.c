@@ -1409,6 +1409,116 @@ static bool test_elastic_ip(void)
 	return ok;
 }
 
+
+/* The port (ICMP: identifier) source NAT allocates first for a flow. */
+static __u16 snat_candidate(const struct pkt_desc *d, __u16 sport, __u16 dport)
+{
+	struct vipxdp_flow f = {};
+	__u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
+
+	addr_of(d->saddr, &f.family, &f.saddr);
+	addr_of(d->daddr, &f.family, &f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(dport);
+	f.proto = d->proto;
+	return VIPXDP_NAT_PORT_MIN + vipxdp_hash_5tuple(&f, 0x736e6174) % span;
+}
+
+/*
+ * Source NAT through a VIP: outbound TCP from a private host in the rule's
+ * prefix leaves as VIP:allocated port and the reply comes back to the host;
+ * ICMP echo is translated by identifier, both ways (ICMP checksum updated
+ * without the addresses); a host with an elastic IP leaves with its elastic
+ * IP instead (the more specific rule wins).
+ */
+static bool test_snat(void)
+{
+	static const __u8 echo[8] = { 0x12, 0x34, 0x00, 0x07, 'p', 'i', 'n', 'g' };
+	struct vipxdp_snat_rule rule = { .prefix_len = 24 };
+	__u8 in[2048], want[2048], bmac[6], fam;
+	struct vipxdp_addr v, pv;
+	struct pkt_desc d, w, rep;
+	struct run r;
+	bool ok = true;
+	__u16 aport, aid;
+	int len, wlen;
+
+	addr_of("198.19.0.0", &rule.family, &rule.src);
+	addr_of(VIP4, &fam, &rule.vip);
+	if (!ASSERT_OK(vipxdp_dp_set_snat(&dp, &rule, 1), "snat rule"))
+		return false;
+	pkt_mac(be_mac[1], bmac);
+
+	d = tcp4("198.19.0.2", 33000, CLIENT4, 443, PKT_SYN);
+	memcpy(d.l2.dmac, mac_be, 6);
+	memcpy(d.l2.smac, bmac, 6);
+	aport = snat_candidate(&d, 33000, 443);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, false, VIP4, aport, mac_in, mac_client, want);
+	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	rep = tcp4(CLIENT4, 443, VIP4, aport, PKT_SYN | PKT_ACK);
+	len = pkt_build(&rep, in, sizeof(in));
+	wlen = expected_fwd(rep, true, "198.19.0.2", 33000, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	/* ICMP echo request and reply. */
+	d = tcp4("198.19.0.2", 0, CLIENT4, 0, 0);
+	memcpy(d.l2.dmac, mac_be, 6);
+	memcpy(d.l2.smac, bmac, 6);
+	d.proto = IPPROTO_ICMP;
+	d.icmp_type = 8;
+	d.payload = echo;
+	d.payload_len = sizeof(echo);
+	aid = snat_candidate(&d, 0x1234, 0);
+	len = pkt_build(&d, in, sizeof(in));
+	{
+		__u8 e2[8];
+
+		memcpy(e2, echo, 8);
+		e2[0] = aid >> 8;
+		e2[1] = aid & 0xff;
+		w = d;
+		w.payload = e2;
+		snprintf(w.saddr, sizeof(w.saddr), VIP4);
+		w.ttl--;
+		memcpy(w.l2.smac, mac_in, 6);
+		memcpy(w.l2.dmac, mac_client, 6);
+		wlen = pkt_build(&w, want, sizeof(want));
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+		rep = tcp4(CLIENT4, 0, VIP4, 0, 0);
+		rep.proto = IPPROTO_ICMP;
+		rep.icmp_type = 0;
+		rep.payload = e2;
+		rep.payload_len = sizeof(e2);
+		len = pkt_build(&rep, in, sizeof(in));
+		w = rep;
+		w.payload = echo;
+		snprintf(w.daddr, sizeof(w.daddr), "198.19.0.2");
+		w.ttl--;
+		memcpy(w.l2.smac, mac_be, 6);
+		memcpy(w.l2.dmac, bmac, 6);
+		wlen = pkt_build(&w, want, sizeof(want));
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+
+	/* An elastic IP beats the source NAT rule. */
+	addr_of("198.18.0.111", &fam, &v);
+	addr_of("198.19.0.4", &fam, &pv);
+	ok &= ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip");
+	pkt_mac(be_mac[3], bmac);
+	d = tcp4("198.19.0.4", 33001, CLIENT4, 443, PKT_SYN);
+	memcpy(d.l2.dmac, mac_be, 6);
+	memcpy(d.l2.smac, bmac, 6);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, false, "198.18.0.111", 33001, mac_in, mac_client, want);
+	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_OK(vipxdp_dp_del_eip(&dp, fam, &v), "del eip");
+	ok &= ASSERT_OK(vipxdp_dp_set_snat(&dp, NULL, 0), "clear snat");
+	return ok;
+}
+
 /* ---- malformed and foreign traffic ----------------------------------- */
 
 /* A TCP frame to a VIP cut at every length from the Ethernet header on
@@ -1674,6 +1784,7 @@ static void run_cases(void)
 	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
 		test_fullnat_exhaustion);
 	tap_run("elastic ip: 1:1 both ways, TCP/UDP/ICMP/ICMPv6, removal", test_elastic_ip);
+	tap_run("snat: TCP and ICMP echo out through a VIP and back; elastic IP wins", test_snat);
 	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
 	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
 	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);
