@@ -59,12 +59,16 @@ struct plan {
 	char (*detach)[IF_NAMESIZE];
 	size_t ndetach;
 	bool seed_changed, size_changed, timeouts_changed;
+	bool snat_changed;
+	struct vipxdp_snat_rule *snat; /* the policy's rules, when snat_changed */
+	size_t nsnat;
 	struct vipxdp_cfg cfg_old, cfg_new;
 	size_t unchanged;
 };
 
 static void plan_free(struct plan *p)
 {
+	free(p->snat);
 	free(p->eips);
 	free(p->svcs);
 	free(p->vips);
@@ -310,6 +314,38 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 			PUSH(p->vips, p->nvips, vp);
 	}
 
+	/* Source NAT rules: replaced as a set when they differ. */
+	{
+		struct vipxdp_snat_rule *cur = NULL;
+		size_t ncur = 0;
+
+		p->snat = calloc(pol->n_snat ? pol->n_snat : 1, sizeof(*p->snat));
+		if (!p->snat) {
+			err = -ENOMEM;
+			goto out;
+		}
+		for (i = 0; i < pol->n_snat; i++) {
+			p->snat[i].family = pol->snat[i].source.family;
+			p->snat[i].prefix_len = pol->snat[i].source.prefix_len;
+			p->snat[i].src = pol->snat[i].source.addr;
+			p->snat[i].vip = pol->snat[i].vip;
+		}
+		p->nsnat = pol->n_snat;
+		if (dp && (err = vipxdp_dp_snat_rules(dp, &cur, &ncur)))
+			goto out;
+		p->snat_changed = ncur != p->nsnat;
+		for (i = 0; !p->snat_changed && i < p->nsnat; i++) {
+			for (k = 0; k < ncur; k++)
+				if (cur[k].family == p->snat[i].family &&
+				    cur[k].prefix_len == p->snat[i].prefix_len &&
+				    !memcmp(&cur[k].src, &p->snat[i].src, sizeof(cur[k].src)) &&
+				    !memcmp(&cur[k].vip, &p->snat[i].vip, sizeof(cur[k].vip)))
+					break;
+			p->snat_changed = k == ncur;
+		}
+		free(cur);
+	}
+
 	/* Elastic IPs: the policy's against the data plane's. */
 	for (i = 0; i < pol->n_vips; i++) {
 		const struct vipxdp_policy_vip *pv = &pol->vips[i];
@@ -410,6 +446,7 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 									 sizeof(buf)));
 			json_arr_close(&c->jw);
 		}
+		json_kbool(&c->jw, "snat_changed", p->snat_changed);
 		json_key(&c->jw, "interfaces_attached");
 		json_arr_open(&c->jw);
 		for (i = 0; i < p->nattach; i++)
@@ -465,6 +502,8 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		       vipxdp_addr_str(e->family, &e->vip, a, sizeof(a)),
 		       vipxdp_addr_str(e->family, &e->priv, b, sizeof(b)));
 	}
+	if (p->snat_changed)
+		printf("  ~ source NAT rules: %zu\n", p->nsnat);
 	for (i = 0; i < p->ndetach; i++)
 		printf("  - interface %s\n", p->detach[i]);
 	printf("  = %zu service%s unchanged\n", p->unchanged, p->unchanged == 1 ? "" : "s");
@@ -570,6 +609,13 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 		rc = vipxdp_dp_del_vip(dp, p->vips[i].family, &p->vips[i].addr);
 		if (rc && rc != -ENOENT) {
 			snprintf(err, errlen, "removing VIP: %s", strerror(-rc));
+			return rc;
+		}
+	}
+	if (p->snat_changed) {
+		rc = vipxdp_dp_set_snat(dp, p->snat, p->nsnat);
+		if (rc) {
+			snprintf(err, errlen, "source NAT rules: %s", strerror(-rc));
 			return rc;
 		}
 	}

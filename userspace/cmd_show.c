@@ -210,6 +210,37 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			json_obj_close(&c->jw);
 		}
 	}
+	{
+		struct vipxdp_snat_rule *rules = NULL;
+		size_t nr = 0;
+		char sb[VIPXDP_ADDR_STRLEN];
+
+		vipxdp_dp_snat_rules(&dp, &rules, &nr);
+		if (c->json) {
+			json_arr_close(&c->jw);
+			json_key(&c->jw, "snat");
+			json_arr_open(&c->jw);
+		} else if (nr) {
+			printf("source NAT:\n");
+		}
+		for (i = 0; i < nr; i++) {
+			char src[VIPXDP_CIDR_STRLEN];
+
+			snprintf(src, sizeof(src), "%s/%u",
+				 vipxdp_addr_str(rules[i].family, &rules[i].src, sb, sizeof(sb)),
+				 rules[i].prefix_len);
+			vipxdp_addr_str(rules[i].family, &rules[i].vip, abuf, sizeof(abuf));
+			if (c->json) {
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "source", src);
+				json_kstr(&c->jw, "address", abuf);
+				json_obj_close(&c->jw);
+			} else {
+				printf("    %s -> %s\n", src, abuf);
+			}
+		}
+		free(rules);
+	}
 	if (c->json) {
 		json_arr_close(&c->jw);
 		json_obj_close(&c->jw);

@@ -1617,8 +1617,74 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 		parse_ct_timeouts(c, v[G_CT_TIMEOUTS], s->ct_timeout_ms);
 }
 
-enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_NKEYS };
-static const char *const top_keys[] = {"settings", "interfaces", "vips", NULL};
+enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_SNAT, T_NKEYS };
+static const char *const top_keys[] = {"settings", "interfaces", "vips", "snat", NULL};
+
+enum { N_SOURCE, N_ADDRESS, N_NKEYS };
+static const char *const snat_keys[] = {"source", "address", NULL};
+
+/* snat: [{source: CIDR, address: VIP}]; after vips (address must be one). */
+static void parse_snat(struct pctx *c, const struct ynode *n, struct vipxdp_policy *p)
+{
+	char err[256], a[VIPXDP_ADDR_STRLEN], q[QUOTE_MAX + 4];
+	size_t i, k;
+
+	if (want_kind(c, n, "snat", Y_SEQ) <= 0)
+		return;
+	p->snat = xcalloc(c, n->n, sizeof(*p->snat));
+	if (!p->snat)
+		return;
+	for (i = 0; i < n->n; i++) {
+		const struct ynode *v[N_NKEYS], *it = n->kids[i];
+		struct vipxdp_policy_snat *r = &p->snat[p->n_snat];
+		__u8 fam;
+
+		if (!want_item_map(c, it, "snat rule"))
+			continue;
+		map_fields(c, it, "in snat rule", snat_keys, v);
+		r->loc.line = it->line;
+		r->loc.col = it->col;
+		if (!v[N_SOURCE] || !v[N_ADDRESS]) {
+			err_node(c, it, "missing required key '%s' in snat rule",
+				 v[N_SOURCE] ? "address" : "source");
+			continue;
+		}
+		if (!get_str(c, v[N_SOURCE], "source", false))
+			continue;
+		if (vipxdp_cidr_parse(v[N_SOURCE]->str, &r->source, err, sizeof(err))) {
+			err_node(c, v[N_SOURCE], "source: %s", err);
+			continue;
+		}
+		if (!get_addr(c, v[N_ADDRESS], "address", &fam, &r->vip))
+			continue;
+		if (fam != r->source.family) {
+			err_node(c, v[N_ADDRESS], "address %s is %s but source %s is %s",
+				 vipxdp_addr_str(fam, &r->vip, a, sizeof(a)), vipxdp_family_str(fam),
+				 quote(v[N_SOURCE], q, sizeof(q)),
+				 vipxdp_family_str(r->source.family));
+			continue;
+		}
+		if (!vipxdp_policy_find_vip(p, fam, &r->vip)) {
+			err_node(c, v[N_ADDRESS],
+				 "address %s is not a VIP of this policy (declare it under vips)",
+				 vipxdp_addr_str(fam, &r->vip, a, sizeof(a)));
+			continue;
+		}
+		for (k = 0; k < p->n_snat; k++) {
+			if (p->snat[k].source.family == r->source.family &&
+			    p->snat[k].source.prefix_len == r->source.prefix_len &&
+			    !memcmp(&p->snat[k].source.addr, &r->source.addr, 16))
+				break;
+		}
+		if (k < p->n_snat) {
+			err_node(c, v[N_SOURCE], "duplicate snat source %s (first at %u:%u)",
+				 quote(v[N_SOURCE], q, sizeof(q)), p->snat[k].loc.line,
+				 p->snat[k].loc.col);
+			continue;
+		}
+		p->n_snat++;
+	}
+}
 
 static void parse_top(struct pctx *c, const struct ynode *root, struct vipxdp_policy *p)
 {
@@ -1639,6 +1705,8 @@ static void parse_top(struct pctx *c, const struct ynode *root, struct vipxdp_po
 		parse_ifaces(c, v[T_INTERFACES], p);
 	if (v[T_VIPS])
 		parse_vips(c, v[T_VIPS], p);
+	if (v[T_SNAT])
+		parse_snat(c, v[T_SNAT], p);
 }
 
 /* ---- public ---- */
@@ -1649,6 +1717,7 @@ void vipxdp_policy_free(struct vipxdp_policy *p)
 
 	if (!p)
 		return;
+	free(p->snat);
 	for (i = 0; i < p->n_vips; i++) {
 		struct vipxdp_policy_vip *vip = &p->vips[i];
 

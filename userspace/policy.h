@@ -201,8 +201,18 @@ static inline __u32 vipxdp_ms_to_epochs(__u32 ms)
 		  : 0;
 }
 
+/* snat[]: source NAT through a VIP */
+struct vipxdp_policy_snat {
+	struct vipxdp_cidr source; /* source: private prefix (host bits cleared) */
+	struct vipxdp_addr vip; /* address: a VIP of this policy, same family; outbound
+				 * TCP, UDP and ICMP echo from source leave from it */
+	struct vipxdp_policy_loc loc;
+};
+
 struct vipxdp_policy {
 	char *name; /* the file name given to the parser */
+	struct vipxdp_policy_snat *snat; /* snat: file order */
+	size_t n_snat;
 	struct vipxdp_policy_settings settings;
 	struct vipxdp_policy_iface *ifaces; /* interfaces: file order */
 	size_t n_ifaces;

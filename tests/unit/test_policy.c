@@ -492,7 +492,7 @@ struct error_case {
 static const struct error_case error_cases[] = {
 	/* An unknown key at the top level names the allowed keys. */
 	{"unknown top-level key", "vip: []\n",
-	 "t.yaml:1:1: unknown key 'vip' at the top level (allowed: settings, interfaces, vips)"},
+	 "t.yaml:1:1: unknown key 'vip' at the top level (allowed: settings, interfaces, vips, snat)"},
 	/* An unknown key in settings. */
 	{"unknown settings key", "settings:\n  seed: 1\n",
 	 "t.yaml:2:3: unknown key 'seed' in settings (allowed: hash_seed, table_size, "
@@ -517,6 +517,10 @@ static const struct error_case error_cases[] = {
 	/* An elastic IP on a VIP that has services. */
 	{"elastic_ip with services", SVC80 "    elastic_ip: 198.19.0.9\n",
 	 "t.yaml:6:17: elastic_ip takes every port of the VIP; it cannot also have services (at 4:7)"},
+	/* A snat address that is no VIP of the policy. */
+	{"snat address must be a VIP",
+	 VIP "snat:\n  - {source: 198.19.0.0/16, address: 198.18.0.9}\n",
+	 "t.yaml:4:38: address 198.18.0.9 is not a VIP of this policy (declare it under vips)"},
 	/* nat: fullnat without snat_address. */
 	{"fullnat needs snat_address", SVC80 "        nat: fullnat\n",
 	 "t.yaml:4:9: nat: fullnat needs snat_address (the source address backends see)"},
