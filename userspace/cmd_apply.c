@@ -16,6 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <net/if.h>
+#include <ifaddrs.h>
+#include <netinet/in.h>
 #include <arpa/inet.h>
 #include <bpf/bpf.h>
 
@@ -509,6 +511,46 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 	printf("  = %zu service%s unchanged\n", p->unchanged, p->unchanged == 1 ? "" : "s");
 }
 
+/* Is addr one of this host's (this network namespace's) addresses? */
+static bool addr_is_local(__u8 family, const struct vipxdp_addr *addr)
+{
+	struct ifaddrs *ifa, *it;
+	bool found = false;
+
+	if (getifaddrs(&ifa))
+		return false;
+	for (it = ifa; it && !found; it = it->ifa_next) {
+		if (!it->ifa_addr)
+			continue;
+		if (family == VIPXDP_AF_INET && it->ifa_addr->sa_family == AF_INET)
+			found = !memcmp(&((struct sockaddr_in *)it->ifa_addr)->sin_addr, addr, 4);
+		else if (family == VIPXDP_AF_INET6 && it->ifa_addr->sa_family == AF_INET6)
+			found = !memcmp(&((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr, addr, 16);
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+/* Warnings about set-ups that validate but work badly. */
+static void warn_runtime(struct cli *c, const struct vipxdp_policy *pol)
+{
+	char a[VIPXDP_ADDR_STRLEN], s[VIPXDP_SVC_STRLEN];
+
+	for (size_t i = 0; i < pol->n_vips; i++) {
+		for (size_t k = 0; k < pol->vips[i].n_services; k++) {
+			const struct vipxdp_policy_service *ps = &pol->vips[i].services[k];
+
+			if (ps->nat != VIPXDP_NAT_FULLNAT || ps->snat_family != VIPXDP_AF_INET ||
+			    !addr_is_local(ps->snat_family, &ps->snat))
+				continue;
+			cli_warn(c,
+				 "%s: snat_address %s is an address of this host: until a backend's neighbour is resolved, the kernel drops the first packets as martians; route the address to this host instead, or set net.ipv4.conf.all.accept_local=1",
+				 vipxdp_svc_id_str(&ps->id, s, sizeof(s)),
+				 vipxdp_addr_str(ps->snat_family, &ps->snat, a, sizeof(a)));
+		}
+	}
+}
+
 /* Checks against the running system that the file alone cannot make. */
 static int check_runtime(struct cli *c, const struct vipxdp_policy *pol, struct vipxdp_dp *dp,
 			 bool manage_ifaces)
@@ -694,6 +736,7 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 	}
 	if ((rc = check_runtime(c, pol, dpp, manage_ifaces)))
 		goto out;
+	warn_runtime(c, pol);
 	if (dpp && pol->settings.conntrack_size != vipxdp_state_ct_size(c->pin_dir))
 		cli_warn(c, "conntrack_size %u differs from the running %u; it takes effect when every interface is unloaded and loaded again",
 			 pol->settings.conntrack_size, vipxdp_state_ct_size(c->pin_dir));

@@ -169,6 +169,12 @@ static int map_add(struct cli *c, int argc, char **argv)
 		if (bes[i].family == ep.family && bes[i].port == ep.port &&
 		    !memcmp(&bes[i].addr, &ep.addr, sizeof(ep.addr)))
 			break;
+	if (i == n && exists && (svc.flags & VIPXDP_SVC_F_PORTFWD)) {
+		rc = cli_fail(c, EXIT_FAIL,
+			      "%s is a port forward (one target); change it in the policy's port_forwards",
+			      argv[optind]);
+		goto out;
+	}
 	if (i < n) {
 		changed = have_weight && bes[i].weight != weight;
 		if (have_weight)
