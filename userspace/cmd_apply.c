@@ -62,11 +62,14 @@ struct plan {
 	size_t ndetach;
 	bool seed_changed, size_changed, timeouts_changed;
 	bool snat_changed;
-	struct vipxdp_snat_rule *snat; /* the policy's rules, when snat_changed */
+	struct vipxdp_snat_rule *snat; /* the policy's rules, and exclusions */
 	size_t nsnat;
+	size_t nsnat_rules; /* of them, the policy's rules */
 	struct vipxdp_cfg cfg_old, cfg_new;
 	size_t unchanged;
 };
+
+static int add_local_exclusions(struct plan *p);
 
 static void plan_free(struct plan *p)
 {
@@ -333,6 +336,12 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 			p->snat[i].vip = pol->snat[i].vip;
 		}
 		p->nsnat = pol->n_snat;
+		p->nsnat_rules = pol->n_snat;
+		/* With rules, every address of this host is an exclusion (a
+		 * rule with a zero VIP): its own traffic and traffic to it are
+		 * never translated. */
+		if (pol->n_snat && (err = add_local_exclusions(p)))
+			goto out;
 		if (dp && (err = vipxdp_dp_snat_rules(dp, &cur, &ncur)))
 			goto out;
 		p->snat_changed = ncur != p->nsnat;
@@ -505,10 +514,55 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		       vipxdp_addr_str(e->family, &e->priv, b, sizeof(b)));
 	}
 	if (p->snat_changed)
-		printf("  ~ source NAT rules: %zu\n", p->nsnat);
+		printf("  ~ source NAT rules: %zu (and exclusions for this host's addresses)\n",
+		       p->nsnat_rules);
 	for (i = 0; i < p->ndetach; i++)
 		printf("  - interface %s\n", p->detach[i]);
 	printf("  = %zu service%s unchanged\n", p->unchanged, p->unchanged == 1 ? "" : "s");
+}
+
+/* Append an exclusion rule (zero VIP) for every local address. */
+static int add_local_exclusions(struct plan *p)
+{
+	struct ifaddrs *ifa, *it;
+	int err = 0;
+
+	if (getifaddrs(&ifa))
+		return -errno;
+	for (it = ifa; it; it = it->ifa_next) {
+		struct vipxdp_snat_rule r = {};
+		struct vipxdp_snat_rule *tmp;
+		size_t k;
+
+		if (!it->ifa_addr)
+			continue;
+		if (it->ifa_addr->sa_family == AF_INET) {
+			r.family = VIPXDP_AF_INET;
+			r.prefix_len = 32;
+			memcpy(&r.src, &((struct sockaddr_in *)it->ifa_addr)->sin_addr, 4);
+		} else if (it->ifa_addr->sa_family == AF_INET6) {
+			r.family = VIPXDP_AF_INET6;
+			r.prefix_len = 128;
+			memcpy(&r.src, &((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr, 16);
+		} else {
+			continue;
+		}
+		for (k = 0; k < p->nsnat; k++)
+			if (p->snat[k].family == r.family && p->snat[k].prefix_len == r.prefix_len &&
+			    !memcmp(&p->snat[k].src, &r.src, sizeof(r.src)))
+				break;
+		if (k < p->nsnat)
+			continue;
+		tmp = realloc(p->snat, (p->nsnat + 1) * sizeof(*p->snat));
+		if (!tmp) {
+			err = -ENOMEM;
+			break;
+		}
+		p->snat = tmp;
+		p->snat[p->nsnat++] = r;
+	}
+	freeifaddrs(ifa);
+	return err;
 }
 
 /* Is addr one of this host's (this network namespace's) addresses? */
@@ -723,7 +777,12 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 		goto out;
 	if (vipxdp_state_exists(c->pin_dir)) {
 		rc = vipxdp_dp_open_pinned(&dp, c->pin_dir);
-		if (rc) {
+		if (rc == -ENOENT) {
+			rc = cli_fail(c, EXIT_FAIL,
+				      "the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
+				      c->pin_dir);
+			goto out;
+		} else if (rc) {
 			rc = cli_fail(c, EXIT_FAIL, "opening pinned maps: %s", strerror(-rc));
 			goto out;
 		}

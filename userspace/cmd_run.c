@@ -305,6 +305,10 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 
 			sv->ps = ps;
 			sv->interval_ms = ps->health.interval_ms;
+			/* Written once at start and after each reload: all_down is
+			 * the daemon's alone (the data plane does not hold it), and
+			 * an unchanged table keeps its generation. */
+			sv->dirty = true;
 			for (b = 0; b < ps->n_backends; b++) {
 				const struct vipxdp_policy_backend *pb = &ps->backends[b];
 				struct run_be *rb = &r->bes[r->nbes++];

@@ -221,11 +221,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			json_key(&c->jw, "snat");
 			json_arr_open(&c->jw);
 		} else if (nr) {
-			printf("source NAT:\n");
+			printf("source NAT (this host's own addresses excluded):\n");
 		}
 		for (i = 0; i < nr; i++) {
 			char src[VIPXDP_CIDR_STRLEN];
+			const __u32 *w = rules[i].vip.w;
 
+			if (!(w[0] | w[1] | w[2] | w[3]))
+				continue; /* exclusion of a local address */
 			snprintf(src, sizeof(src), "%s/%u",
 				 vipxdp_addr_str(rules[i].family, &rules[i].src, sb, sizeof(sb)),
 				 rules[i].prefix_len);

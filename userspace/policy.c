@@ -1471,6 +1471,33 @@ static void parse_vips(struct pctx *c, const struct ynode *n, struct vipxdp_poli
 		nk++;
 	}
 	find_dups(keys, nk, first, p->n_vips);
+	/* An elastic IP's private address belongs to one VIP, and is no VIP. */
+	for (i = 0; i < p->n_vips; i++) {
+		const struct vipxdp_policy_vip *vi = &p->vips[i];
+
+		if (!vi->has_eip)
+			continue;
+		for (size_t j = 0; j < p->n_vips; j++) {
+			const struct vipxdp_policy_vip *vj = &p->vips[j];
+
+			if (j != i && vj->family == vi->family &&
+			    !memcmp(&vj->addr, &vi->eip, sizeof(vi->eip))) {
+				err_at(c, vi->loc.line, vi->loc.col,
+				       "elastic_ip %s is itself a VIP (at %u:%u)",
+				       vipxdp_addr_str(vi->family, &vi->eip, a, sizeof(a)),
+				       vj->loc.line, vj->loc.col);
+				break;
+			}
+			if (j < i && vj->has_eip && vj->family == vi->family &&
+			    !memcmp(&vj->eip, &vi->eip, sizeof(vi->eip))) {
+				err_at(c, vi->loc.line, vi->loc.col,
+				       "elastic_ip %s is already the elastic IP of the VIP at %u:%u",
+				       vipxdp_addr_str(vi->family, &vi->eip, a, sizeof(a)),
+				       vj->loc.line, vj->loc.col);
+				break;
+			}
+		}
+	}
 	for (i = 0; i < p->n_vips; i++) {
 		const struct vipxdp_policy_vip *vip = &p->vips[i], *f = &p->vips[first[i]];
 

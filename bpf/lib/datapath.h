@@ -3,7 +3,9 @@
  * The per-packet path, in order: parse L2 (VLAN tags kept), answer ARP/NDP
  * for VIPs, parse IPv4/IPv6 and TCP/UDP, drop out early when the address
  * pre-filter says neither address can be ours, translate a known flow
- * (conntrack, either direction) or a new flow of a service, forward. Returns the reason the packet ends with;
+ * (conntrack, either direction) or a new flow of a service, forward. ICMP
+ * errors about a translated flow are translated with it first (icmp.h).
+ * Returns the reason the packet ends with;
  * the entry point turns it into the XDP verdict and counts it.
  *
  * Malformed-packet policy:
@@ -32,6 +34,7 @@
 #include "lb.h"
 #include "forward.h"
 #include "eip.h"
+#include "icmp.h"
 
 /* Is the flow's destination a VIP address? (Used on error paths only.) */
 static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
@@ -110,7 +113,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		f.saddr.w[0] = p.ip4->saddr;
 		f.daddr.w[0] = p.ip4->daddr;
 		if (ip == IP_FRAG)
-			return dst_is_vip(&f) ? VIPXDP_R_drop_frag : VIPXDP_R_pass_frag;
+			return dst_is_vip(&f) || src_is_snat(&f) ? VIPXDP_R_drop_frag
+							   : VIPXDP_R_pass_frag;
 		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		ip = parse_ipv6(&c, data_end, &p.ip6, &l4proto);
@@ -121,7 +125,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		__builtin_memcpy(&f.saddr, &p.ip6->saddr, 16);
 		__builtin_memcpy(&f.daddr, &p.ip6->daddr, 16);
 		if (ip == IP_FRAG)
-			return dst_is_vip(&f) ? VIPXDP_R_drop_frag : VIPXDP_R_pass_frag;
+			return dst_is_vip(&f) || src_is_snat(&f) ? VIPXDP_R_drop_frag
+							   : VIPXDP_R_pass_frag;
 		if (l4proto == IPPROTO_ICMPV6) {
 			struct icmp6hdr *ih = c.pos;
 
@@ -135,6 +140,13 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
 	} else {
 		return VIPXDP_R_pass_not_ip;
+	}
+
+	/* ICMP errors: their addresses need not be ours, the quoted packet's are. */
+	if (l4proto == IPPROTO_ICMP || l4proto == IPPROTO_ICMPV6) {
+		rc = icmp_error(ctx, eth, c.pos, data_end, l4_end, &p);
+		if (rc >= 0)
+			return rc;
 	}
 
 	/* Foreign traffic leaves after two bit tests. */
@@ -205,7 +217,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	now = ct_epoch();
 	if (!syn) {
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
-		if (ct && ct_expired(ct, now, cfg)) {
+		if (ct && ct_stale(&f, ct, now, cfg)) {
 			bpf_map_delete_elem(&vipxdp_ct, &f);
 			ct = NULL;
 		}

@@ -157,6 +157,46 @@ static __always_inline bool ct_expired(const struct vipxdp_ct *ct, __u32 now,
 	return to && now - ct->last_seen > to;
 }
 
+/*
+ * The key of the other direction of the flow of entry ct (key f): the
+ * packet's tuple as translated, reversed. Both directions' entries use it.
+ */
+static __always_inline void ct_peer_key(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
+					struct vipxdp_flow *peer)
+{
+	bool dnat = ct->flags & VIPXDP_CT_F_DNAT, snat = ct->flags & VIPXDP_CT_F_SNAT;
+
+	peer->saddr = dnat ? ct->daddr : f->daddr;
+	peer->daddr = snat ? ct->saddr : f->saddr;
+	peer->sport = dnat ? ct->dport : f->dport;
+	peer->dport = snat ? ct->sport : f->sport;
+	peer->proto = f->proto;
+	peer->family = f->family;
+	peer->pad[0] = peer->pad[1] = 0;
+}
+
+/*
+ * Is the entry dead? It is when idle beyond its timeout and the other
+ * direction of its flow is too: a flow whose packets all go one way (a UDP
+ * stream, a silent server) keeps both entries while either is alive.
+ */
+__noinline int ct_stale(const struct vipxdp_flow *f, const struct vipxdp_ct *ct, __u32 now,
+		       const struct vipxdp_cfg *cfg)
+{
+	const struct vipxdp_ct *pc;
+	struct vipxdp_flow *peer;
+	__u32 zero = 0;
+
+	if (!f || !ct || !ct_expired(ct, now, cfg))
+		return 0;
+	peer = bpf_map_lookup_elem(&vipxdp_scratch, &zero);
+	if (!peer)
+		return 1;
+	ct_peer_key(f, ct, peer);
+	pc = bpf_map_lookup_elem(&vipxdp_ct, peer);
+	return !pc || ct_expired(pc, now, cfg);
+}
+
 /* Note the packet in the entry: age and TCP state, written only on change. */
 static __always_inline void ct_touch(struct vipxdp_ct *ct, __u32 now, __u8 tcpflags)
 {
@@ -270,7 +310,7 @@ static __always_inline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp
 		if (flow_eq(&cur->owner, owner))
 			return 0;
 		oc = bpf_map_lookup_elem(&vipxdp_ct, &cur->owner);
-		if (oc && !ct_expired(oc, now, cfg))
+		if (oc && !ct_stale(&cur->owner, oc, now, cfg))
 			continue;
 		if (!bpf_map_update_elem(&vipxdp_nat, rk, &own, BPF_EXIST))
 			return 0;
@@ -342,17 +382,38 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
  * replies to it come back to the private host. Returns a reason, or -1 after
  * the rewrite.
  */
+static __always_inline const struct vipxdp_snat *snat_rule(const struct vipxdp_addr *a, __u8 family)
+{
+	struct vipxdp_snat_key k = { .family = family, .addr = *a };
+
+	k.prefixlen = 32 + (family == VIPXDP_AF_INET ? 32 : 128);
+	return bpf_map_lookup_elem(&vipxdp_snat, &k);
+}
+
+/* Is the source covered by a source NAT rule? (Error paths only.) */
+static __always_inline bool src_is_snat(const struct vipxdp_flow *f)
+{
+	const struct vipxdp_cfg *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	return cfg && (cfg->flags & VIPXDP_CFG_F_SNAT) && snat_rule(&f->saddr, f->family);
+}
+
 static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f,
 					 __u32 now, const struct vipxdp_cfg *cfg)
 {
-	struct vipxdp_snat_key k = { .family = f->family, .addr = f->saddr };
 	struct vipxdp_ct fwd = {}, rev = {};
 	const struct vipxdp_snat *rule;
 	struct vipxdp_flow rk = {};
 
-	k.prefixlen = 32 + (f->family == VIPXDP_AF_INET ? 32 : 128);
-	rule = bpf_map_lookup_elem(&vipxdp_snat, &k);
-	if (!rule)
+	/* A rule with a zero VIP is an exclusion: the control plane adds one
+	 * for each address of this host, so its own traffic and traffic to it
+	 * are not translated. Traffic between private hosts is not either. */
+	rule = snat_rule(&f->saddr, f->family);
+	if (!rule || !(rule->vip.w[0] | rule->vip.w[1] | rule->vip.w[2] | rule->vip.w[3]))
+		return VIPXDP_R_pass_no_service;
+	if (snat_rule(&f->daddr, f->family))
 		return VIPXDP_R_pass_no_service;
 	rk.saddr = f->daddr;
 	rk.daddr = rule->vip;

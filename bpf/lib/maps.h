@@ -128,6 +128,15 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_health SEC(".maps");
 
+/* Per-CPU scratch space for subprograms whose stack frame must stay small
+ * (the main frame is near the 512-byte limit). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_flow);
+} vipxdp_scratch SEC(".maps");
+
 /* Global configuration: one entry. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);

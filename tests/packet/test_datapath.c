@@ -1108,8 +1108,9 @@ static bool ct_put(const char *src, __u16 sport, const char *dst, __u16 dport,
 
 /*
  * Conntrack lifecycle: a SYN creates the entry in state SYN, the first ACK
- * makes it established, a FIN closing; an entry idle beyond its state's
- * timeout is expired: the next packet is a new flow (counted as one).
+ * makes it established, a FIN closing; a flow whose two directions are both
+ * idle beyond their state's timeout is expired: the next packet is a new flow
+ * (counted as one); one live direction keeps it.
  */
 static bool test_conntrack_lifecycle(void)
 {
@@ -1147,10 +1148,34 @@ static bool test_conntrack_lifecycle(void)
 		ok &= ASSERT_EQ(ct.state, states[i], "state");
 		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT, "flags");
 	}
-	/* Idle for 6 epochs: expired. */
+	/* Only this direction idle for 6 epochs: the reply direction keeps the
+	 * flow alive (a one-way stream must not lose its state). */
 	ct.last_seen -= 6;
 	if (!ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age the entry"))
 		goto out;
+	s0 = lb_total(dp.svc_stats_fd, svc.id);
+	{
+		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
+
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_OK(run_prog(in, len, if_in, &r), "run");
+	}
+	s1 = lb_total(dp.svc_stats_fd, svc.id);
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "one live direction keeps the flow");
+	/* Both directions idle for 6 epochs: expired. */
+	{
+		char be[64];
+		struct vipxdp_ct peer;
+
+		ct_get(CLIENT4, 48500, VIP4, 80, &ct);
+		ct.last_seen -= 6;
+		ok &= ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age fwd");
+		inet_ntop(AF_INET, &ct.daddr, be, sizeof(be));
+		if (!ASSERT_TRUE(ct_get(be, ntohs(ct.dport), CLIENT4, 48500, &peer), "reply entry"))
+			goto out;
+		peer.last_seen -= 6;
+		ok &= ASSERT_TRUE(ct_put(be, ntohs(ct.dport), CLIENT4, 48500, &peer), "age reply");
+	}
 	s0 = lb_total(dp.svc_stats_fd, svc.id);
 	{
 		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
@@ -1519,6 +1544,642 @@ static bool test_snat(void)
 	return ok;
 }
 
+/* ---- ICMP errors about translated flows -------------------------------- */
+
+#define ROUTER4_BE "198.19.0.200" /* a router on the backend side */
+#define ROUTER4_CL "198.18.0.254" /* a router on the client side */
+#define ROUTER6_BE "2001:db8:2::99"
+#define ROUTER6_CL "2001:db8:1::fe"
+#define MTU_1400 1400u /* next-hop MTU: the low 16 bits of the 4 bytes after the checksum */
+#define MTU_1280 1280u /* ICMPv6 packet too big: all 4 bytes */
+
+/* The L2 header of a frame from some router, to interface MAC dmac. */
+static struct pkt_l2 from_router(const __u8 *dmac)
+{
+	struct pkt_l2 l2 = {};
+
+	memcpy(l2.dmac, dmac, 6);
+	memcpy(l2.smac, mac_peer, 6);
+	return l2;
+}
+
+/*
+ * An ICMP (IPv4) or ICMPv6 (IPv6) error from `from` to `to` with TTL / hop
+ * limit ttl: type and code, the 4 bytes after the checksum (`rest`: unused,
+ * next-hop MTU or MTU), then the first `quote` bytes (-1: all) of the IP
+ * packet `inner`, built from scratch like every frame here. Returns the
+ * frame length.
+ */
+static int icmp_error_frame(const struct pkt_l2 *l2, const char *from, const char *to, __u8 ttl,
+			    __u8 type, __u8 code, __u32 rest, const struct pkt_desc *inner,
+			    int quote, __u8 *buf)
+{
+	__u8 ip[2048], body[2048];
+	struct pkt_desc d = {};
+	int n = pkt_build_ip(inner, ip, sizeof(ip));
+
+	if (n < 0)
+		return -1;
+	if (quote >= 0 && quote < n)
+		n = quote;
+	body[0] = rest >> 24;
+	body[1] = (rest >> 16) & 0xff;
+	body[2] = (rest >> 8) & 0xff;
+	body[3] = rest & 0xff;
+	memcpy(body + 4, ip, n);
+	d.l2 = *l2;
+	d.family = inner->family;
+	snprintf(d.saddr, sizeof(d.saddr), "%s", from);
+	snprintf(d.daddr, sizeof(d.daddr), "%s", to);
+	d.proto = inner->family == AF_INET ? IPPROTO_ICMP : IPPROTO_ICMPV6;
+	d.ttl = ttl;
+	d.ip_id = inner->family == AF_INET ? 0x4242 : 0;
+	d.icmp_type = type;
+	d.icmp_code = code;
+	d.payload = body;
+	d.payload_len = 4 + n;
+	return pkt_build(&d, buf, 2048);
+}
+
+/*
+ * Independent check of the packet an ICMP error quotes, which
+ * pkt_verify_checksums() does not look into (it checks the ICMP checksum
+ * over it): the quoted IPv4 header checksum, summed here; and when the quote
+ * is the whole packet, all its checksums through pkt_verify_checksums() on a
+ * frame made of it. (A cut quote's L4 checksum covers bytes not there: the
+ * byte comparison with a frame built from scratch checks it.)
+ */
+static bool quote_checksums_ok(const __u8 *frame, int len)
+{
+	__u8 eth[2048] = { 0 };
+	struct pkt_info pi;
+	const __u8 *q;
+	char why[256];
+	int qlen, ilen;
+
+	if (!pkt_parse(frame, len, &pi, why, sizeof(why)) || pi.l4_off < 0) {
+		printf("# ICMP error does not parse: %s\n", why);
+		return false;
+	}
+	q = frame + pi.l4_off + 8;
+	qlen = pi.ip_end - (pi.l4_off + 8);
+	if (pi.family == AF_INET) {
+		__u32 sum = 0;
+		int hl;
+
+		if (qlen < 20 || (hl = (q[0] & 15) * 4) > qlen)
+			return ASSERT_TRUE(false, "quoted IPv4 header in the quote");
+		for (int i = 0; i < hl; i += 2)
+			sum += (__u32)(q[i] << 8 | q[i + 1]);
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		if (!ASSERT_EQ(sum, 0xffff, "quoted IPv4 header checksum"))
+			return false;
+		ilen = q[2] << 8 | q[3];
+	} else {
+		if (qlen < 40)
+			return ASSERT_TRUE(false, "quoted IPv6 header in the quote");
+		ilen = 40 + (q[4] << 8 | q[5]);
+	}
+	if (ilen > qlen)
+		return true;
+	eth[12] = pi.family == AF_INET ? 0x08 : 0x86;
+	eth[13] = pi.family == AF_INET ? 0x00 : 0xdd;
+	memcpy(eth + ETH_HLEN, q, ilen);
+	if (!pkt_verify_checksums(eth, ETH_HLEN + ilen, why, sizeof(why))) {
+		printf("# quoted packet: %s\n", why);
+		return false;
+	}
+	return true;
+}
+
+/* Zeros after the IP packet up to `to` bytes of frame (link padding). */
+static int pad_frame(__u8 *buf, int len, int to)
+{
+	if (len < 0 || len >= to)
+		return len;
+	memset(buf + len, 0, to - len);
+	return to;
+}
+
+/* expect() for an ICMP error; a translated one also has its quote checked. */
+static bool expect_icmp(const __u8 *in, int len, int ifindex, __u32 verdict, int reason,
+			const __u8 *want, int want_len)
+{
+	struct run r;
+	bool ok = expect(in, len, ifindex, verdict, reason, want, want_len, &r);
+
+	if (want && r.retval == verdict)
+		ok &= quote_checksums_ok(r.out, r.out_len);
+	return ok;
+}
+
+/* A 16-bit field of an output frame's L4 header (host order); -1 if none. */
+static int out_l4_16(const struct run *r, int off)
+{
+	struct pkt_info pi;
+
+	if (!pkt_parse(r->out, r->out_len, &pi, NULL, 0) || pi.l4_off < 0 ||
+	    pi.l4_off + off + 2 > (int)r->out_len)
+		return -1;
+	return r->out[pi.l4_off + off] << 8 | r->out[pi.l4_off + off + 1];
+}
+
+/* Start flow d (received on ifindex); fills the frame the data path sent. */
+static bool start_flow(const struct pkt_desc *d, int ifindex, struct run *r)
+{
+	__u8 in[2048];
+	int len = pkt_build(d, in, sizeof(in));
+
+	return ASSERT_OK(run_prog(in, len, ifindex, r), "run") &&
+	       ASSERT_EQ(r->retval, XDP_REDIRECT, "flow started");
+}
+
+/*
+ * DNAT, IPv4: a router between us and the backend answers the client's
+ * translated SYN (client -> backend:8080) with fragmentation needed, sent to
+ * the client. The client must see its own packet quoted (client -> VIP:80)
+ * for its path MTU to the VIP to drop: quoted destination address and port
+ * restored, quoted IPv4 header and TCP checksums and the ICMP checksum
+ * updated, outer addresses kept, forwarded to the client. Also with IPv4
+ * options in the quoted header, and with the quote cut after 8 TCP bytes
+ * and link padding after it (the TCP checksum is then not in the quote, and
+ * the padding is not taken for it).
+ */
+static bool test_icmp_dnat_frag_needed(void)
+{
+	static const __u8 opts[4] = { 0x01, 0x01, 0x01, 0x00 };
+	struct pkt_desc d = tcp4(CLIENT4, 51000, VIP4, 80, PKT_SYN), q, wq;
+	struct pkt_l2 l2 = from_router(mac_be), wl2 = {};
+	__u8 in[2048], want[2048];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	memcpy(wl2.smac, mac_in, 6);
+	memcpy(wl2.dmac, mac_client, 6);
+	for (int v = 0; v < 3; v++) {
+		int quote = v == 2 ? 20 + 8 : -1;
+
+		q = d; /* the SYN as it left us */
+		snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+		q.dport = 8080;
+		q.ttl = 63;
+		if (v == 1) {
+			q.ip_options = opts;
+			q.ip_options_len = sizeof(opts);
+		}
+		wq = q; /* the SYN as the client sent it */
+		snprintf(wq.daddr, sizeof(wq.daddr), VIP4);
+		wq.dport = 80;
+		len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, quote, in);
+		wlen = icmp_error_frame(&wl2, ROUTER4_BE, CLIENT4, 63, 3, 4, MTU_1400, &wq, quote,
+					want);
+		if (v == 2) {
+			len = pad_frame(in, len, 96);
+			wlen = pad_frame(want, wlen, 96);
+		}
+		if (!expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen)) {
+			printf("# variant %d\n", v);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/*
+ * DNAT, IPv4: a router on the client side drops the backend's reply (sent on
+ * as VIP:80 -> client) with time exceeded, addressed to the VIP. It must
+ * reach the backend about the backend's own packet: outer destination and
+ * quoted source become backend and backend:8080.
+ */
+static bool test_icmp_dnat_time_exceeded_reply(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 51001, VIP4, 80, PKT_SYN), q, wq;
+	struct pkt_l2 l2 = from_router(mac_in), wl2 = {};
+	__u8 in[2048], want[2048];
+	struct run r;
+	int be, len, wlen;
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = tcp4(VIP4, 80, CLIENT4, 51001, PKT_SYN | PKT_ACK); /* the reply as it left us */
+	q.ttl = 1;
+	wq = q; /* as the backend sent it */
+	snprintf(wq.saddr, sizeof(wq.saddr), "%s", be4[be]);
+	wq.sport = 8080;
+	memcpy(wl2.smac, mac_be, 6);
+	pkt_mac(be_mac[be], wl2.dmac);
+	len = icmp_error_frame(&l2, ROUTER4_CL, VIP4, 64, 11, 0, 0, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_CL, be4[be], 63, 11, 0, 0, &wq, -1, want);
+	return expect_icmp(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+}
+
+/*
+ * DNAT, IPv4 UDP: the backend itself answers with port unreachable (backend
+ * -> client, quoting client -> backend:5353). The client must get it from
+ * the VIP about client -> VIP:53: the outer source is rewritten too, and the
+ * quoted UDP checksum updated; a quoted UDP checksum 0 stays 0.
+ */
+static bool test_icmp_dnat_port_unreachable(void)
+{
+	__u8 in[2048], want[2048], bmac[6];
+	struct pkt_l2 wl2 = {};
+	struct run r;
+	bool ok = true;
+
+	for (int nocsum = 0; nocsum <= 1; nocsum++) {
+		struct pkt_desc d = as_udp(tcp4(CLIENT4, 51010 + nocsum, VIP4, 53, 0)), q, wq;
+		struct pkt_l2 l2;
+		int be, len, wlen;
+
+		d.udp_no_csum = nocsum;
+		if (!start_flow(&d, if_in, &r))
+			return false;
+		be = out_backend(&r, AF_INET);
+		if (!ASSERT_GE(be, 0, "backend"))
+			return false;
+		pkt_mac(be_mac[be], bmac);
+		l2 = from_router(mac_be);
+		memcpy(l2.smac, bmac, 6);
+		q = d;
+		snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+		q.dport = 5353;
+		q.ttl = 63;
+		wq = q;
+		snprintf(wq.daddr, sizeof(wq.daddr), VIP4);
+		wq.dport = 53;
+		memcpy(wl2.smac, mac_in, 6);
+		memcpy(wl2.dmac, mac_client, 6);
+		len = icmp_error_frame(&l2, be4[be], CLIENT4, 64, 3, 3, 0, &q, -1, in);
+		wlen = icmp_error_frame(&wl2, VIP4, CLIENT4, 63, 3, 3, 0, &wq, -1, want);
+		ok &= expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+	}
+	return ok;
+}
+
+/*
+ * Full NAT: a router between us and the backend sends fragmentation needed
+ * to the SNAT address about snat:port -> backend:8080. The client must get
+ * it about its own packet: the error goes to the client, and the quoted
+ * packet becomes client:port -> VIP:80 (both quoted addresses and ports).
+ */
+static bool test_icmp_fullnat_frag_needed(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 51020, VIP4_FULLNAT, 80, PKT_SYN), q, wq;
+	struct pkt_l2 l2 = from_router(mac_be), wl2 = {};
+	__u8 in[2048], want[2048];
+	struct run r;
+	int port, len, wlen;
+
+	if (!ASSERT_OK(add_vip(VIP4_FULLNAT, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_fullnat_service(), "fullnat service") || !start_flow(&d, if_in, &r))
+		return false;
+	port = out_l4_16(&r, 0);
+	if (!ASSERT_GE(port, VIPXDP_NAT_PORT_MIN, "allocated port"))
+		return false;
+	q = d;
+	snprintf(q.saddr, sizeof(q.saddr), SNAT4);
+	q.sport = port;
+	snprintf(q.daddr, sizeof(q.daddr), "198.19.0.1");
+	q.dport = 8080;
+	q.ttl = 63;
+	wq = d;
+	wq.ttl = 63;
+	memcpy(wl2.smac, mac_in, 6);
+	memcpy(wl2.dmac, mac_client, 6);
+	len = icmp_error_frame(&l2, ROUTER4_BE, SNAT4, 64, 3, 4, MTU_1400, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_BE, CLIENT4, 63, 3, 4, MTU_1400, &wq, -1, want);
+	return expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+}
+
+/*
+ * Source NAT: a private host's TCP flow and ping leave as VIP:port (VIP and
+ * identifier); a router on the outside answers each with time exceeded to
+ * the VIP, quoting VIP:port -> remote. The errors must reach the private host
+ * about its own packets: outer destination and quoted source (address and
+ * port; ICMP echo: identifier, its checksum updated without the addresses).
+ */
+static bool test_icmp_snat_time_exceeded(void)
+{
+	static const __u8 echo[8] = { 0x43, 0x21, 0x00, 0x01, 'p', 'i', 'n', 'g' };
+	struct vipxdp_snat_rule rule = { .prefix_len = 24 };
+	struct pkt_l2 l2 = from_router(mac_in), wl2 = {};
+	__u8 in[2048], want[2048], e2[8], fam;
+	struct pkt_desc d, q, wq;
+	struct run r;
+	bool ok = true;
+	int port, len, wlen;
+
+	addr_of("198.19.0.0", &rule.family, &rule.src);
+	addr_of(VIP4, &fam, &rule.vip);
+	if (!ASSERT_OK(vipxdp_dp_set_snat(&dp, &rule, 1), "snat rule"))
+		return false;
+	memcpy(wl2.smac, mac_be, 6);
+	pkt_mac(be_mac[1], wl2.dmac);
+
+	d = tcp4("198.19.0.2", 33100, CLIENT4, 443, PKT_SYN);
+	memcpy(d.l2.dmac, mac_be, 6);
+	memcpy(d.l2.smac, wl2.dmac, 6);
+	if (!start_flow(&d, if_be, &r))
+		goto out;
+	port = out_l4_16(&r, 0);
+	q = d;
+	snprintf(q.saddr, sizeof(q.saddr), VIP4);
+	q.sport = port;
+	q.ttl = 1;
+	wq = d;
+	wq.ttl = 1;
+	len = icmp_error_frame(&l2, ROUTER4_CL, VIP4, 64, 11, 0, 0, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_CL, "198.19.0.2", 63, 11, 0, 0, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+
+	/* ping: the quoted echo request carries the allocated identifier */
+	d.proto = IPPROTO_ICMP;
+	d.icmp_type = 8;
+	d.payload = echo;
+	d.payload_len = sizeof(echo);
+	if (!start_flow(&d, if_be, &r))
+		goto out;
+	port = out_l4_16(&r, 4);
+	memcpy(e2, echo, sizeof(e2));
+	e2[0] = port >> 8;
+	e2[1] = port & 0xff;
+	q = d;
+	snprintf(q.saddr, sizeof(q.saddr), VIP4);
+	q.payload = e2;
+	q.ttl = 1;
+	wq = d;
+	wq.ttl = 1;
+	len = icmp_error_frame(&l2, ROUTER4_CL, VIP4, 64, 11, 0, 0, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_CL, "198.19.0.2", 63, 11, 0, 0, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+out:
+	ok &= ASSERT_OK(vipxdp_dp_set_snat(&dp, NULL, 0), "clear snat");
+	return ok;
+}
+
+/*
+ * DNAT, IPv6: packet too big from a router between us and the backend, to
+ * the client, about client -> backend:8080: the quoted destination becomes
+ * VIP:80 (TCP checksum, ICMPv6 checksum updated). And time exceeded from a
+ * router on the client side to the VIP about the reply VIP:80 -> client:
+ * goes to the backend, the new outer destination entering the ICMPv6
+ * checksum through its pseudo-header.
+ */
+static bool test_icmp6_dnat(void)
+{
+	struct pkt_desc d = tcp6(CLIENT6, 51030, VIP6, 80, PKT_SYN), q, wq;
+	struct pkt_l2 l2 = from_router(mac_be), wl2 = {};
+	__u8 in[2048], want[2048];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET6);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = d;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be6[be]);
+	q.dport = 8080;
+	q.ttl = 63;
+	wq = d;
+	wq.ttl = 63;
+	memcpy(wl2.smac, mac_in, 6);
+	memcpy(wl2.dmac, mac_client, 6);
+	len = icmp_error_frame(&l2, ROUTER6_BE, CLIENT6, 64, 2, 0, MTU_1280, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER6_BE, CLIENT6, 63, 2, 0, MTU_1280, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+
+	l2 = from_router(mac_in);
+	q = tcp6(VIP6, 80, CLIENT6, 51030, PKT_SYN | PKT_ACK);
+	q.ttl = 1;
+	wq = q;
+	snprintf(wq.saddr, sizeof(wq.saddr), "%s", be6[be]);
+	wq.sport = 8080;
+	memcpy(wl2.smac, mac_be, 6);
+	pkt_mac(be_mac[be], wl2.dmac);
+	len = icmp_error_frame(&l2, ROUTER6_CL, VIP6, 64, 3, 0, 0, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER6_CL, be6[be], 63, 3, 0, 0, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+	return ok;
+}
+
+/*
+ * Elastic IP (no conntrack, same rule through vipxdp_eip): time exceeded to
+ * the elastic IP about elastic IP -> remote goes to the private address
+ * about its own packet; port unreachable from the private host about
+ * remote -> private comes from the elastic IP about remote -> elastic IP
+ * (before, only the outer source was translated, leaking the private
+ * address in the quote); fragmentation needed from a router behind us about
+ * remote -> private reaches the remote about remote -> elastic IP.
+ */
+static bool test_icmp_elastic_ip(void)
+{
+	struct pkt_l2 l2, wl2 = {};
+	struct vipxdp_addr v, pv;
+	__u8 in[2048], want[2048], pmac[6], fam;
+	struct pkt_desc q, wq;
+	bool ok = true;
+	int len, wlen;
+
+	addr_of(EIP4, &fam, &v);
+	addr_of(EIP4_PRIV, &fam, &pv);
+	if (!ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip4"))
+		return false;
+	pkt_mac(be_mac[2], pmac);
+
+	l2 = from_router(mac_in);
+	q = as_udp(tcp4(EIP4, 5000, CLIENT4, 53, 0));
+	q.ttl = 1;
+	wq = q;
+	snprintf(wq.saddr, sizeof(wq.saddr), EIP4_PRIV);
+	memcpy(wl2.smac, mac_be, 6);
+	memcpy(wl2.dmac, pmac, 6);
+	len = icmp_error_frame(&l2, ROUTER4_CL, EIP4, 64, 11, 0, 0, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_CL, EIP4_PRIV, 63, 11, 0, 0, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+
+	l2 = from_router(mac_be);
+	memcpy(l2.smac, pmac, 6);
+	q = tcp4(CLIENT4, 50010, EIP4_PRIV, 22, PKT_SYN);
+	q.ttl = 63;
+	wq = q;
+	snprintf(wq.daddr, sizeof(wq.daddr), EIP4);
+	memcpy(wl2.smac, mac_in, 6);
+	memcpy(wl2.dmac, mac_client, 6);
+	len = icmp_error_frame(&l2, EIP4_PRIV, CLIENT4, 64, 3, 3, 0, &q, 28, in);
+	wlen = icmp_error_frame(&wl2, EIP4, CLIENT4, 63, 3, 3, 0, &wq, 28, want);
+	ok &= expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+
+	l2 = from_router(mac_be);
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_BE, CLIENT4, 63, 3, 4, MTU_1400, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
+
+	ok &= ASSERT_OK(vipxdp_dp_del_eip(&dp, fam, &v), "del eip");
+	return ok;
+}
+
+/*
+ * ICMP errors that match no flow pass untouched, counted as before: time
+ * exceeded to the VIP about a flow that does not exist (IPv4), packet too
+ * big about an unknown client -> backend flow (IPv6), an error about a
+ * known flow that is not addressed to the quoted packet's sender, and one
+ * about a flow whose conntrack entry has expired.
+ */
+static bool test_icmp_unknown_flow(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 51040, VIP4, 80, PKT_SYN), q;
+	struct pkt_l2 l2 = from_router(mac_in);
+	struct vipxdp_cfg cfg0, cfg;
+	struct vipxdp_ct ct;
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	int be, len;
+
+	q = tcp4(VIP4, 80, CLIENT4, 59999, PKT_SYN | PKT_ACK);
+	q.ttl = 1;
+	len = icmp_error_frame(&l2, ROUTER4_CL, VIP4, 64, 11, 0, 0, &q, -1, in);
+	ok &= expect_icmp(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+
+	l2 = from_router(mac_be);
+	q = tcp6(CLIENT6, 59999, be6[0], 8080, PKT_SYN);
+	q.ttl = 63;
+	len = icmp_error_frame(&l2, ROUTER6_BE, CLIENT6, 64, 2, 0, MTU_1280, &q, -1, in);
+	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0);
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = d;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+	q.dport = 8080;
+	q.ttl = 63;
+	len = icmp_error_frame(&l2, ROUTER4_BE, "198.18.0.77", 64, 3, 4, MTU_1400, &q, -1, in);
+	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+
+	/* The entry the error would use (backend -> client), idle past its timeout. */
+	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	cfg = cfg0;
+	for (int i = 0; i < VIPXDP_CT_NSTATES; i++)
+		cfg.ct_timeout[i] = 5;
+	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
+		return false;
+	if (ASSERT_TRUE(ct_get(be4[be], 8080, CLIENT4, 51040, &ct), "reply entry")) {
+		ct.last_seen -= 6;
+		ok &= ASSERT_TRUE(ct_put(be4[be], 8080, CLIENT4, 51040, &ct), "age the entry");
+		len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, -1, in);
+		ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+	} else {
+		ok = false;
+	}
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "restore cfg");
+	return ok;
+}
+
+/*
+ * Errors about a known flow whose quote is cut short (inside the quoted
+ * IPv4/IPv6 header, or fewer than 8 L4 bytes; an IHL reaching past the
+ * quote), or quotes a later fragment (no ports), pass untouched as before.
+ * The frames carry link padding: the quote ends with the outer IP packet,
+ * not with the frame.
+ */
+static bool test_icmp_truncated_quote(void)
+{
+	struct pkt_desc d4 = tcp4(CLIENT4, 51050, VIP4, 80, PKT_SYN), q;
+	struct pkt_desc d6 = tcp6(CLIENT6, 51050, VIP6, 80, PKT_SYN);
+	struct pkt_l2 l2 = from_router(mac_be);
+	static const __u8 opts[8] = { 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x01, 0x00 };
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	int be, len;
+
+	if (!start_flow(&d4, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = d4;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+	q.dport = 8080;
+	q.ttl = 63;
+	for (int cut = 0; cut < 20 + 8; cut++) {
+		len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, cut, in);
+		len = pad_frame(in, len, 128);
+		if (!expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0)) {
+			printf("# IPv4 quote of %d bytes\n", cut);
+			ok = false;
+		}
+	}
+	q.ip_options = opts;
+	q.ip_options_len = sizeof(opts);
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, 20 + 8, in);
+	len = pad_frame(in, len, 128);
+	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+	q.ip_options_len = 0;
+	q.frag_off = 100;
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 11, 1, 0, &q, -1, in);
+	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+
+	if (!start_flow(&d6, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET6);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = d6;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be6[be]);
+	q.dport = 8080;
+	q.ttl = 63;
+	for (int cut = 0; cut < 40 + 8; cut++) {
+		len = icmp_error_frame(&l2, ROUTER6_BE, CLIENT6, 64, 2, 0, MTU_1280, &q, cut, in);
+		len = pad_frame(in, len, 160);
+		if (!expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0)) {
+			printf("# IPv6 quote of %d bytes\n", cut);
+			ok = false;
+		}
+	}
+	return ok;
+}
+
+/* An error about a known flow arriving with TTL 1 passes untouched (the
+ * kernel answers), like every packet the data path would translate. */
+static bool test_icmp_ttl_expiring(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 51060, VIP4, 80, PKT_SYN), q;
+	struct pkt_l2 l2 = from_router(mac_be);
+	__u8 in[2048];
+	struct run r;
+	int be, len;
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend"))
+		return false;
+	q = d;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+	q.dport = 8080;
+	q.ttl = 63;
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 1, 3, 4, MTU_1400, &q, -1, in);
+	return expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_ttl, NULL, 0);
+}
+
 /* ---- malformed and foreign traffic ----------------------------------- */
 
 /* A TCP frame to a VIP cut at every length from the Ethernet header on
@@ -1785,6 +2446,25 @@ static void run_cases(void)
 		test_fullnat_exhaustion);
 	tap_run("elastic ip: 1:1 both ways, TCP/UDP/ICMP/ICMPv6, removal", test_elastic_ip);
 	tap_run("snat: TCP and ICMP echo out through a VIP and back; elastic IP wins", test_snat);
+	tap_run("icmp: DNAT frag needed to the client quotes client -> VIP (options, cut quote too)",
+		test_icmp_dnat_frag_needed);
+	tap_run("icmp: DNAT time exceeded to the VIP about the reply goes to the backend",
+		test_icmp_dnat_time_exceeded_reply);
+	tap_run("icmp: DNAT port unreachable from the backend comes from the VIP (UDP csum, csum 0)",
+		test_icmp_dnat_port_unreachable);
+	tap_run("icmp: full NAT frag needed to the SNAT address goes to the client",
+		test_icmp_fullnat_frag_needed);
+	tap_run("icmp: source NAT time exceeded to the VIP goes to the private host (TCP, echo)",
+		test_icmp_snat_time_exceeded);
+	tap_run("icmp6: DNAT packet too big to the client; time exceeded to the VIP to the backend",
+		test_icmp6_dnat);
+	tap_run("icmp: elastic IP errors translated both ways, quote included",
+		test_icmp_elastic_ip);
+	tap_run("icmp: errors about unknown flows or misaddressed pass untouched",
+		test_icmp_unknown_flow);
+	tap_run("icmp: cut-short quotes and quoted later fragments pass untouched",
+		test_icmp_truncated_quote);
+	tap_run("icmp: error with TTL 1 passes untouched", test_icmp_ttl_expiring);
 	tap_run("malformed: truncated at every byte (IPv4/IPv6, 0-2 tags)", test_truncated);
 	tap_run("malformed: TCP header beyond consistent IP lengths", test_short_l4);
 	tap_run("malformed: bad IHL, lengths, version, TCP offset, UDP length", test_bad_headers);
