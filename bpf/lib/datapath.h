@@ -4,7 +4,7 @@
  * for VIPs, parse IPv4/IPv6 and TCP/UDP, drop out early when the address
  * pre-filter says neither address can be ours, translate a known flow
  * (conntrack, either direction) or a new flow of a service, forward. ICMP
- * errors about a translated flow are translated with it first (icmp.h).
+ * errors about a translated flow are translated with it (icmp.h).
  * Returns the reason the packet ends with;
  * the entry point turns it into the XDP verdict and counts it.
  *
@@ -142,14 +142,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_not_ip;
 	}
 
-	/* ICMP errors: their addresses need not be ours, the quoted packet's are. */
-	if (l4proto == IPPROTO_ICMP || l4proto == IPPROTO_ICMPV6) {
-		rc = icmp_error(ctx, eth, c.pos, data_end, l4_end, &p);
-		if (rc >= 0)
-			return rc;
-	}
-
-	/* Foreign traffic leaves after two bit tests. */
+	/* Foreign traffic leaves after two bit tests (an ICMP error's own
+	 * addresses need not be ours: icmp.h tests those it quotes). */
 	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
 	if (!filt)
 		return VIPXDP_R_pass_no_service;
@@ -159,7 +153,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
 	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	snat_on = cfg && (cfg->flags & VIPXDP_CFG_F_SNAT);
-	if (!maybe_vip && !maybe_be && !snat_on)
+	if (!maybe_vip && !maybe_be && !snat_on && !icmp_is_error(c.pos, data_end, l4proto))
 		return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6 : VIPXDP_R_pass_no_service;
 
 	if (l4proto == IPPROTO_TCP) {
@@ -186,7 +180,11 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	} else if ((echo = parse_echo(&c, data_end, l4proto, &p, &f))) {
 		/* ICMP echo: the identifier is its port (source NAT, conntrack). */
 	} else {
-		/* Other protocols: only elastic IPs apply. */
+		/* Other protocols: only elastic IPs apply; an ICMP error about
+		 * a translated flow follows that flow (icmp.h). */
+		rc = icmp_error(ctx, eth, c.pos, data_end, l4_end, &p);
+		if (rc >= 0)
+			return rc;
 		if (l4proto == IPPROTO_ICMP) {
 			struct icmphdr *ic = c.pos;
 

@@ -22,6 +22,11 @@
  * source acts as DNAT, an OUT entry for the quoted destination as SNAT,
  * ports kept). Conntrack first, as for any packet.
  *
+ * The entry counts while its flow lives (ct_stale(), as for every packet);
+ * an error does not refresh it. Errors pass the address pre-filter
+ * (icmp_is_error()), since their own addresses need not be ours: the
+ * reversed tuple goes through the same pre-filter instead.
+ *
  * An error is only taken for a flow when it is addressed to the sender of
  * the quoted packet (outer destination = quoted source), the quoted packet
  * is of the error's family and not a later fragment, and its 8 L4 bytes are
@@ -39,8 +44,9 @@
  *
  * Everything is checked and looked up before the first write. The TTL rule
  * and forwarding are those of every translated packet; errors count under
- * the forwarding reasons, not in the service counters, and do not refresh
- * their flow's conntrack age.
+ * the forwarding reasons, not in the service counters. Errors the kernel of
+ * this host sends (e.g. about a translated packet it forwards for us) leave
+ * through its stack, not through XDP, and are not translated.
  */
 #ifndef VIPXDP_BPF_ICMP_H
 #define VIPXDP_BPF_ICMP_H
@@ -67,6 +73,26 @@ static __always_inline bool icmp_filter_hit(const __u64 *half, const struct vipx
 static __always_inline bool addr6_eq(const __u32 *a, const __u32 *b)
 {
 	return !((a[0] ^ b[0]) | (a[1] ^ b[1]) | (a[2] ^ b[2]) | (a[3] ^ b[3]));
+}
+
+/*
+ * Is this an ICMP/ICMPv6 error of a type translated here? Asked before the
+ * address pre-filter, since an error's own addresses need not be ours when
+ * those of the packet it quotes are.
+ */
+static __always_inline bool icmp_is_error(void *l4, void *data_end, __u8 l4proto)
+{
+	struct icmphdr *ic = l4;
+
+	if (l4proto != IPPROTO_ICMP && l4proto != IPPROTO_ICMPV6)
+		return false;
+	if ((void *)(ic + 1) > data_end)
+		return false;
+	if (l4proto == IPPROTO_ICMP)
+		return ic->type == VIPXDP_ICMP_DEST_UNREACH ||
+		       ic->type == VIPXDP_ICMP_TIME_EXCEEDED;
+	return ic->type == ICMPV6_DEST_UNREACH || ic->type == ICMPV6_PKT_TOOBIG ||
+	       ic->type == ICMPV6_TIME_EXCEED;
 }
 
 /* The shape of a quoted packet, as icmp_quote_key() finds it. */
@@ -165,7 +191,8 @@ static __always_inline int icmp_quote_key(struct icmphdr *ic, void *data_end, vo
 			return -1; /* not addressed to the quoted packet's sender */
 		iproto = ip->protocol;
 		echo_proto = IPPROTO_ICMP;
-		ql4 = (void *)ip + ip->ihl * 4;
+		shape = sizeof(*ic) + ip->ihl * 4; /* offset of the quoted L4 header */
+		ql4 = (void *)ic + shape;
 		k->family = VIPXDP_AF_INET;
 		k->saddr.w[0] = ip->daddr;
 		k->daddr.w[0] = ip->saddr;
@@ -183,7 +210,8 @@ static __always_inline int icmp_quote_key(struct icmphdr *ic, void *data_end, vo
 			return -1; /* not addressed to the quoted packet's sender */
 		iproto = ip6->nexthdr;
 		echo_proto = IPPROTO_ICMPV6;
-		ql4 = ip6 + 1;
+		shape = sizeof(*ic) + sizeof(*ip6);
+		ql4 = (void *)ic + shape;
 		k->family = VIPXDP_AF_INET6;
 		__builtin_memcpy(&k->saddr, &ip6->daddr, 16);
 		__builtin_memcpy(&k->daddr, &ip6->saddr, 16);
@@ -191,7 +219,6 @@ static __always_inline int icmp_quote_key(struct icmphdr *ic, void *data_end, vo
 	/* 8 bytes of the quoted L4 header: ports, UDP and ICMP checksums. */
 	if (ql4 + 8 > data_end || ql4 + 8 > l4_end)
 		return -1;
-	shape = ql4 - (void *)ic;
 	ports = ql4;
 	k->proto = iproto;
 	if (iproto == IPPROTO_TCP || iproto == IPPROTO_UDP) {
@@ -219,13 +246,13 @@ static __always_inline int icmp_quote_key(struct icmphdr *ic, void *data_end, vo
 }
 
 /*
- * An ICMP/ICMPv6 message (l4: its header; outer: its IP header, as parsed:
- * no ports, and the ICMPv6 checksum or none) that may be an error about a
- * translated flow. Returns the packet's reason once translated (or
- * pass_ttl), or -1 when it is not one: the caller then goes on as for any
- * other packet. The flow is found first; the fields to write are located
- * afterwards, so that few values live across the map lookups (the program's
- * stack is nearly full).
+ * An ICMP/ICMPv6 message (l4: its header; outer: the packet's pointers, as
+ * parsed) that may be an error about a translated flow. Returns the
+ * packet's reason once translated (or pass_ttl), or -1, with nothing
+ * written, when it is not one: the caller then goes on as before. The flow
+ * is found first and the fields to write are located afterwards, so that
+ * few values live across the map lookups (the program's stack is nearly
+ * full).
  */
 static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, void *l4,
 				      void *data_end, void *l4_end, struct l4_ptrs *outer)
@@ -263,7 +290,7 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, vo
 
 	now = ct_epoch();
 	ct = bpf_map_lookup_elem(&vipxdp_ct, &k);
-	if (ct && !ct_expired(ct, now, cfg)) {
+	if (ct && !ct_stale(&k, ct, now, cfg)) {
 		flags = ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT);
 		to_d = &ct->daddr;
 		to_dport = ct->dport;
@@ -323,7 +350,11 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, vo
 	if (ttl_expiring(outer))
 		return VIPXDP_R_pass_ttl;
 
-	/* The outer addresses (ICMPv6: and its checksum), then the quote. */
+	/* The outer addresses (no ports; the checksum over them is ICMPv6's,
+	 * ICMPv4's leaves them out), then the quote. */
+	outer->has_ports = false;
+	outer->check = &ic->checksum;
+	outer->has_csum = outer->v6;
 	if (flags & VIPXDP_CT_F_DNAT)
 		rewrite(outer, true, to_d, 0);
 	if ((flags & VIPXDP_CT_F_SNAT) && src_match)

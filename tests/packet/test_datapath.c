@@ -1612,9 +1612,9 @@ static int icmp_error_frame(const struct pkt_l2 *l2, const char *from, const cha
 static bool quote_checksums_ok(const __u8 *frame, int len)
 {
 	__u8 eth[2048] = { 0 };
+	char why[256] = "no L4 header";
 	struct pkt_info pi;
 	const __u8 *q;
-	char why[256];
 	int qlen, ilen;
 
 	if (!pkt_parse(frame, len, &pi, why, sizeof(why)) || pi.l4_off < 0) {
@@ -1734,7 +1734,7 @@ static bool test_icmp_dnat_frag_needed(void)
 			q.ip_options = opts;
 			q.ip_options_len = sizeof(opts);
 		}
-		wq = q; /* the SYN as the client sent it */
+		wq = q; /* the same with the client's destination back */
 		snprintf(wq.daddr, sizeof(wq.daddr), VIP4);
 		wq.dport = 80;
 		len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, quote, in);
@@ -1773,7 +1773,7 @@ static bool test_icmp_dnat_time_exceeded_reply(void)
 		return false;
 	q = tcp4(VIP4, 80, CLIENT4, 51001, PKT_SYN | PKT_ACK); /* the reply as it left us */
 	q.ttl = 1;
-	wq = q; /* as the backend sent it */
+	wq = q; /* the same with the backend's source back */
 	snprintf(wq.saddr, sizeof(wq.saddr), "%s", be4[be]);
 	wq.sport = 8080;
 	memcpy(wl2.smac, mac_be, 6);
@@ -2034,9 +2034,9 @@ static bool test_icmp_elastic_ip(void)
 /*
  * ICMP errors that match no flow pass untouched, counted as before: time
  * exceeded to the VIP about a flow that does not exist (IPv4), packet too
- * big about an unknown client -> backend flow (IPv6), an error about a
- * known flow that is not addressed to the quoted packet's sender, and one
- * about a flow whose conntrack entry has expired.
+ * big about an unknown client -> backend flow (IPv6), errors about known
+ * flows that are not addressed to the quoted packet's sender (IPv4, IPv6),
+ * and one about a flow whose conntrack entries have both expired.
  */
 static bool test_icmp_unknown_flow(void)
 {
@@ -2071,8 +2071,26 @@ static bool test_icmp_unknown_flow(void)
 	q.ttl = 63;
 	len = icmp_error_frame(&l2, ROUTER4_BE, "198.18.0.77", 64, 3, 4, MTU_1400, &q, -1, in);
 	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+	{
+		struct pkt_desc d6 = tcp6(CLIENT6, 51041, VIP6, 80, PKT_SYN), q6;
+		int be6i;
 
-	/* The entry the error would use (backend -> client), idle past its timeout. */
+		if (!start_flow(&d6, if_in, &r))
+			return false;
+		be6i = out_backend(&r, AF_INET6);
+		if (!ASSERT_GE(be6i, 0, "backend"))
+			return false;
+		q6 = d6;
+		snprintf(q6.daddr, sizeof(q6.daddr), "%s", be6[be6i]);
+		q6.dport = 8080;
+		q6.ttl = 63;
+		len = icmp_error_frame(&l2, ROUTER6_BE, "2001:db8:1::77", 64, 2, 0, MTU_1280, &q6,
+				       -1, in);
+		ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0);
+	}
+
+	/* The flow idle past its timeout: the entry the error would use
+	 * (backend -> client) and the other direction's. */
 	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
 		return false;
 	cfg = cfg0;
@@ -2083,11 +2101,72 @@ static bool test_icmp_unknown_flow(void)
 	if (ASSERT_TRUE(ct_get(be4[be], 8080, CLIENT4, 51040, &ct), "reply entry")) {
 		ct.last_seen -= 6;
 		ok &= ASSERT_TRUE(ct_put(be4[be], 8080, CLIENT4, 51040, &ct), "age the entry");
-		len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, -1, in);
-		ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
 	} else {
 		ok = false;
 	}
+	if (ASSERT_TRUE(ct_get(CLIENT4, 51040, VIP4, 80, &ct), "forward entry")) {
+		ct.last_seen -= 6;
+		ok &= ASSERT_TRUE(ct_put(CLIENT4, 51040, VIP4, 80, &ct), "age the entry");
+	} else {
+		ok = false;
+	}
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, -1, in);
+	ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0);
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "restore cfg");
+	return ok;
+}
+
+/*
+ * A one-way flow (client -> VIP only, say a UDP stream): the direction the
+ * error travels (backend -> client) has been idle beyond its timeout while
+ * the client's direction is alive. The flow lives, so fragmentation needed
+ * about the client's packets is translated: path MTU discovery keeps working
+ * for such flows.
+ */
+static bool test_icmp_one_way_flow(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 51070, VIP4, 53, 0)), q, wq;
+	struct pkt_l2 l2 = from_router(mac_be), wl2 = {};
+	struct vipxdp_cfg cfg0, cfg;
+	struct vipxdp_flow k = {};
+	struct vipxdp_ct ct;
+	__u8 in[2048], want[2048];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	if (!start_flow(&d, if_in, &r))
+		return false;
+	be = out_backend(&r, AF_INET);
+	if (!ASSERT_GE(be, 0, "backend") || !ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	cfg = cfg0;
+	for (int i = 0; i < VIPXDP_CT_NSTATES; i++)
+		cfg.ct_timeout[i] = 5;
+	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
+		return false;
+	addr_of(be4[be], &k.family, &k.saddr);
+	addr_of(CLIENT4, &k.family, &k.daddr);
+	k.sport = htons(5353);
+	k.dport = htons(51070);
+	k.proto = IPPROTO_UDP;
+	if (ASSERT_OK(bpf_map_lookup_elem(dp.ct_fd, &k, &ct), "reply entry")) {
+		ct.last_seen -= 6;
+		ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &k, &ct, BPF_EXIST), "age it");
+	} else {
+		ok = false;
+	}
+	q = d;
+	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
+	q.dport = 5353;
+	q.ttl = 63;
+	wq = d;
+	wq.ttl = 63;
+	memcpy(wl2.smac, mac_in, 6);
+	memcpy(wl2.dmac, mac_client, 6);
+	len = icmp_error_frame(&l2, ROUTER4_BE, CLIENT4, 64, 3, 4, MTU_1400, &q, -1, in);
+	wlen = icmp_error_frame(&wl2, ROUTER4_BE, CLIENT4, 63, 3, 4, MTU_1400, &wq, -1, want);
+	ok &= expect_icmp(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen);
 	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "restore cfg");
 	return ok;
 }
@@ -2446,11 +2525,11 @@ static void run_cases(void)
 		test_fullnat_exhaustion);
 	tap_run("elastic ip: 1:1 both ways, TCP/UDP/ICMP/ICMPv6, removal", test_elastic_ip);
 	tap_run("snat: TCP and ICMP echo out through a VIP and back; elastic IP wins", test_snat);
-	tap_run("icmp: DNAT frag needed to the client quotes client -> VIP (options, cut quote too)",
+	tap_run("icmp: DNAT frag needed to the client quotes client -> VIP (options, cut quote)",
 		test_icmp_dnat_frag_needed);
 	tap_run("icmp: DNAT time exceeded to the VIP about the reply goes to the backend",
 		test_icmp_dnat_time_exceeded_reply);
-	tap_run("icmp: DNAT port unreachable from the backend comes from the VIP (UDP csum, csum 0)",
+	tap_run("icmp: DNAT backend's port unreachable comes from the VIP (UDP csum, csum 0)",
 		test_icmp_dnat_port_unreachable);
 	tap_run("icmp: full NAT frag needed to the SNAT address goes to the client",
 		test_icmp_fullnat_frag_needed);
@@ -2462,6 +2541,8 @@ static void run_cases(void)
 		test_icmp_elastic_ip);
 	tap_run("icmp: errors about unknown flows or misaddressed pass untouched",
 		test_icmp_unknown_flow);
+	tap_run("icmp: one-way flow, error's direction idle: still translated (PMTUD)",
+		test_icmp_one_way_flow);
 	tap_run("icmp: cut-short quotes and quoted later fragments pass untouched",
 		test_icmp_truncated_quote);
 	tap_run("icmp: error with TTL 1 passes untouched", test_icmp_ttl_expiring);
