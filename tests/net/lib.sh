@@ -27,6 +27,8 @@
 #   cli RC ARGS...      check_rc for vipxdp in the lb namespace (--bpffs given)
 #   vx_in NS SECS CMD   run CMD in a namespace under a time limit
 #   $T                  a scratch directory of the test
+# and the helpers the test files share (status_json, fetch_ports,
+# require_http, policy_service, ...), each described where it is defined.
 # Each test is limited to VX_TEST_TIMEOUT seconds (default 150).
 #
 # Environment: VX_VERBOSE=1 shows every test's output, VX_KEEP=1 keeps the
@@ -100,6 +102,123 @@ jq_check() {
 		jq . "$file" 2>&1 | head -50
 		fail "$what"
 	}
+}
+
+# ---------------------------------------------------------------------------
+# Helpers shared by the test files.
+
+# jq_svc VIP PROTO PORT: jq filter for that service in `status` / `stats` output.
+jq_svc() { echo "(.vips[] | select(.address == \"$1\") | .services[] | select(.protocol == \"$2\" and .port == $3))"; }
+
+# status_json FILE: the canonical (sorted keys) `vipxdp -j status` in FILE.
+status_json() {
+	cli 0 -j status
+	jq -S . "$OUT" >"$1" || fail "status output is not JSON"
+}
+
+# dump_reasons: the non-zero reason counters, for failure diagnostics.
+dump_reasons() {
+	vx_cli -j stats >"$T/stats.json" 2>&1
+	echo "non-zero reason counters: $(jq -c '.reasons | with_entries(select(.value.packets > 0))' "$T/stats.json" 2>&1)"
+}
+
+# fetch_ports URL FIRST COUNT: one HTTP request per client source port
+# FIRST..FIRST+COUNT-1, all from a single curl process (one operation per
+# port), each under curl --max-time $FETCH_MAX_TIME (default 3), the whole
+# batch under $FETCH_TIMEOUT s (default 120). Prints "PORT RESULT BODY" per
+# request, in port order; RESULT is HTTP_CODE/CURL_EXIT_CODE, "200/0" for a
+# complete answer; a request that got no body has body "-".
+fetch_ports() {
+	local url=$1 first=$2 count=$3 p i args=() codes=()
+	for ((p = first; p < first + count; p++)); do
+		rm -f "$T/body.$p"
+		[ ${#args[@]} -gt 0 ] && args+=(--next)
+		args+=(-g -s --max-time "${FETCH_MAX_TIME:-3}" --local-port "$p" -o "$T/body.$p" -w '%{http_code}/%{exitcode}\n' "$url")
+	done
+	vx_in "$NS_CLIENT" "${FETCH_TIMEOUT:-120}" curl "${args[@]}" >"$T/fetch.out" 2>"$T/fetch.err"
+	mapfile -t codes <"$T/fetch.out"
+	for ((i = 0; i < count; i++)); do
+		p=$((first + i))
+		echo "$p ${codes[i]:-000/-} $(cat "$T/body.$p" 2>/dev/null || echo -)"
+	done
+}
+
+# require_http URL [REGEX]: one request must succeed with a body matching
+# REGEX (without REGEX: a backend's name "beN"), else the test fails at once
+# (instead of waiting out the time limit of every request of a batch).
+require_http() {
+	local body
+	body=$(vx_in "$NS_CLIENT" 10 curl -g -s --max-time 3 "$1")
+	if [ $# -lt 2 ]; then
+		[[ $body =~ ^be[0-9]+$ ]] || fail "no HTTP answer through $1"
+		return 0
+	fi
+	echo "$1 -> $body"
+	[[ $body =~ $2 ]] || fail "no HTTP answer matching /$2/ through $1 (got '$body')"
+}
+
+# expect_all_ok FETCH_OUTPUT WHAT: every request completely answered (HTTP
+# 200, curl exit 0) by a backend.
+expect_all_ok() {
+	local bad
+	bad=$(awk '$2 != "200/0" || $3 !~ /^be[0-9]+$/' <<<"$1")
+	[ -z "$bad" ] || fail "$2: failed requests (port http_code/curl_exit body):"$'\n'"$bad"
+}
+
+# distribution FETCH_OUTPUT: "be1=N be2=N ..." of the answering backends.
+distribution() {
+	awk '$2 == "200/0" { n[$3]++ } END { for (b in n) printf "%s=%d\n", b, n[b] }' <<<"$1" |
+		sort | tr '\n' ' '
+}
+
+# wait_requests FILE N SECS: wait (at most SECS s) until the client loop
+# writing FILE has finished N requests (one HTTP_CODE/CURL_EXIT_CODE line
+# each); else say so and return 1.
+wait_requests() {
+	local i
+	for ((i = 0; i < $3 * 10; i++)); do
+		[ "$(grep -Ecx '[0-9]{3}/[0-9]+' "$1")" -ge "$2" ] && return 0
+		sleep 0.1
+	done
+	echo "client loop: fewer than $2 requests after $3 s"
+	return 1
+}
+
+# policy_interfaces: a policy's "interfaces:" section, every lb interface
+# in native mode.
+policy_interfaces() {
+	local ifc
+	echo "interfaces:"
+	for ifc in $(vx_lb_ifaces); do
+		echo "  - {name: $ifc, mode: native}"
+	done
+}
+
+# policy_service PROTO PORT FAMILY BE_PORT "N[:WEIGHT] ..." [LINE...]: one
+# entry of a VIP's "services:" list: PROTO/PORT to backends N (beN's IPv4
+# or IPv6 address, FAMILY 4 or 6) on BE_PORT, with a weight where given;
+# each LINE ("key: value") goes after the port.
+policy_service() {
+	local proto=$1 port=$2 family=$3 be_port=$4 bes=$5 line s addr
+	shift 5
+	echo "      - protocol: $proto"
+	echo "        port: $port"
+	for line in "$@"; do
+		echo "        $line"
+	done
+	echo "        backends:"
+	for s in $bes; do
+		if [ "$family" = 6 ]; then
+			addr="\"$(vx_be6 "${s%%:*}")\""
+		else
+			addr=$(vx_be4 "${s%%:*}")
+		fi
+		if [[ $s == *:* ]]; then
+			echo "          - {address: $addr, port: $be_port, weight: ${s#*:}}"
+		else
+			echo "          - {address: $addr, port: $be_port}"
+		fi
+	done
 }
 
 vx_prereqs() {

@@ -25,54 +25,12 @@ URL6="http://[$VX_VIP6]/"
 SVC4="$VX_VIP4:80/tcp"
 SVC6="[$VX_VIP6]:80/tcp"
 # jq: the v4 / v6 service in `status` or `stats` output.
-JQ_SVC4='.vips[] | select(.address == "198.18.0.100") | .services[] | select(.protocol == "tcp" and .port == 80)'
-JQ_SVC6='.vips[] | select(.address == "2001:db8:1::100") | .services[] | select(.protocol == "tcp" and .port == 80)'
+JQ_SVC4=$(jq_svc "$VX_VIP4" tcp 80)
+JQ_SVC6=$(jq_svc "$VX_VIP6" tcp 80)
 
 # be_name ENDPOINT: "198.19.2.1:8080" or "[2001:db8:2:2::1]:8080" -> be2
 be_name() {
 	sed -nE 's/^198\.19\.([0-9]+)\.1:8080$/be\1/p; s/^\[2001:db8:2:([0-9]+)::1\]:8080$/be\1/p' <<<"$1"
-}
-
-# fetch_ports URL FIRST COUNT: one HTTP request per client source port
-# FIRST..FIRST+COUNT-1, all from a single curl process (one operation per
-# port). Prints "PORT RESULT BODY" per request, in port order; RESULT is
-# HTTP_CODE/CURL_EXIT_CODE, "200/0" for a complete answer; a request that
-# got no body has body "-".
-fetch_ports() {
-	local url=$1 first=$2 count=$3 p i args=() codes=()
-	for ((p = first; p < first + count; p++)); do
-		rm -f "$T/body.$p"
-		[ ${#args[@]} -gt 0 ] && args+=(--next)
-		args+=(-g -s --max-time 3 --local-port "$p" -o "$T/body.$p" -w '%{http_code}/%{exitcode}\n' "$url")
-	done
-	vx_in "$NS_CLIENT" 120 curl "${args[@]}" >"$T/fetch.out" 2>"$T/fetch.err"
-	mapfile -t codes <"$T/fetch.out"
-	for ((i = 0; i < count; i++)); do
-		p=$((first + i))
-		echo "$p ${codes[i]:-000/-} $(cat "$T/body.$p" 2>/dev/null || echo -)"
-	done
-}
-
-# require_http URL: one request must succeed, else the test fails at once
-# (instead of waiting out the time limit of every request of a batch).
-require_http() {
-	local body
-	body=$(vx_in "$NS_CLIENT" 10 curl -g -s --max-time 3 "$1")
-	[[ $body =~ ^be[0-9]+$ ]] || fail "no HTTP answer through $1"
-}
-
-# expect_all_ok FETCH_OUTPUT WHAT: every request completely answered (HTTP
-# 200, curl exit 0) by a backend.
-expect_all_ok() {
-	local bad
-	bad=$(awk '$2 != "200/0" || $3 !~ /^be[0-9]+$/' <<<"$1")
-	[ -z "$bad" ] || fail "$2: failed requests (port http_code/curl_exit body):"$'\n'"$bad"
-}
-
-# distribution FETCH_OUTPUT: "be1=N be2=N ..." of the answering backends.
-distribution() {
-	awk '$2 == "200/0" { n[$3]++ } END { for (b in n) printf "%s=%d\n", b, n[b] }' <<<"$1" |
-		sort | tr '\n' ' '
 }
 
 # ifaces_attached MODE: every lb interface has an XDP program in MODE
@@ -90,55 +48,24 @@ ifaces_attached() {
 	done
 }
 
-# status_json FILE: the canonical (sorted keys) `vipxdp -j status` in FILE.
-status_json() {
-	cli 0 -j status
-	jq -S . "$OUT" >"$1" || fail "status output is not JSON"
-}
-
 # write_policy FILE V4 [V6]: a policy for both VIPs; V4 and V6 list the
 # backends as "N:WEIGHT ..." (backend N is beN).
 write_policy() {
-	local file=$1 v4=$2 v6=${3:-"1:100 2:100 3:100"} s ifc
+	local file=$1 v4=$2 v6=${3:-"1:100 2:100 3:100"}
 	{
 		echo "# test_dnat.sh: generated policy"
-		echo "interfaces:"
-		for ifc in $(vx_lb_ifaces); do
-			echo "  - {name: $ifc, mode: native}"
-		done
+		policy_interfaces
 		echo "vips:"
 		echo "  - address: $VX_VIP4"
 		echo "    name: web"
 		echo "    arp: true"
 		echo "    services:"
-		echo "      - protocol: tcp"
-		echo "        port: 80"
-		echo "        hash: 5tuple"
-		echo "        backends:"
-		for s in $v4; do
-			echo "          - {address: $(vx_be4 "${s%%:*}"), port: 8080, weight: ${s#*:}}"
-		done
+		policy_service tcp 80 4 "$VX_BE_PORT" "$v4" "hash: 5tuple"
 		echo "  - address: $VX_VIP6"
 		echo "    name: web6"
 		echo "    services:"
-		echo "      - protocol: tcp"
-		echo "        port: 80"
-		echo "        backends:"
-		for s in $v6; do
-			echo "          - {address: \"$(vx_be6 "${s%%:*}")\", port: 8080, weight: ${s#*:}}"
-		done
+		policy_service tcp 80 6 "$VX_BE_PORT" "$v6"
 	} >"$file"
-}
-
-# wait_requests FILE N: wait (at most 15 s) until the client loop writing
-# FILE has finished N requests (one HTTP_CODE/CURL_EXIT_CODE line each).
-wait_requests() {
-	local i
-	for ((i = 0; i < 150; i++)); do
-		[ "$(grep -Ecx '[0-9]{3}/[0-9]+' "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	echo "client loop: fewer than $2 requests after 15s"
 }
 
 # vipxdp processes in our namespaces: "PID ..." (empty when none).
@@ -542,8 +469,9 @@ test_apply_under_load() {
 	vx_in "$NS_CLIENT" 140 bash -c "$loop" loop "$URL6" 300 "$T/stop" >"$T/load6.out" 2>&1 &
 	pid6=$!
 	for ((i = 0; i < 20; i++)); do
-		# Spread the applies over the first 2,000 requests.
-		wait_requests "$T/load4.out" $((i * 100 + 50))
+		# Spread the applies over the first 2,000 requests (at most 15 s
+		# a step; a slow client loop only delays the apply).
+		wait_requests "$T/load4.out" $((i * 100 + 50)) 15
 		cli 0 -j apply -c "$T/p$i.yaml"
 		jq_check "$OUT" '.dry_run == false' "apply $i: dry_run false"
 		if [ "${sets[i % ${#sets[@]}]}" = "1:0 2:100 3:100" ]; then

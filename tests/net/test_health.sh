@@ -38,9 +38,11 @@ HC_FALL=2
 DOWN_LIMIT_MS=$((HC_INTERVAL_MS * HC_FALL + 1000))
 UP_LIMIT_MS=$((HC_INTERVAL_MS * HC_RISE + 1000))
 # jq: the services in `status` output.
-JQ_SVC4='(.vips[] | select(.address == "198.18.0.100") | .services[] | select(.protocol == "tcp" and .port == 80))'
-JQ_SVC6='(.vips[] | select(.address == "2001:db8:1::100") | .services[] | select(.protocol == "tcp" and .port == 80))'
-JQ_ECHO="(.vips[] | select(.address == \"198.18.0.100\") | .services[] | select(.protocol == \"tcp\" and .port == $ECHO_PORT))"
+JQ_SVC4=$(jq_svc "$VX_VIP4" tcp 80)
+JQ_SVC6=$(jq_svc "$VX_VIP6" tcp 80)
+JQ_ECHO=$(jq_svc "$VX_VIP4" tcp "$ECHO_PORT")
+# Each request of fetch_ports (lib.sh) under curl --max-time 2.
+FETCH_MAX_TIME=2
 
 # jq: backend N of the IPv4 / IPv6 HTTP service, of the echo service.
 jq_be4() { echo "($JQ_SVC4 | .backends[] | select(.address == \"198.19.$1.1\"))"; }
@@ -124,18 +126,15 @@ be_stop() {
 }
 
 # be_start N...: start backend N's HTTP server (each N's) unless it answers
-# already, the way lib.sh does, all at once, and wait (at most 15 s) until
-# they answer. The servers outlive the test (they are part of the test bed);
-# lib.sh's clean-up kills them. Sets BE_READY_MS to the time all were seen
-# answering.
+# already, with topology.sh's vx_backend_serve, all at once, and wait (at
+# most 15 s) until they answer. The servers outlive the test (they are part
+# of the test bed); lib.sh's clean-up kills them. Sets BE_READY_MS to the
+# time all were seen answering.
 be_start() {
 	local n i started=()
 	for n in "$@"; do
 		be_answers "$n" && continue
-		ip netns exec "${NS_BE[n]}" python3 -m http.server "$VX_BE_PORT" --bind :: \
-			--directory "$VX_RUN/www/be$n" </dev/null >>"$VX_RUN/be$n.log" 2>&1 &
-		VX_PIDS+=($!)
-		disown "$!"
+		vx_backend_serve "$n"
 		started+=("$n")
 	done
 	for n in "${started[@]}"; do
@@ -162,7 +161,8 @@ be_start() {
 #   echo="N:WEIGHT ..." adds 198.18.0.100:7000/tcp to beN:7000, TCP checks
 #   all_down=MODE       all_down of the HTTP services (default: key absent)
 write_policy() {
-	local file=$1 v4="1:100 2:100 3:100" v6="1:100 2:100 3:100" echo_bes='' all_down='' kv s ifc hc
+	local file=$1 v4="1:100 2:100 3:100" v6="1:100 2:100 3:100" echo_bes='' all_down='' kv hc
+	local -a http
 	shift
 	for kv in "$@"; do
 		case $kv in
@@ -174,44 +174,23 @@ write_policy() {
 		esac
 	done
 	hc="interval: ${HC_INTERVAL_MS}ms, timeout: ${HC_TIMEOUT_MS}ms, rise: $HC_RISE, fall: $HC_FALL"
+	# The lines of both HTTP services after their port.
+	http=(${all_down:+"all_down: $all_down"} "health: {type: http, path: /, expect: 200, $hc}")
 	{
 		echo "# test_health.sh: generated policy"
-		echo "interfaces:"
-		for ifc in $(vx_lb_ifaces); do
-			echo "  - {name: $ifc, mode: native}"
-		done
+		policy_interfaces
 		echo "vips:"
 		echo "  - address: $VX_VIP4"
 		echo "    name: web"
 		echo "    services:"
-		echo "      - protocol: tcp"
-		echo "        port: 80"
-		[ -n "$all_down" ] && echo "        all_down: $all_down"
-		echo "        health: {type: http, path: /, expect: 200, $hc}"
-		echo "        backends:"
-		for s in $v4; do
-			echo "          - {address: $(vx_be4 "${s%%:*}"), port: $VX_BE_PORT, weight: ${s#*:}}"
-		done
+		policy_service tcp 80 4 "$VX_BE_PORT" "$v4" "${http[@]}"
 		if [ -n "$echo_bes" ]; then
-			echo "      - protocol: tcp"
-			echo "        port: $ECHO_PORT"
-			echo "        health: {type: tcp, $hc}"
-			echo "        backends:"
-			for s in $echo_bes; do
-				echo "          - {address: $(vx_be4 "${s%%:*}"), port: $ECHO_PORT, weight: ${s#*:}}"
-			done
+			policy_service tcp "$ECHO_PORT" 4 "$ECHO_PORT" "$echo_bes" "health: {type: tcp, $hc}"
 		fi
 		echo "  - address: $VX_VIP6"
 		echo "    name: web6"
 		echo "    services:"
-		echo "      - protocol: tcp"
-		echo "        port: 80"
-		[ -n "$all_down" ] && echo "        all_down: $all_down"
-		echo "        health: {type: http, path: /, expect: 200, $hc}"
-		echo "        backends:"
-		for s in $v6; do
-			echo "          - {address: \"$(vx_be6 "${s%%:*}")\", port: $VX_BE_PORT, weight: ${s#*:}}"
-		done
+		policy_service tcp 80 6 "$VX_BE_PORT" "$v6" "${http[@]}"
 	} >"$file"
 }
 
@@ -317,67 +296,11 @@ setup_daemon() {
 # ---------------------------------------------------------------------------
 # Clients.
 
-# be_name ENDPOINT: "198.19.2.1:8080" -> be2
-be_name() {
-	sed -nE 's/^198\.19\.([0-9]+)\.1:[0-9]+$/be\1/p' <<<"$1"
-}
-
-# fetch_ports URL FIRST COUNT: one HTTP request per client source port
-# FIRST..FIRST+COUNT-1, from a single curl process (curl --max-time 2 per
-# request). Prints "PORT HTTP_CODE/CURL_EXIT BODY" per request; BODY "-"
-# when none.
-fetch_ports() {
-	local url=$1 first=$2 count=$3 p i args=() codes=()
-	for ((p = first; p < first + count; p++)); do
-		rm -f "$T/body.$p"
-		[ ${#args[@]} -gt 0 ] && args+=(--next)
-		args+=(-g -s --max-time 2 --local-port "$p" -o "$T/body.$p" -w '%{http_code}/%{exitcode}\n' "$url")
-	done
-	vx_in "$NS_CLIENT" 120 curl "${args[@]}" >"$T/fetch.out" 2>"$T/fetch.err"
-	mapfile -t codes <"$T/fetch.out"
-	for ((i = 0; i < count; i++)); do
-		p=$((first + i))
-		echo "$p ${codes[i]:-000/-} $(cat "$T/body.$p" 2>/dev/null || echo -)"
-	done
-}
-
-# expect_all_ok FETCH_OUTPUT WHAT: every request answered (200, exit 0) by
-# a backend.
-expect_all_ok() {
-	local bad
-	bad=$(awk '$2 != "200/0" || $3 !~ /^be[0-9]+$/' <<<"$1")
-	[ -z "$bad" ] || fail "$2: failed requests (port http_code/curl_exit body):"$'\n'"$bad"
-}
-
 # expect_none_from FETCH_OUTPUT beN WHAT
 expect_none_from() {
 	local n
 	n=$(awk -v b="$2" '$3 == b' <<<"$1" | wc -l)
 	[ "$n" -eq 0 ] || fail "$3: $n requests answered by $2"
-}
-
-# distribution FETCH_OUTPUT: "be1=N be2=N ..." of the answering backends.
-distribution() {
-	awk '$2 == "200/0" { n[$3]++ } END { for (b in n) printf "%s=%d\n", b, n[b] }' <<<"$1" |
-		sort | tr '\n' ' '
-}
-
-# require_http URL: one request must succeed.
-require_http() {
-	local body
-	body=$(vx_in "$NS_CLIENT" 10 curl -g -s --max-time 3 "$1")
-	[[ $body =~ ^be[0-9]+$ ]] || fail "no HTTP answer through $1"
-}
-
-# wait_requests FILE N: wait (at most 20 s) until the client loop writing
-# FILE has finished N requests (one HTTP_CODE/CURL_EXIT line each).
-wait_requests() {
-	local i
-	for ((i = 0; i < 200; i++)); do
-		[ "$(grep -Ecx '[0-9]{3}/[0-9]+' "$1")" -ge "$2" ] && return 0
-		sleep 0.1
-	done
-	fail "client loop: fewer than $2 requests after 20 s"
 }
 
 # Echo service for the drain test: `echo.py server NAME PORT` greets every
@@ -720,13 +643,13 @@ test_kill9() {
 	vx_in "$NS_CLIENT" 90 bash -c "$loop" loop "$URL4" >"$T/load.out" 2>&1 &
 	load_pid=$!
 	bg_add "$load_pid"
-	wait_requests "$T/load.out" 100
+	wait_requests "$T/load.out" 100 20 || fail "the client loop is too slow"
 	echo "kill -9 of the daemon (pid $DAEMON_PID) after $(grep -cx 200/0 "$T/load.out") requests"
 	kill -KILL "$DAEMON_PID"
 	wait "$DAEMON_PID"
 	echo "daemon exit status $?"
 	DAEMON_PID=
-	wait_requests "$T/load.out" 250
+	wait_requests "$T/load.out" 250 20 || fail "the client loop is too slow"
 	echo "restarting the daemon after $(grep -cx 200/0 "$T/load.out") requests"
 	daemon_start "$T/policy.yaml" "$T/daemon2.log"
 	# Several probe rounds (interval x (rise + fall)) and one more interval.

@@ -43,8 +43,8 @@ SNAT6=2001:db8:3::1
 PEER_PORT=8090
 UDP_LO=20000
 UDP_HI=20003
-# jq: a service of a VIP in `status` output: svc VIP PROTO PORT
-jq_svc() { echo "(.vips[] | select(.address == \"$1\") | .services[] | select(.protocol == \"$2\" and .port == $3))"; }
+# The batches of fetch_ports (lib.sh) under 60 s.
+FETCH_TIMEOUT=60
 
 # The peer server: HTTP/1.0 (one connection per request), dual-stack,
 # answers "NAME PEER_ADDRESS PEER_PORT" (IPv4-mapped addresses unmapped).
@@ -140,50 +140,9 @@ be_routes() {
 	done
 }
 
-# fetch URL FIRST COUNT: one HTTP request per client source port
-# FIRST..FIRST+COUNT-1, all from a single curl process. Prints
-# "PORT RESULT BODY" per request, in port order; RESULT is
-# HTTP_CODE/CURL_EXIT_CODE, "200/0" for a complete answer; a request that
-# got no body has body "-".
-fetch() {
-	local url=$1 first=$2 count=$3 p i args=() codes=()
-	for ((p = first; p < first + count; p++)); do
-		rm -f "$T/body.$p"
-		[ ${#args[@]} -gt 0 ] && args+=(--next)
-		args+=(-g -s --max-time 3 --local-port "$p" -o "$T/body.$p" -w '%{http_code}/%{exitcode}\n' "$url")
-	done
-	vx_in "$NS_CLIENT" 60 curl "${args[@]}" >"$T/fetch.out" 2>"$T/fetch.err"
-	mapfile -t codes <"$T/fetch.out"
-	for ((i = 0; i < count; i++)); do
-		p=$((first + i))
-		echo "$p ${codes[i]:-000/-} $(cat "$T/body.$p" 2>/dev/null || echo -)"
-	done
-}
-
-# require_http URL REGEX: one request must succeed with a body matching
-# REGEX, else the test fails at once.
-require_http() {
-	local body
-	body=$(vx_in "$NS_CLIENT" 10 curl -g -s --max-time 3 "$1")
-	echo "$1 -> $body"
-	[[ $body =~ $2 ]] || fail "no HTTP answer matching /$2/ through $1 (got '$body')"
-}
-
-# status_json FILE: the canonical (sorted keys) `vipxdp -j status` in FILE.
-status_json() {
-	cli 0 -j status
-	jq -S . "$OUT" >"$1" || fail "status output is not JSON"
-}
-
 # udp_ask ADDR TRIES PORT:SPORT...: UDP_CLIENT_PY in the client namespace.
 udp_ask() {
 	vx_in "$NS_CLIENT" 30 python3 -c "$UDP_CLIENT_PY" "$@"
-}
-
-# dump_reasons: the non-zero reason counters, for failure diagnostics.
-dump_reasons() {
-	vx_cli -j stats >"$T/stats.json" 2>&1
-	echo "non-zero reason counters: $(jq -c '.reasons | with_entries(select(.value.packets > 0))' "$T/stats.json" 2>&1)"
 }
 
 # write_policy FILE: the policy of this file's tests.
@@ -192,49 +151,32 @@ dump_reasons() {
 #     be2:8080, tcp/8082 -> be2:8090, udp/10000-10003 -> be3:20000-20003.
 #   2001:db8:1::100: tcp/80 and tcp/8000 the same, from 2001:db8:3::1.
 write_policy() {
-	local ifc n port bport
 	{
 		echo "# test_nat.sh: generated policy"
-		echo "interfaces:"
-		for ifc in $(vx_lb_ifaces); do
-			echo "  - {name: $ifc, mode: native}"
-		done
+		policy_interfaces
 		echo "vips:"
 		echo "  - address: $VX_VIP4"
 		echo "    name: nat4"
-		echo "    services:"
-		for port in 80 8000; do
-			bport=$VX_BE_PORT
-			[ "$port" = 8000 ] && bport=$PEER_PORT
-			echo "      - protocol: tcp"
-			echo "        port: $port"
-			echo "        nat: fullnat"
-			echo "        snat_address: $SNAT4"
-			echo "        backends:"
-			for ((n = 1; n <= VX_NBACKENDS; n++)); do
-				echo "          - {address: $(vx_be4 "$n"), port: $bport}"
-			done
-		done
+		fullnat_services 4 "$SNAT4"
 		echo "    port_forwards:"
 		echo "      - {protocol: tcp, port: 8081, to: $(vx_be4 2), to_port: $VX_BE_PORT}"
 		echo "      - {protocol: tcp, port: 8082, to: $(vx_be4 2), to_port: $PEER_PORT}"
 		echo "      - {protocol: udp, port: 10000-10003, to: $(vx_be4 3), to_port: $UDP_LO-$UDP_HI}"
 		echo "  - address: \"$VX_VIP6\""
 		echo "    name: nat6"
-		echo "    services:"
-		for port in 80 8000; do
-			bport=$VX_BE_PORT
-			[ "$port" = 8000 ] && bport=$PEER_PORT
-			echo "      - protocol: tcp"
-			echo "        port: $port"
-			echo "        nat: fullnat"
-			echo "        snat_address: \"$SNAT6\""
-			echo "        backends:"
-			for ((n = 1; n <= VX_NBACKENDS; n++)); do
-				echo "          - {address: \"$(vx_be6 "$n")\", port: $bport}"
-			done
-		done
+		fullnat_services 6 "\"$SNAT6\""
 	} >"$1"
+}
+
+# fullnat_services FAMILY SNAT_ADDRESS: the "services:" of a VIP of
+# write_policy: tcp/80 -> every beN:8080 and tcp/8000 -> every beN:8090 (the
+# peer servers), full NAT from SNAT_ADDRESS (as written in YAML).
+fullnat_services() {
+	local all
+	all=$(seq -s ' ' "$VX_NBACKENDS")
+	echo "    services:"
+	policy_service tcp 80 "$1" "$VX_BE_PORT" "$all" "nat: fullnat" "snat_address: $2"
+	policy_service tcp 8000 "$1" "$PEER_PORT" "$all" "nat: fullnat" "snat_address: $2"
 }
 
 # Set-up: the peer HTTP servers (every backend, :8090) and the UDP server
@@ -291,13 +233,13 @@ test_fullnat_ipv4() {
 			fail "be$n still has a route to the client"
 	done
 	require_http "http://$VX_VIP4/" '^be[1-3]$'
-	res=$(fetch "http://$VX_VIP4/" 61000 10)
+	res=$(fetch_ports "http://$VX_VIP4/" 61000 10)
 	echo "$res"
 	bad=$(awk '$2 != "200/0" || $3 !~ /^be[1-3]$/' <<<"$res")
 	[ -z "$bad" ] || { dump_reasons; fail "failed requests through $VX_VIP4:80:"$'\n'"$bad"; }
 
 	require_http "http://$VX_VIP4:8000/" "^be[1-3] $SNAT4 [0-9]+$"
-	res=$(fetch "http://$VX_VIP4:8000/" 61010 50)
+	res=$(fetch_ports "http://$VX_VIP4:8000/" 61010 50)
 	echo "$res"
 	# Fields: client_port result backend peer_address peer_port
 	bad=$(awk -v snat="$SNAT4" '$2 != "200/0" || $3 !~ /^be[1-3]$/ || $4 != snat ||
@@ -324,7 +266,7 @@ test_fullnat_ipv6() {
 	done
 	require_http "http://[$VX_VIP6]/" '^be[1-3]$'
 	require_http "http://[$VX_VIP6]:8000/" "^be[1-3] $SNAT6 [0-9]+$"
-	res=$(fetch "http://[$VX_VIP6]:8000/" 61060 10)
+	res=$(fetch_ports "http://[$VX_VIP6]:8000/" 61060 10)
 	echo "$res"
 	bad=$(awk -v snat="$SNAT6" '$2 != "200/0" || $3 !~ /^be[1-3]$/ || $4 != snat' <<<"$res")
 	[ -z "$bad" ] || { dump_reasons; fail "requests failed or saw another peer than $SNAT6:"$'\n'"$bad"; }
@@ -340,11 +282,11 @@ test_portfwd_tcp() {
 	local res bad
 	be_routes gateway
 	require_http "http://$VX_VIP4:8081/" '^be2$'
-	res=$(fetch "http://$VX_VIP4:8081/" 61100 10)
+	res=$(fetch_ports "http://$VX_VIP4:8081/" 61100 10)
 	echo "$res"
 	bad=$(awk '$2 != "200/0" || $3 != "be2"' <<<"$res")
 	[ -z "$bad" ] || { dump_reasons; fail "requests through $VX_VIP4:8081 not answered by be2:"$'\n'"$bad"; }
-	res=$(fetch "http://$VX_VIP4:8082/" 61110 1)
+	res=$(fetch_ports "http://$VX_VIP4:8082/" 61110 1)
 	echo "$res"
 	assert_match "$res" "^61110 200/0 be2 $VX_CLIENT4 61110$" "be2:8090 sees the client"
 }

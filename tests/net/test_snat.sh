@@ -226,17 +226,13 @@ jq_vip() { echo ".vips[] | select(.address == \"$1\")"; }
 #     addresses of 198.19.0.0/16 and 2001:db8:2::/48;
 #   198.18.0.120: elastic IP of be3 (198.19.3.1), ARP on.
 write_policy() {
-	local ifc
 	{
 		echo "# test_snat.sh: generated policy"
 		if [ -n "${2:-}" ]; then
 			echo "settings:"
 			echo "  conntrack_timeouts: $2"
 		fi
-		echo "interfaces:"
-		for ifc in $(vx_lb_ifaces); do
-			echo "  - {name: $ifc, mode: native}"
-		done
+		policy_interfaces
 		echo "vips:"
 		echo "  - address: $VX_VIP4"
 		echo "    name: snat4"
@@ -266,12 +262,6 @@ udp_from() {
 # ping_from NS DST COUNT IDENT: PINGER_PY in namespace NS.
 ping_from() {
 	vx_in "$1" 20 "$PY" -c "$PINGER_PY" "$2" "$3" "$4"
-}
-
-# dump_reasons: the non-zero reason counters, for failure diagnostics.
-dump_reasons() {
-	vx_cli -j stats >"$T/stats.json" 2>&1
-	echo "non-zero reason counters: $(jq -c '.reasons | with_entries(select(.value.packets > 0))' "$T/stats.json" 2>&1)"
 }
 
 # ct_json FILE: `vipxdp -j conntrack list` into FILE (not echoed: it can

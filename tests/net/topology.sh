@@ -182,22 +182,28 @@ vx_mac() {
 	ip -n "$1" -j link show dev "$2" | jq -r '.[0].address'
 }
 
+# vx_backend_serve N [PYTHON]: start backend N's HTTP server on port 8080
+# (serving RUN/www/beN), its output appended to RUN/beN.log; does not wait.
+vx_backend_serve() {
+	local n=$1
+	# --bind :: is dual-stack (IPv4-mapped addresses accepted).
+	ip netns exec "${NS_BE[n]}" "${2:-python3}" -m http.server "$VX_BE_PORT" --bind :: \
+		--directory "$VX_RUN/www/be$n" </dev/null >>"$VX_RUN/be$n.log" 2>&1 &
+	VX_PIDS+=($!)
+	# No job-status noise ("Killed") when cleanup kills it.
+	disown "$!"
+}
+
 # Start one dual-stack HTTP server per backend on port 8080 answering every
 # GET with "beN\n", and wait until each answers (bounded).
 vx_backends_start() {
-	local n ns dir py i ok
+	local n dir py i ok
 	py=$(python3 -c 'import sys; print(sys.executable)') || return 1
 	for ((n = 1; n <= VX_NBACKENDS; n++)); do
-		ns=${NS_BE[n]}
 		dir=$VX_RUN/www/be$n
 		mkdir -p "$dir" || return 1
 		echo "be$n" >"$dir/index.html"
-		# --bind :: is dual-stack (IPv4-mapped addresses accepted).
-		ip netns exec "$ns" "$py" -m http.server "$VX_BE_PORT" --bind :: \
-			--directory "$dir" </dev/null >"$VX_RUN/be$n.log" 2>&1 &
-		VX_PIDS+=($!)
-		# No job-status noise ("Killed") when cleanup kills it.
-		disown "$!"
+		vx_backend_serve "$n" "$py"
 	done
 	for ((n = 1; n <= VX_NBACKENDS; n++)); do
 		ok=0
