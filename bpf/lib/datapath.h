@@ -253,7 +253,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	}
 	if (ttl_expiring(&p))
 		return VIPXDP_R_pass_ttl;
-	rc = lb_new_flow(svc, &f, &p, syn, bytes, now);
+	rc = lb_new_flow(svc, &f, &p, syn, bytes, now, cfg);
 	if (rc >= 0)
 		return rc;
 	return forward(ctx, eth, &p, NULL, now);

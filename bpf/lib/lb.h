@@ -59,13 +59,12 @@ static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
 
 /* The backend for a flow without conntrack, or NULL. */
 static __always_inline const struct vipxdp_backend *
-pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn, __u32 *be_id)
+pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn, __u32 *be_id,
+	     const struct vipxdp_cfg *cfg)
 {
 	const struct vipxdp_backend *be;
-	const struct vipxdp_cfg *cfg;
-	__u32 zero = 0, hash, id, par, size;
+	__u32 hash, id, par, size;
 
-	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	hash = vipxdp_flow_hash(f, svc->flags, cfg ? cfg->hash_seed : 0);
 
 	if (!syn) {
@@ -103,42 +102,6 @@ static __always_inline __u8 ct_initial_state(__u8 proto)
 	if (proto == IPPROTO_TCP)
 		return VIPXDP_CT_SYN;
 	return proto == IPPROTO_UDP ? VIPXDP_CT_UDP : VIPXDP_CT_OTHER;
-}
-
-/* Record both directions of a new DNAT flow. */
-static __always_inline int ct_create(const struct vipxdp_flow *f, const struct vipxdp_backend *be,
-				     __u32 svc_id, __u32 be_id, __u32 now)
-{
-	struct vipxdp_ct fwd = {}, rev = {};
-	struct vipxdp_flow rk = {};
-
-	fwd.daddr = be->addr;
-	fwd.dport = be->port;
-	fwd.flags = VIPXDP_CT_F_DNAT;
-	fwd.state = ct_initial_state(f->proto);
-	fwd.svc_id = svc_id;
-	fwd.backend_id = be_id;
-	fwd.last_seen = now;
-	fwd.created_ns = bpf_ktime_get_ns();
-
-	rk.saddr = be->addr;
-	rk.daddr = f->saddr;
-	rk.sport = be->port;
-	rk.dport = f->sport;
-	rk.proto = f->proto;
-	rk.family = f->family;
-	rev.saddr = f->daddr;
-	rev.sport = f->dport;
-	rev.flags = VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY;
-	rev.state = fwd.state;
-	rev.svc_id = svc_id;
-	rev.backend_id = be_id;
-	rev.last_seen = now;
-	rev.created_ns = fwd.created_ns;
-
-	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY))
-		return -1;
-	return bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY) ? -1 : 0;
 }
 
 /* Has the entry been idle for longer than its state allows? */
@@ -195,6 +158,55 @@ __noinline int ct_stale(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
 	ct_peer_key(f, ct, peer);
 	pc = bpf_map_lookup_elem(&vipxdp_ct, peer);
 	return !pc || ct_expired(pc, now, cfg);
+}
+
+/* The forward entry of a new flow; the caller adds what it rewrites. */
+static __always_inline void ct_init(struct vipxdp_ct *ct, __u8 proto, __u32 svc_id, __u32 be_id,
+				    __u32 now)
+{
+	ct->state = ct_initial_state(proto);
+	ct->svc_id = svc_id;
+	ct->backend_id = be_id;
+	ct->last_seen = now;
+	ct->created_ns = bpf_ktime_get_ns();
+}
+
+/*
+ * Record a new flow: fwd under key f, and its reply direction, which undoes
+ * fwd's rewrites under the translated tuple reversed (ct_peer_key; rk when
+ * the caller has built it already, for a NAT port claim). Every mode (DNAT,
+ * full NAT, source NAT) records its flows here.
+ */
+static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct vipxdp_ct *fwd,
+				     const struct vipxdp_flow *rk)
+{
+	struct vipxdp_ct rev = {};
+	struct vipxdp_flow k;
+
+	rev.flags = VIPXDP_CT_F_REPLY;
+	if (fwd->flags & VIPXDP_CT_F_SNAT) {
+		rev.flags |= VIPXDP_CT_F_DNAT;
+		rev.daddr = f->saddr;
+		rev.dport = f->sport;
+	}
+	if (fwd->flags & VIPXDP_CT_F_DNAT) {
+		rev.flags |= VIPXDP_CT_F_SNAT;
+		rev.saddr = f->daddr;
+		rev.sport = f->dport;
+	}
+	rev.state = fwd->state;
+	rev.svc_id = fwd->svc_id;
+	rev.backend_id = fwd->backend_id;
+	rev.last_seen = fwd->last_seen;
+	rev.created_ns = fwd->created_ns;
+	if (!rk) {
+		ct_peer_key(f, fwd, &k);
+		rk = &k;
+	}
+	if (bpf_map_update_elem(&vipxdp_ct, rk, &rev, BPF_ANY) ||
+	    bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY))
+		return -1;
+	return 0;
 }
 
 /* Note the packet in the entry: age and TCP state, written only on change. */
@@ -326,51 +338,26 @@ static __always_inline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp
 static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 					     const struct vipxdp_svc *svc,
 					     const struct vipxdp_backend *be, __u32 be_id,
-					     __u32 now, __be16 *sport)
+					     __u32 now, const struct vipxdp_cfg *cfg, __be16 *sport)
 {
-	const struct vipxdp_cfg *cfg;
-	struct vipxdp_ct fwd = {}, rev = {};
-	struct vipxdp_flow rk = {};
+	struct vipxdp_ct fwd = {};
+	struct vipxdp_flow rk;
 	const struct vipxdp_ct *old;
-	__u32 zero = 0;
 	__u16 prefer = 0;
 
-	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	old = bpf_map_lookup_elem(&vipxdp_ct, f);
 	if (old && (old->flags & VIPXDP_CT_F_SNAT))
 		prefer = old->sport;
-	rk.saddr = be->addr;
-	rk.daddr = svc->snat;
-	rk.sport = be->port;
-	rk.proto = f->proto;
-	rk.family = f->family;
-	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
-		return VIPXDP_R_drop_nat_ports;
-
 	fwd.daddr = be->addr;
 	fwd.dport = be->port;
 	fwd.saddr = svc->snat;
-	fwd.sport = rk.dport;
 	fwd.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
-	fwd.state = ct_initial_state(f->proto);
-	fwd.svc_id = svc->id;
-	fwd.backend_id = be_id;
-	fwd.last_seen = now;
-	fwd.created_ns = bpf_ktime_get_ns();
-
-	rev.daddr = f->saddr;
-	rev.dport = f->sport;
-	rev.saddr = f->daddr;
-	rev.sport = f->dport;
-	rev.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY;
-	rev.state = fwd.state;
-	rev.svc_id = svc->id;
-	rev.backend_id = be_id;
-	rev.last_seen = now;
-	rev.created_ns = fwd.created_ns;
-
-	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY) ||
-	    bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY))
+	ct_peer_key(f, &fwd, &rk); /* its dport is the port to claim */
+	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
+		return VIPXDP_R_drop_nat_ports;
+	fwd.sport = rk.dport;
+	ct_init(&fwd, f->proto, svc->id, be_id, now);
+	if (ct_commit(f, &fwd, &rk))
 		return VIPXDP_R_drop_error;
 	*sport = rk.dport;
 	return -1;
@@ -403,9 +390,9 @@ static __always_inline bool src_is_snat(const struct vipxdp_flow *f)
 static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f,
 					 __u32 now, const struct vipxdp_cfg *cfg)
 {
-	struct vipxdp_ct fwd = {}, rev = {};
+	struct vipxdp_ct fwd = {};
 	const struct vipxdp_snat *rule;
-	struct vipxdp_flow rk = {};
+	struct vipxdp_flow rk;
 
 	/* A rule with a zero VIP is an exclusion: the control plane adds one
 	 * for each address of this host, so its own traffic and traffic to it
@@ -415,30 +402,14 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
 		return VIPXDP_R_pass_no_service;
 	if (snat_rule(&f->daddr, f->family))
 		return VIPXDP_R_pass_no_service;
-	rk.saddr = f->daddr;
-	rk.daddr = rule->vip;
-	rk.sport = f->dport;
-	rk.proto = f->proto;
-	rk.family = f->family;
+	fwd.saddr = rule->vip;
+	fwd.flags = VIPXDP_CT_F_SNAT;
+	ct_peer_key(f, &fwd, &rk); /* its dport is the port to claim */
 	if (nat_claim(&rk, f, 0, vipxdp_hash_5tuple(f, 0x736e6174), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
-
-	fwd.saddr = rule->vip;
 	fwd.sport = rk.dport;
-	fwd.flags = VIPXDP_CT_F_SNAT;
-	fwd.state = ct_initial_state(f->proto);
-	fwd.svc_id = VIPXDP_SVC_NONE;
-	fwd.last_seen = now;
-	fwd.created_ns = bpf_ktime_get_ns();
-	rev.daddr = f->saddr;
-	rev.dport = f->sport;
-	rev.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY;
-	rev.state = fwd.state;
-	rev.svc_id = VIPXDP_SVC_NONE;
-	rev.last_seen = now;
-	rev.created_ns = fwd.created_ns;
-	if (bpf_map_update_elem(&vipxdp_ct, &rk, &rev, BPF_ANY) ||
-	    bpf_map_update_elem(&vipxdp_ct, f, &fwd, BPF_ANY))
+	ct_init(&fwd, f->proto, VIPXDP_SVC_NONE, 0, now);
+	if (ct_commit(f, &fwd, &rk))
 		return VIPXDP_R_drop_error;
 	rewrite(p, false, &rule->vip, rk.dport);
 	return -1;
@@ -450,22 +421,30 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
  * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
  */
 static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
-				       struct l4_ptrs *p, bool syn, __u64 bytes, __u32 now)
+				       struct l4_ptrs *p, bool syn, __u64 bytes, __u32 now,
+				       const struct vipxdp_cfg *cfg)
 {
 	const struct vipxdp_backend *be;
 	__be16 sport = 0;
 	__u32 be_id = 0;
 	int rc;
 
-	be = pick_backend(svc, f, syn, &be_id);
+	be = pick_backend(svc, f, syn, &be_id, cfg);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;
 	if (svc->mode == VIPXDP_MODE_FULLNAT) {
-		rc = ct_create_fullnat(f, svc, be, be_id, now, &sport);
+		rc = ct_create_fullnat(f, svc, be, be_id, now, cfg, &sport);
 		if (rc >= 0)
 			return rc;
-	} else if (ct_create(f, be, svc->id, be_id, now)) {
-		return VIPXDP_R_drop_error;
+	} else {
+		struct vipxdp_ct fwd = {};
+
+		fwd.daddr = be->addr;
+		fwd.dport = be->port;
+		fwd.flags = VIPXDP_CT_F_DNAT;
+		ct_init(&fwd, f->proto, svc->id, be_id, now);
+		if (ct_commit(f, &fwd, NULL))
+			return VIPXDP_R_drop_error;
 	}
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
