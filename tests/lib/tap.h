@@ -52,6 +52,13 @@ static inline bool tap_check(bool ok, const char *file, int line, const char *fm
 			  _e < 0 ? strerror(-_e) : "not zero");                        \
 	})
 
+#define ASSERT_STREQ(got, want, what)                                                 \
+	({                                                                             \
+		const char *_g = (got), *_w = (want);                                  \
+		tap_check(_g && !strcmp(_g, _w), __FILE__, __LINE__,                    \
+			  "%s: got '%s', expected '%s'", what, _g ? _g : "(null)", _w);  \
+	})
+
 /* Run one named test; print its TAP line. */
 static inline void tap_run(const char *name, bool (*fn)(void))
 {

@@ -11,21 +11,6 @@
 #include "../lib/tap.h"
 #include "addr.h"
 
-/* tap.h's ASSERT_EQ/ASSERT_OK evaluate their arguments more than once: use
- * these for calls with side effects, so each call runs exactly once. */
-#define CALL_EQ(call, want, what)                                                                  \
-	__extension__({                                                                            \
-		long long got_ = (call);                                                           \
-		tap_check(got_ == (long long)(want), __FILE__, __LINE__,                           \
-			  "%s: %s returned %lld, expected %lld", what, #call, got_,                \
-			  (long long)(want));                                                      \
-	})
-#define CALL_OK(call, what) CALL_EQ(call, 0, what)
-
-#define STR_EQ(got, want, what)                                                                    \
-	tap_check(!strcmp((got), (want)), __FILE__, __LINE__, "%s: got '%s', expected '%s'", what, \
-		  (got), (want))
-
 /* An IPv4 literal fills the first 4 bytes in network order, the rest zero. */
 static bool test_addr_parse_v4(void)
 {
@@ -34,7 +19,7 @@ static bool test_addr_parse_v4(void)
 	int i;
 
 	memset(&a, 0xaa, sizeof(a));
-	if (!CALL_OK(vipxdp_addr_parse("198.18.0.1", &fam, &a), "parse"))
+	if (!ASSERT_OK(vipxdp_addr_parse("198.18.0.1", &fam, &a), "parse"))
 		return false;
 	if (!ASSERT_EQ(fam, VIPXDP_AF_INET, "family"))
 		return false;
@@ -68,12 +53,12 @@ static bool test_addr_v6_canonical(void)
 	__u8 fam;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (!CALL_OK(vipxdp_addr_parse(cases[i].in, &fam, &a), cases[i].in) ||
+		if (!ASSERT_OK(vipxdp_addr_parse(cases[i].in, &fam, &a), cases[i].in) ||
 		    !ASSERT_EQ(fam, VIPXDP_AF_INET6, cases[i].in) ||
-		    !STR_EQ(vipxdp_addr_str(fam, &a, buf, sizeof(buf)), cases[i].out, cases[i].in))
+		    !ASSERT_STREQ(vipxdp_addr_str(fam, &a, buf, sizeof(buf)), cases[i].out, cases[i].in))
 			return false;
 	}
-	if (!CALL_OK(vipxdp_addr_parse("2001:db8::1", &fam, &a), "parse"))
+	if (!ASSERT_OK(vipxdp_addr_parse("2001:db8::1", &fam, &a), "parse"))
 		return false;
 	return ASSERT_TRUE(a.b[0] == 0x20 && a.b[1] == 0x01 && a.b[2] == 0x0d && a.b[3] == 0xb8 &&
 				   a.b[15] == 1,
@@ -104,10 +89,10 @@ static bool test_addr_parse_rejects(void)
 	memset(&a, 0x5a, sizeof(a));
 	orig = a;
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		if (!CALL_EQ(vipxdp_addr_parse(bad[i], &fam, &a), -EINVAL, bad[i]))
+		if (!ASSERT_EQ(vipxdp_addr_parse(bad[i], &fam, &a), -EINVAL, bad[i]))
 			return false;
 	}
-	if (!CALL_EQ(vipxdp_addr_parse(NULL, &fam, &a), -EINVAL, "NULL"))
+	if (!ASSERT_EQ(vipxdp_addr_parse(NULL, &fam, &a), -EINVAL, "NULL"))
 		return false;
 	return ASSERT_EQ(fam, 77, "family untouched") &&
 	       ASSERT_TRUE(!memcmp(&a, &orig, sizeof(a)), "address untouched");
@@ -128,9 +113,9 @@ static bool test_addr_cmp(void)
 	       ASSERT_TRUE(vipxdp_addr_cmp(fc, &c, fd, &d) < 0, "198.18.0.1 < 198.18.0.2") &&
 	       ASSERT_TRUE(vipxdp_addr_cmp(fc, &c, fa, &a) < 0, "IPv4 before IPv6") &&
 	       ASSERT_TRUE(!vipxdp_addr_eq(fc, &c, fd, &d), "different") &&
-	       STR_EQ(vipxdp_family_str(fa), "IPv6", "family name") &&
-	       STR_EQ(vipxdp_family_str(fc), "IPv4", "family name") &&
-	       STR_EQ(vipxdp_addr_str(7, &a, buf, sizeof(buf)), "(family 7)", "unknown family");
+	       ASSERT_STREQ(vipxdp_family_str(fa), "IPv6", "family name") &&
+	       ASSERT_STREQ(vipxdp_family_str(fc), "IPv4", "family name") &&
+	       ASSERT_STREQ(vipxdp_addr_str(7, &a, buf, sizeof(buf)), "(family 7)", "unknown family");
 }
 
 /* Ports are decimal 1-65535; protocols tcp/udp in any case, printed lower. */
@@ -139,24 +124,24 @@ static bool test_port_proto(void)
 	__u16 port = 0;
 	__u8 proto = 0;
 
-	return CALL_OK(vipxdp_port_parse("65535", &port), "65535") &&
-	       ASSERT_EQ(port, 65535, "port") && CALL_OK(vipxdp_port_parse("080", &port), "080") &&
+	return ASSERT_OK(vipxdp_port_parse("65535", &port), "65535") &&
+	       ASSERT_EQ(port, 65535, "port") && ASSERT_OK(vipxdp_port_parse("080", &port), "080") &&
 	       ASSERT_EQ(port, 80, "port") &&
-	       CALL_EQ(vipxdp_port_parse("0", &port), -ERANGE, "0") &&
-	       CALL_EQ(vipxdp_port_parse("65536", &port), -ERANGE, "65536") &&
-	       CALL_EQ(vipxdp_port_parse("99999999999999999999", &port), -ERANGE, "huge") &&
-	       CALL_EQ(vipxdp_port_parse("", &port), -EINVAL, "empty") &&
-	       CALL_EQ(vipxdp_port_parse("-1", &port), -EINVAL, "-1") &&
-	       CALL_EQ(vipxdp_port_parse("http", &port), -EINVAL, "http") &&
+	       ASSERT_EQ(vipxdp_port_parse("0", &port), -ERANGE, "0") &&
+	       ASSERT_EQ(vipxdp_port_parse("65536", &port), -ERANGE, "65536") &&
+	       ASSERT_EQ(vipxdp_port_parse("99999999999999999999", &port), -ERANGE, "huge") &&
+	       ASSERT_EQ(vipxdp_port_parse("", &port), -EINVAL, "empty") &&
+	       ASSERT_EQ(vipxdp_port_parse("-1", &port), -EINVAL, "-1") &&
+	       ASSERT_EQ(vipxdp_port_parse("http", &port), -EINVAL, "http") &&
 	       ASSERT_EQ(port, 80, "untouched") &&
-	       CALL_OK(vipxdp_proto_parse("TcP", &proto), "TcP") &&
+	       ASSERT_OK(vipxdp_proto_parse("TcP", &proto), "TcP") &&
 	       ASSERT_EQ(proto, IPPROTO_TCP, "tcp") &&
-	       CALL_OK(vipxdp_proto_parse("udp", &proto), "udp") &&
+	       ASSERT_OK(vipxdp_proto_parse("udp", &proto), "udp") &&
 	       ASSERT_EQ(proto, IPPROTO_UDP, "udp") &&
-	       CALL_EQ(vipxdp_proto_parse("sctp", &proto), -EINVAL, "sctp") &&
-	       STR_EQ(vipxdp_proto_str(IPPROTO_TCP), "tcp", "tcp name") &&
-	       STR_EQ(vipxdp_proto_str(IPPROTO_UDP), "udp", "udp name") &&
-	       STR_EQ(vipxdp_proto_str(132), "unknown", "other name");
+	       ASSERT_EQ(vipxdp_proto_parse("sctp", &proto), -EINVAL, "sctp") &&
+	       ASSERT_STREQ(vipxdp_proto_str(IPPROTO_TCP), "tcp", "tcp name") &&
+	       ASSERT_STREQ(vipxdp_proto_str(IPPROTO_UDP), "udp", "udp name") &&
+	       ASSERT_STREQ(vipxdp_proto_str(132), "unknown", "other name");
 }
 
 /* Endpoints parse into family/address/port and print back canonically. */
@@ -179,13 +164,13 @@ static bool test_endpoint_roundtrip(void)
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		err[0] = '\0';
-		if (!CALL_OK(vipxdp_endpoint_parse(cases[i].in, &ep, err, sizeof(err)),
+		if (!ASSERT_OK(vipxdp_endpoint_parse(cases[i].in, &ep, err, sizeof(err)),
 			     cases[i].in) ||
 		    !ASSERT_EQ(ep.family, cases[i].family, cases[i].in) ||
 		    !ASSERT_EQ(ep.port, cases[i].port, cases[i].in) ||
-		    !STR_EQ(vipxdp_endpoint_str(&ep, buf, sizeof(buf)), cases[i].out,
+		    !ASSERT_STREQ(vipxdp_endpoint_str(&ep, buf, sizeof(buf)), cases[i].out,
 			    cases[i].in) ||
-		    !STR_EQ(err, "", "no message on success"))
+		    !ASSERT_STREQ(err, "", "no message on success"))
 			return false;
 	}
 	return true;
@@ -198,10 +183,10 @@ static bool test_endpoint_strlen(void)
 	struct vipxdp_svc_id svc;
 	const char *longest = "[ffff:ffff:ffff:ffff:ffff:ffff:255.255.255.255]:65535/tcp";
 
-	if (!CALL_OK(vipxdp_svc_id_parse(longest, &svc, err, sizeof(err)), err))
+	if (!ASSERT_OK(vipxdp_svc_id_parse(longest, &svc, err, sizeof(err)), err))
 		return false;
 	return ASSERT_EQ(strlen(longest) + 1, VIPXDP_SVC_STRLEN, "longest service fits") &&
-	       STR_EQ(vipxdp_svc_id_str(&svc, buf, sizeof(buf)),
+	       ASSERT_STREQ(vipxdp_svc_id_str(&svc, buf, sizeof(buf)),
 		      "[ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff]:65535/tcp", "printed whole");
 }
 
@@ -226,7 +211,7 @@ static bool check_bad(const struct bad_case *cases, size_t n, bool svc)
 		else
 			ret = vipxdp_endpoint_parse(cases[i].in, &ep, err, sizeof(err));
 		if (!ASSERT_EQ(ret, -EINVAL, cases[i].in) ||
-		    !STR_EQ(err, cases[i].msg, cases[i].in))
+		    !ASSERT_STREQ(err, cases[i].msg, cases[i].in))
 			return false;
 	}
 	return true;
@@ -279,10 +264,10 @@ static bool test_svc_roundtrip(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (!CALL_OK(vipxdp_svc_id_parse(cases[i].in, &id, err, sizeof(err)),
+		if (!ASSERT_OK(vipxdp_svc_id_parse(cases[i].in, &id, err, sizeof(err)),
 			     cases[i].in) ||
 		    !ASSERT_EQ(id.proto, cases[i].proto, cases[i].in) ||
-		    !STR_EQ(vipxdp_svc_id_str(&id, buf, sizeof(buf)), cases[i].out, cases[i].in))
+		    !ASSERT_STREQ(vipxdp_svc_id_str(&id, buf, sizeof(buf)), cases[i].out, cases[i].in))
 			return false;
 	}
 	return true;
@@ -314,9 +299,9 @@ static bool test_cidr(void)
 	struct vipxdp_addr a;
 	__u8 fam;
 
-	if (!CALL_OK(vipxdp_cidr_parse("198.18.0.0/15", &c, err, sizeof(err)), err) ||
+	if (!ASSERT_OK(vipxdp_cidr_parse("198.18.0.0/15", &c, err, sizeof(err)), err) ||
 	    !ASSERT_EQ(c.family, VIPXDP_AF_INET, "family") || !ASSERT_EQ(c.prefix_len, 15, "len") ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.0/15", "v4"))
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.0/15", "v4"))
 		return false;
 	vipxdp_addr_parse("198.19.255.255", &fam, &a);
 	if (!ASSERT_TRUE(vipxdp_cidr_contains(&c, fam, &a), "198.19.255.255 inside"))
@@ -328,20 +313,20 @@ static bool test_cidr(void)
 	if (!ASSERT_TRUE(!vipxdp_cidr_contains(&c, fam, &a), "other family outside"))
 		return false;
 
-	if (!CALL_OK(vipxdp_cidr_parse("198.18.1.2/15", &c, err, sizeof(err)), err) ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.0/15", "host bits cleared"))
+	if (!ASSERT_OK(vipxdp_cidr_parse("198.18.1.2/15", &c, err, sizeof(err)), err) ||
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.0/15", "host bits cleared"))
 		return false;
-	if (!CALL_OK(vipxdp_cidr_parse("2001:DB8:ffff::1/32", &c, err, sizeof(err)), err) ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "2001:db8::/32", "v6 normalised"))
+	if (!ASSERT_OK(vipxdp_cidr_parse("2001:DB8:ffff::1/32", &c, err, sizeof(err)), err) ||
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "2001:db8::/32", "v6 normalised"))
 		return false;
-	if (!CALL_OK(vipxdp_cidr_parse("2001:db8::1/127", &c, err, sizeof(err)), err) ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "2001:db8::/127", "/127"))
+	if (!ASSERT_OK(vipxdp_cidr_parse("2001:db8::1/127", &c, err, sizeof(err)), err) ||
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "2001:db8::/127", "/127"))
 		return false;
-	if (!CALL_OK(vipxdp_cidr_parse("198.18.0.7", &c, err, sizeof(err)), err) ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.7/32", "bare address"))
+	if (!ASSERT_OK(vipxdp_cidr_parse("198.18.0.7", &c, err, sizeof(err)), err) ||
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "198.18.0.7/32", "bare address"))
 		return false;
-	if (!CALL_OK(vipxdp_cidr_parse("0.0.0.0/0", &c, err, sizeof(err)), err) ||
-	    !STR_EQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "0.0.0.0/0", "/0"))
+	if (!ASSERT_OK(vipxdp_cidr_parse("0.0.0.0/0", &c, err, sizeof(err)), err) ||
+	    !ASSERT_STREQ(vipxdp_cidr_str(&c, buf, sizeof(buf)), "0.0.0.0/0", "/0"))
 		return false;
 	vipxdp_addr_parse("203.0.113.9", &fam, &a);
 	return ASSERT_TRUE(vipxdp_cidr_contains(&c, fam, &a), "/0 holds every IPv4 address");
@@ -363,9 +348,9 @@ static bool test_cidr_errors(void)
 	size_t i;
 
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		if (!CALL_EQ(vipxdp_cidr_parse(cases[i].in, &c, err, sizeof(err)), -EINVAL,
+		if (!ASSERT_EQ(vipxdp_cidr_parse(cases[i].in, &c, err, sizeof(err)), -EINVAL,
 			     cases[i].in) ||
-		    !STR_EQ(err, cases[i].msg, cases[i].in))
+		    !ASSERT_STREQ(err, cases[i].msg, cases[i].in))
 			return false;
 	}
 	return true;
@@ -377,15 +362,15 @@ static bool test_small_buffers(void)
 	struct vipxdp_endpoint ep;
 	char buf[8], err[16];
 
-	if (!CALL_EQ(vipxdp_endpoint_parse("198.18.0.1:0", &ep, NULL, 0), -EINVAL, "NULL err"))
+	if (!ASSERT_EQ(vipxdp_endpoint_parse("198.18.0.1:0", &ep, NULL, 0), -EINVAL, "NULL err"))
 		return false;
-	if (!CALL_EQ(vipxdp_endpoint_parse("198.18.0.1:0", &ep, err, sizeof(err)), -EINVAL,
+	if (!ASSERT_EQ(vipxdp_endpoint_parse("198.18.0.1:0", &ep, err, sizeof(err)), -EINVAL,
 		     "small"))
 		return false;
-	if (!STR_EQ(err, "port 0 out of r", "truncated message"))
+	if (!ASSERT_STREQ(err, "port 0 out of r", "truncated message"))
 		return false;
 	vipxdp_endpoint_parse("[2001:db8::1]:80", &ep, NULL, 0);
-	return STR_EQ(vipxdp_endpoint_str(&ep, buf, sizeof(buf)), "[2001:d", "truncated text");
+	return ASSERT_STREQ(vipxdp_endpoint_str(&ep, buf, sizeof(buf)), "[2001:d", "truncated text");
 }
 
 int main(void)

@@ -16,21 +16,6 @@
 
 #define EXAMPLE_POLICY "deploy/examples/policy.yaml"
 
-/* tap.h's ASSERT_EQ/ASSERT_OK evaluate their arguments more than once: use
- * these for calls with side effects, so each call runs exactly once. */
-#define CALL_EQ(call, want, what)                                                                  \
-	__extension__({                                                                            \
-		long long got_ = (call);                                                           \
-		tap_check(got_ == (long long)(want), __FILE__, __LINE__,                           \
-			  "%s: %s returned %lld, expected %lld", what, #call, got_,                \
-			  (long long)(want));                                                      \
-	})
-#define CALL_OK(call, what) CALL_EQ(call, 0, what)
-
-#define STR_EQ(got, want, what)                                                                    \
-	tap_check((got) && !strcmp((got), (want)), __FILE__, __LINE__,                             \
-		  "%s: got '%s', expected '%s'", what, (got) ? (got) : "(null)", (want))
-
 static int parse(const char *text, struct vipxdp_policy **p, struct vipxdp_policy_errors *errs)
 {
 	return vipxdp_policy_parse_string("t.yaml", text, strlen(text), p, errs);
@@ -53,14 +38,14 @@ static bool addr_is(__u8 family, const struct vipxdp_addr *a, const char *want, 
 {
 	char buf[VIPXDP_ADDR_STRLEN];
 
-	return STR_EQ(vipxdp_addr_str(family, a, buf, sizeof(buf)), want, what);
+	return ASSERT_STREQ(vipxdp_addr_str(family, a, buf, sizeof(buf)), want, what);
 }
 
 static bool ep_is(const struct vipxdp_endpoint *ep, const char *want, const char *what)
 {
 	char buf[VIPXDP_ENDPOINT_STRLEN];
 
-	return STR_EQ(vipxdp_endpoint_str(ep, buf, sizeof(buf)), want, what);
+	return ASSERT_STREQ(vipxdp_endpoint_str(ep, buf, sizeof(buf)), want, what);
 }
 
 static bool loc_is(const struct vipxdp_policy_loc *loc, unsigned int line, unsigned int col,
@@ -150,15 +135,15 @@ static bool test_full_policy(void)
 
 	if (!parsed_ok(parse(full_policy, &p, &errs), &errs))
 		goto out;
-	if (!ASSERT_EQ(errs.n, 0, "no messages") || !STR_EQ(p->name, "t.yaml", "name") ||
+	if (!ASSERT_EQ(errs.n, 0, "no messages") || !ASSERT_STREQ(p->name, "t.yaml", "name") ||
 	    !ASSERT_EQ(p->settings.hash_seed, 0x5eed1234, "hash_seed") ||
 	    !ASSERT_EQ(p->settings.table_size, 251, "table_size") ||
 	    !ASSERT_EQ(p->settings.conntrack_size, 1000, "conntrack_size"))
 		goto out;
 
-	if (!ASSERT_EQ(p->n_ifaces, 2, "interfaces") || !STR_EQ(p->ifaces[0].name, "eth0", "if0") ||
+	if (!ASSERT_EQ(p->n_ifaces, 2, "interfaces") || !ASSERT_STREQ(p->ifaces[0].name, "eth0", "if0") ||
 	    !ASSERT_EQ(p->ifaces[0].mode, VIPXDP_MODE_GENERIC, "if0 mode") ||
-	    !STR_EQ(p->ifaces[1].name, "veth-lb1", "if1") ||
+	    !ASSERT_STREQ(p->ifaces[1].name, "veth-lb1", "if1") ||
 	    !ASSERT_EQ(p->ifaces[1].mode, VIPXDP_MODE_AUTO, "if1 default mode") ||
 	    !loc_is(&p->ifaces[1].loc, 8, 5, "if1 loc"))
 		goto out;
@@ -168,7 +153,7 @@ static bool test_full_policy(void)
 	v4 = &p->vips[0];
 	if (!ASSERT_EQ(v4->family, VIPXDP_AF_INET, "v4 family") ||
 	    !addr_is(v4->family, &v4->addr, "198.18.0.100", "v4 address") ||
-	    !STR_EQ(v4->name, "web-frontend-prod-12345", "v4 name of 23 bytes") ||
+	    !ASSERT_STREQ(v4->name, "web-frontend-prod-12345", "v4 name of 23 bytes") ||
 	    !ASSERT_TRUE(v4->arp, "v4 arp default") || !loc_is(&v4->loc, 10, 5, "v4 loc") ||
 	    !ASSERT_EQ(v4->n_services, 2, "v4 services"))
 		goto out;
@@ -252,9 +237,9 @@ static bool test_find(void)
 		goto out;
 	ok = ASSERT_TRUE(vipxdp_policy_find_iface(p, "veth-lb1") == &p->ifaces[1], "iface") &&
 	     ASSERT_TRUE(!vipxdp_policy_find_iface(p, "eth1"), "absent iface") &&
-	     STR_EQ(vipxdp_iface_mode_str(p->ifaces[0].mode), "generic", "mode name") &&
-	     STR_EQ(vipxdp_hash_mode_str(VIPXDP_HASH_SOURCE_IP), "source-ip", "hash name") &&
-	     STR_EQ(vipxdp_health_type_str(VIPXDP_HEALTH_HTTP), "http", "health name");
+	     ASSERT_STREQ(vipxdp_iface_mode_str(p->ifaces[0].mode), "generic", "mode name") &&
+	     ASSERT_STREQ(vipxdp_hash_mode_str(VIPXDP_HASH_SOURCE_IP), "source-ip", "hash name") &&
+	     ASSERT_STREQ(vipxdp_health_type_str(VIPXDP_HEALTH_HTTP), "http", "health name");
 out:
 	vipxdp_policy_free(p);
 	return ok;
@@ -295,29 +280,29 @@ static bool test_health_inheritance(void)
 	s = &p->vips[0].services[0];
 	h = &s->health;
 	if (!ASSERT_TRUE(h->configured, "service configured") ||
-	    !ASSERT_EQ(h->type, VIPXDP_HEALTH_HTTP, "http") || !STR_EQ(h->path, "/hz", "path") ||
+	    !ASSERT_EQ(h->type, VIPXDP_HEALTH_HTTP, "http") || !ASSERT_STREQ(h->path, "/hz", "path") ||
 	    !ASSERT_EQ(h->expect_min, 200, "expect") || !ASSERT_EQ(h->expect_max, 200, "expect") ||
 	    !ASSERT_EQ(h->interval_ms, 500, "interval") ||
 	    !ASSERT_EQ(h->timeout_ms, 500, "timeout defaults to the shorter interval") ||
 	    !ASSERT_EQ(h->rise, 5, "rise") || !ASSERT_EQ(h->fall, 4, "fall in hex") ||
 	    !ASSERT_EQ(h->source_family, VIPXDP_AF_INET6, "source") ||
 	    !addr_is(h->source_family, &h->source, "2001:db8::2", "source") ||
-	    !STR_EQ(h->host, "lb.example", "host"))
+	    !ASSERT_STREQ(h->host, "lb.example", "host"))
 		goto out;
 
 	h = &s->backends[0].health;
 	if (!ASSERT_TRUE(h->configured, "inherited configured") ||
-	    !STR_EQ(h->path, "/hz", "path") ||
+	    !ASSERT_STREQ(h->path, "/hz", "path") ||
 	    !ASSERT_TRUE(h->path != s->health.path, "own copy") ||
 	    !ASSERT_EQ(h->timeout_ms, 500, "timeout") || !ASSERT_EQ(h->rise, 5, "rise"))
 		goto out;
 
 	h = &s->backends[1].health;
 	if (!ASSERT_EQ(h->type, VIPXDP_HEALTH_HTTP, "type inherited") ||
-	    !STR_EQ(h->path, "/other", "path overridden") ||
+	    !ASSERT_STREQ(h->path, "/other", "path overridden") ||
 	    !ASSERT_EQ(h->timeout_ms, 300, "timeout") || !ASSERT_EQ(h->port, 9000, "port") ||
 	    !ASSERT_EQ(h->expect_min, 204, "expect") || !ASSERT_EQ(h->expect_max, 299, "expect") ||
-	    !ASSERT_EQ(h->interval_ms, 500, "interval") || !STR_EQ(h->host, "lb.example", "host"))
+	    !ASSERT_EQ(h->interval_ms, 500, "interval") || !ASSERT_STREQ(h->host, "lb.example", "host"))
 		goto out;
 
 	h = &s->backends[2].health;
@@ -330,7 +315,7 @@ static bool test_health_inheritance(void)
 
 	h = &s->backends[3].health;
 	if (!ASSERT_TRUE(h->configured, "empty health") ||
-	    !STR_EQ(h->path, "/hz", "all inherited") || !ASSERT_EQ(h->timeout_ms, 500, "timeout"))
+	    !ASSERT_STREQ(h->path, "/hz", "all inherited") || !ASSERT_EQ(h->timeout_ms, 500, "timeout"))
 		goto out;
 
 	s = &p->vips[0].services[1];
@@ -368,7 +353,7 @@ static bool test_empty_policy(void)
 			return false;
 	}
 	p = NULL;
-	ok = CALL_OK(vipxdp_policy_parse_string("t.yaml", NULL, 0, &p, NULL), "NULL text") &&
+	ok = ASSERT_OK(vipxdp_policy_parse_string("t.yaml", NULL, 0, &p, NULL), "NULL text") &&
 	     ASSERT_TRUE(p && p->n_vips == 0, "empty");
 	vipxdp_policy_free(p);
 	return ok;
@@ -395,7 +380,7 @@ static bool test_example_file(void)
 	s = &p->vips[0].services[0];
 	if (!ASSERT_EQ(s->n_backends, 3, "backends") ||
 	    !ASSERT_EQ(s->health.type, VIPXDP_HEALTH_HTTP, "http") ||
-	    !STR_EQ(s->backends[2].health.path, "/ready", "override") ||
+	    !ASSERT_STREQ(s->backends[2].health.path, "/ready", "override") ||
 	    !ASSERT_EQ(s->backends[2].weight, 0, "drained"))
 		goto out;
 	s = &p->vips[0].services[1];
@@ -418,9 +403,9 @@ static bool test_missing_file(void)
 	struct vipxdp_policy_errors errs;
 	struct vipxdp_policy *p = (void *)1;
 
-	return CALL_EQ(vipxdp_policy_load("no/such/policy.yaml", &p, &errs), -ENOENT, "load") &&
+	return ASSERT_EQ(vipxdp_policy_load("no/such/policy.yaml", &p, &errs), -ENOENT, "load") &&
 	       ASSERT_TRUE(!p, "no policy") && ASSERT_EQ(errs.n, 1, "one message") &&
-	       STR_EQ(errs.msg[0], "no/such/policy.yaml: No such file or directory", "message");
+	       ASSERT_STREQ(errs.msg[0], "no/such/policy.yaml: No such file or directory", "message");
 }
 
 /* Several errors are all reported, sorted by position, with *out NULL. */
@@ -436,13 +421,13 @@ static bool test_errors_in_file_order(void)
 	struct vipxdp_policy_errors errs;
 	struct vipxdp_policy *p = (void *)1;
 
-	return CALL_EQ(parse(text, &p, &errs), -EINVAL, "invalid") &&
+	return ASSERT_EQ(parse(text, &p, &errs), -EINVAL, "invalid") &&
 	       ASSERT_TRUE(!p, "no policy") && ASSERT_EQ(errs.n, 3, "three errors") &&
 	       ASSERT_EQ(errs.more, 0, "no more") &&
-	       STR_EQ(errs.msg[0], "t.yaml:3:5: duplicate VIP 198.18.0.1 (first defined at 2:5)",
+	       ASSERT_STREQ(errs.msg[0], "t.yaml:3:5: duplicate VIP 198.18.0.1 (first defined at 2:5)",
 		      "first") &&
-	       STR_EQ(errs.msg[1], "t.yaml:5:31: port 0 out of range (1-65535)", "second") &&
-	       STR_EQ(errs.msg[2], "t.yaml:7:15: table_size 9 is not prime", "third");
+	       ASSERT_STREQ(errs.msg[1], "t.yaml:5:31: port 0 out of range (1-65535)", "second") &&
+	       ASSERT_STREQ(errs.msg[2], "t.yaml:7:15: table_size 9 is not prime", "third");
 }
 
 /* Past VIPXDP_POLICY_MAX_ERRORS messages, the rest are counted in `more`. */
@@ -459,10 +444,10 @@ static bool test_error_limit(void)
 	w = text + sprintf(text, "vips:\n");
 	for (i = 0; i < 25; i++)
 		w += sprintf(w, "  - address: 198.18.0.%d\n    arp: maybe\n", i);
-	ok = CALL_EQ(parse(text, &p, &errs), -EINVAL, "invalid") &&
+	ok = ASSERT_EQ(parse(text, &p, &errs), -EINVAL, "invalid") &&
 	     ASSERT_EQ(errs.n, VIPXDP_POLICY_MAX_ERRORS, "kept") &&
 	     ASSERT_EQ(errs.more, 5, "more") &&
-	     STR_EQ(errs.msg[19],
+	     ASSERT_STREQ(errs.msg[19],
 		    "t.yaml:41:10: arp: expected a boolean (true, false, yes, no), got 'maybe'",
 		    "20th message");
 	free(text);
@@ -474,7 +459,7 @@ static bool test_null_errors(void)
 {
 	struct vipxdp_policy *p = (void *)1;
 
-	return CALL_EQ(parse("vips: 5\n", &p, NULL), -EINVAL, "invalid") && ASSERT_TRUE(!p, "NULL");
+	return ASSERT_EQ(parse("vips: 5\n", &p, NULL), -EINVAL, "invalid") && ASSERT_TRUE(!p, "NULL");
 }
 
 /* Heads of policies with one VIP and one service, to build error cases on. */
@@ -783,7 +768,7 @@ static void run_error_cases(void)
 
 		ret = parse(ec->yaml, &p, &errs);
 		ok = ASSERT_EQ(ret, -EINVAL, ec->name) && ASSERT_TRUE(!p, ec->name) &&
-		     ASSERT_EQ(errs.n, 1, ec->name) && STR_EQ(errs.msg[0], ec->msg, ec->name);
+		     ASSERT_EQ(errs.n, 1, ec->name) && ASSERT_STREQ(errs.msg[0], ec->msg, ec->name);
 		if (!ok && errs.n > 1)
 			vipxdp_policy_errors_print(&errs, stdout);
 		tap_result(ok, "error: %s", ec->name);
