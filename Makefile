@@ -159,7 +159,7 @@ $(BUILD)/obj/tools/bench_datapath.o: $(BENCH_SKELS)
 $(BUILD)/obj/tools/bench_datapath.o: CFLAGS += -I$(BUILD)/bench -Itools/bench -Itests/packet
 
 $(BUILD)/tools/bench_datapath: $(BUILD)/obj/tools/bench_datapath.o \
-			       $(BUILD)/obj/tests/packet/pkt_build.o $(LIB)
+			       $(TEST_HELPER_OBJ) $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)

@@ -47,20 +47,16 @@
 #include <bpf/libbpf.h>
 
 #include "pkt_build.h"
+#include "pkt_env.h"
 #include "dataplane.h"
 #include "vipxdp.skel.h"
 #include "bench_wrap.h"
 #include "bench_wrap.skel.h"
 
-#define MAC_IN "02:00:00:00:00:01" /* vt_in: client side */
-#define MAC_BE "02:00:00:00:00:02" /* vt_be: backend side */
-#define MAC_CLIENT "02:00:00:00:00:10"
 
 #define VIP4 "198.18.0.100"
 #define VIP6 "2001:db8:100::1"
 #define NONVIP4 "198.18.0.200"
-#define CLIENT4 "198.18.0.10"
-#define CLIENT6 "2001:db8:1::10"
 /* Varied sources: 198.19.64.0/18, 16384 addresses. */
 #define SRC_BASE ((198u << 24) | (19u << 16) | (64u << 8))
 #define TABLE_SIZE 65537
@@ -105,62 +101,17 @@ struct dut {
 
 /* ---- environment ---------------------------------------------------- */
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		fprintf(stderr, "bench_datapath: command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
 static int setup_netns(void)
 {
-	static const char *const cmds[] = {
-		"ip link set lo up",
-		"ip link add vt_in address " MAC_IN " type veth peer name vt_in_p",
-		"ip link add vt_be address " MAC_BE " type veth peer name vt_be_p",
-		"ip link set vt_in up && ip link set vt_in_p up",
-		"ip link set vt_be up && ip link set vt_be_p up",
-		"ip addr add 198.18.0.1/24 dev vt_in",
-		"ip addr add 198.19.0.254/24 dev vt_be",
-		"ip -6 addr add 2001:db8:1::1/64 dev vt_in nodad",
-		"ip -6 addr add 2001:db8:2::fe/64 dev vt_be nodad",
-		"sysctl -qw net.ipv4.ip_forward=1",
-		"sysctl -qw net.ipv6.conf.all.forwarding=1",
-		"ip route add 198.19.64.0/18 via 198.18.0.10 dev vt_in",
-		"ip neigh add " CLIENT4 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
-		"ip -6 neigh add " CLIENT6 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
-		"ip neigh add 198.19.0.1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
-		"ip neigh add 198.19.0.2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
-		"ip neigh add 198.19.0.3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
+	static const char *const extra[] = {
+		"ip route add 198.19.64.0/18 via " CLIENT4 " dev vt_in",
 	};
 
-	if (unshare(CLONE_NEWNET)) {
-		fprintf(stderr, "bench_datapath: unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return -1;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (sh(cmds[i]))
-			return -1;
-	if_in = if_nametoindex("vt_in");
-	if_be = if_nametoindex("vt_be");
-	return if_in && if_be ? 0 : -1;
+	return pkt_env_setup("bench_datapath", extra, sizeof(extra) / sizeof(extra[0]), &if_in,
+			     &if_be);
 }
 
-static void addr_of(const char *s, __u8 *family, struct vipxdp_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, s, a) == 1)
-		*family = VIPXDP_AF_INET;
-	else if (inet_pton(AF_INET6, s, a) == 1)
-		*family = VIPXDP_AF_INET6;
-	else
-		abort();
-}
+#define addr_of pkt_env_addr
 
 static int add_service(struct dut *d, const char *vip, const char *const *bes, size_t n,
 		       __u32 *id)
@@ -168,12 +119,12 @@ static int add_service(struct dut *d, const char *vip, const char *const *bes, s
 	struct vipxdp_be_spec spec[8] = {};
 	struct vipxdp_svc_spec svc = {};
 
-	addr_of(vip, &svc.family, &svc.vip);
+	pkt_env_addr(vip, &svc.family, &svc.vip);
 	svc.proto = IPPROTO_TCP;
 	svc.port = 80;
 	svc.table_size = TABLE_SIZE;
 	for (size_t i = 0; i < n; i++) {
-		addr_of(bes[i], &spec[i].family, &spec[i].addr);
+		pkt_env_addr(bes[i], &spec[i].family, &spec[i].addr);
 		spec[i].port = 8080;
 		spec[i].weight = 100;
 	}
@@ -185,7 +136,7 @@ static int add_vip(struct dut *d, const char *vip)
 	struct vipxdp_addr a;
 	__u8 family;
 
-	addr_of(vip, &family, &a);
+	pkt_env_addr(vip, &family, &a);
 	return vipxdp_dp_set_vip(&d->dp, family, &a, VIPXDP_VIP_F_ARP, NULL);
 }
 

@@ -26,13 +26,11 @@
 
 #include "../lib/tap.h"
 #include "pkt_build.h"
+#include "pkt_env.h"
 #include "dataplane.h"
 #include "vipxdp_hash.h"
 #include "vipxdp.skel.h"
 
-#define MAC_IN "02:00:00:00:00:01" /* vt_in: client side */
-#define MAC_BE "02:00:00:00:00:02" /* vt_be: backend side */
-#define MAC_CLIENT "02:00:00:00:00:10"
 #define MAC_LOCAL_BE "02:00:00:00:00:50" /* backend on the client link */
 #define MAC_PEER "02:00:00:00:00:99" /* some other host */
 
@@ -42,8 +40,6 @@
 #define VIP4_SRCHASH "198.18.0.103"
 #define VIP4_NOARP "198.18.0.104"
 #define VIP6 "2001:db8:100::1"
-#define CLIENT4 "198.18.0.10"
-#define CLIENT6 "2001:db8:1::10"
 #define TABLE_SIZE 65537
 #define SEED 0x5eed1234u
 
@@ -61,69 +57,19 @@ static const char *const be_mac[] = { "02:00:00:00:01:01", "02:00:00:00:01:02",
 
 /* ---- environment ---------------------------------------------------- */
 
-static int sh(const char *cmd)
-{
-	int rc = system(cmd);
-
-	if (rc != 0)
-		printf("# command failed (%d): %s\n", rc, cmd);
-	return rc;
-}
-
 static int setup_netns(void)
 {
-	static const char *const cmds[] = {
-		"ip link set lo up",
-		"ip link add vt_in address " MAC_IN " type veth peer name vt_in_p",
-		"ip link add vt_be address " MAC_BE " type veth peer name vt_be_p",
-		"ip link set vt_in up && ip link set vt_in_p up",
-		"ip link set vt_be up && ip link set vt_be_p up",
-		"ip addr add 198.18.0.1/24 dev vt_in",
-		"ip addr add 198.19.0.254/24 dev vt_be",
-		"ip -6 addr add 2001:db8:1::1/64 dev vt_in nodad",
-		"ip -6 addr add 2001:db8:2::fe/64 dev vt_be nodad",
-		"sysctl -qw net.ipv4.ip_forward=1",
-		"sysctl -qw net.ipv6.conf.all.forwarding=1",
-		"ip neigh add " CLIENT4 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
-		"ip -6 neigh add " CLIENT6 " lladdr " MAC_CLIENT " dev vt_in nud permanent",
+	static const char *const extra[] = {
 		"ip neigh add 198.18.0.50 lladdr " MAC_LOCAL_BE " dev vt_in nud permanent",
-		"ip neigh add 198.19.0.1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
-		"ip neigh add 198.19.0.2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
-		"ip neigh add 198.19.0.3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
 		"ip neigh add 198.19.0.4 lladdr 02:00:00:00:01:04 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::1 lladdr 02:00:00:00:01:01 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::2 lladdr 02:00:00:00:01:02 dev vt_be nud permanent",
-		"ip -6 neigh add 2001:db8:2::3 lladdr 02:00:00:00:01:03 dev vt_be nud permanent",
 		/* 198.19.0.9 has no neighbour entry: FIB answers NO_NEIGH. */
 	};
-	size_t i;
 
-	if (unshare(CLONE_NEWNET)) {
-		printf("# unshare(CLONE_NEWNET): %s\n", strerror(errno));
-		return -1;
-	}
-	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
-		if (sh(cmds[i]))
-			return -1;
-	if_in = if_nametoindex("vt_in");
-	if_be = if_nametoindex("vt_be");
-	return if_in && if_be ? 0 : -1;
+	return pkt_env_setup("test_datapath", extra, sizeof(extra) / sizeof(extra[0]), &if_in,
+			     &if_be);
 }
 
-static void addr_of(const char *s, __u8 *family, struct vipxdp_addr *a)
-{
-	memset(a, 0, sizeof(*a));
-	if (inet_pton(AF_INET, s, a) == 1) {
-		*family = VIPXDP_AF_INET;
-		return;
-	}
-	if (inet_pton(AF_INET6, s, a) == 1) {
-		*family = VIPXDP_AF_INET6;
-		return;
-	}
-	printf("# bad address in test: %s\n", s);
-	abort();
-}
+#define addr_of pkt_env_addr
 
 static int add_service(const char *vip, __u8 proto, __u16 port, __u32 flags,
 		       const char *const *bes, size_t n, __u16 be_port)
@@ -132,13 +78,13 @@ static int add_service(const char *vip, __u8 proto, __u16 port, __u32 flags,
 	struct vipxdp_svc_spec svc = {};
 	size_t i;
 
-	addr_of(vip, &svc.family, &svc.vip);
+	pkt_env_addr(vip, &svc.family, &svc.vip);
 	svc.proto = proto;
 	svc.port = port;
 	svc.flags = flags;
 	svc.table_size = TABLE_SIZE;
 	for (i = 0; i < n; i++) {
-		addr_of(bes[i], &spec[i].family, &spec[i].addr);
+		pkt_env_addr(bes[i], &spec[i].family, &spec[i].addr);
 		spec[i].port = be_port;
 		spec[i].weight = 100;
 	}
@@ -150,7 +96,7 @@ static int add_vip(const char *vip, __u32 flags)
 	struct vipxdp_addr a;
 	__u8 family;
 
-	addr_of(vip, &family, &a);
+	pkt_env_addr(vip, &family, &a);
 	return vipxdp_dp_set_vip(&dp, family, &a, flags, NULL);
 }
 
@@ -398,8 +344,8 @@ static int predict(const struct pkt_desc *d, bool syn)
 	__u32 id;
 	int i;
 
-	addr_of(d->saddr, &f.family, &f.saddr);
-	addr_of(d->daddr, &f.family, &f.daddr);
+	pkt_env_addr(d->saddr, &f.family, &f.saddr);
+	pkt_env_addr(d->daddr, &f.family, &f.daddr);
 	f.sport = htons(d->sport);
 	f.dport = htons(d->dport);
 	f.proto = d->proto;
@@ -644,7 +590,7 @@ static bool test_tcp4_syn_ack_fin(void)
 	__u32 be_id;
 	struct vipxdp_flow f = {};
 
-	addr_of(VIP4, &spec.family, &spec.vip);
+	pkt_env_addr(VIP4, &spec.family, &spec.vip);
 	spec.proto = IPPROTO_TCP;
 	spec.port = 80;
 	if (!ASSERT_OK(vipxdp_dp_get_service(&dp, &spec, &svc), "service"))
@@ -652,8 +598,8 @@ static bool test_tcp4_syn_ack_fin(void)
 	be = predict(&d, true);
 	if (!ASSERT_GE(be, 0, "prediction"))
 		return false;
-	addr_of(CLIENT4, &f.family, &f.saddr);
-	addr_of(VIP4, &f.family, &f.daddr);
+	pkt_env_addr(CLIENT4, &f.family, &f.saddr);
+	pkt_env_addr(VIP4, &f.family, &f.daddr);
 	f.sport = htons(40000);
 	f.dport = htons(80);
 	f.proto = IPPROTO_TCP;
@@ -928,8 +874,8 @@ static bool test_previous_generation(void)
 		struct vipxdp_backend be;
 		__u32 id;
 
-		addr_of(d.saddr, &f.family, &f.saddr);
-		addr_of(d.daddr, &f.family, &f.daddr);
+		pkt_env_addr(d.saddr, &f.family, &f.saddr);
+		pkt_env_addr(d.daddr, &f.family, &f.daddr);
 		f.sport = htons(d.sport);
 		f.dport = htons(80);
 		f.proto = IPPROTO_TCP;
@@ -962,8 +908,8 @@ static bool test_previous_generation(void)
 		{
 			struct vipxdp_flow f = {};
 
-			addr_of(d.saddr, &f.family, &f.saddr);
-			addr_of(d.daddr, &f.family, &f.daddr);
+			pkt_env_addr(d.saddr, &f.family, &f.saddr);
+			pkt_env_addr(d.daddr, &f.family, &f.daddr);
 			f.sport = htons(d.sport);
 			f.dport = htons(80);
 			f.proto = IPPROTO_TCP;
@@ -1007,8 +953,8 @@ static bool send_fresh(const char *vip, __u16 sport, __u8 flags, char *out, size
 	    !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
 		return false;
 	inet_ntop(AF_INET, r.out + pi.l3_off + 16, out, outlen);
-	addr_of(d.saddr, &f.family, &f.saddr);
-	addr_of(d.daddr, &f.family, &f.daddr);
+	pkt_env_addr(d.saddr, &f.family, &f.saddr);
+	pkt_env_addr(d.daddr, &f.family, &f.daddr);
 	f.sport = htons(sport);
 	f.dport = htons(80);
 	f.proto = IPPROTO_TCP;
@@ -1039,12 +985,12 @@ static bool test_drain_and_down(void)
 	for (i = 0; i < 200; i++)
 		if (!send_fresh(vip, 47000 + i, PKT_SYN, before[i], sizeof(before[i])))
 			return false;
-	addr_of(vip, &svc.family, &svc.vip);
+	pkt_env_addr(vip, &svc.family, &svc.vip);
 	svc.proto = IPPROTO_TCP;
 	svc.port = 80;
 	svc.table_size = TABLE_SIZE;
 	for (i = 0; i < 3; i++) {
-		addr_of(set[i], &spec[i].family, &spec[i].addr);
+		pkt_env_addr(set[i], &spec[i].family, &spec[i].addr);
 		spec[i].port = 8080;
 		spec[i].weight = i == 2 ? 0 : 100; /* drain .3 */
 	}
@@ -1085,8 +1031,8 @@ static bool ct_get(const char *src, __u16 sport, const char *dst, __u16 dport,
 {
 	struct vipxdp_flow f = {};
 
-	addr_of(src, &f.family, &f.saddr);
-	addr_of(dst, &f.family, &f.daddr);
+	pkt_env_addr(src, &f.family, &f.saddr);
+	pkt_env_addr(dst, &f.family, &f.daddr);
 	f.sport = htons(sport);
 	f.dport = htons(dport);
 	f.proto = IPPROTO_TCP;
@@ -1098,8 +1044,8 @@ static bool ct_put(const char *src, __u16 sport, const char *dst, __u16 dport,
 {
 	struct vipxdp_flow f = {};
 
-	addr_of(src, &f.family, &f.saddr);
-	addr_of(dst, &f.family, &f.daddr);
+	pkt_env_addr(src, &f.family, &f.saddr);
+	pkt_env_addr(dst, &f.family, &f.daddr);
 	f.sport = htons(sport);
 	f.dport = htons(dport);
 	f.proto = IPPROTO_TCP;
@@ -1133,7 +1079,7 @@ static bool test_conntrack_lifecycle(void)
 		cfg.ct_timeout[i] = 5;
 	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
 		return false;
-	addr_of(VIP4, &spec.family, &spec.vip);
+	pkt_env_addr(VIP4, &spec.family, &spec.vip);
 	spec.proto = IPPROTO_TCP;
 	spec.port = 80;
 	vipxdp_dp_get_service(&dp, &spec, &svc);
@@ -1215,13 +1161,13 @@ static int add_fullnat_service(void)
 	struct vipxdp_svc_spec svc = {};
 	__u8 fam;
 
-	addr_of(VIP4_FULLNAT, &svc.family, &svc.vip);
+	pkt_env_addr(VIP4_FULLNAT, &svc.family, &svc.vip);
 	svc.proto = IPPROTO_TCP;
 	svc.port = 80;
 	svc.table_size = 7;
 	svc.mode = VIPXDP_MODE_FULLNAT;
-	addr_of(SNAT4, &fam, &svc.snat);
-	addr_of(be[0], &spec.family, &spec.addr);
+	pkt_env_addr(SNAT4, &fam, &svc.snat);
+	pkt_env_addr(be[0], &spec.family, &spec.addr);
 	spec.port = 8080;
 	spec.weight = 1;
 	return vipxdp_dp_set_service(&dp, &svc, &spec, 1, NULL);
@@ -1233,8 +1179,8 @@ static __u16 fullnat_candidate(const char *client, __u16 cport, int n)
 	struct vipxdp_flow f = {};
 	__u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
 
-	addr_of(client, &f.family, &f.saddr);
-	addr_of(VIP4_FULLNAT, &f.family, &f.daddr);
+	pkt_env_addr(client, &f.family, &f.saddr);
+	pkt_env_addr(VIP4_FULLNAT, &f.family, &f.daddr);
 	f.sport = htons(cport);
 	f.dport = htons(80);
 	f.proto = IPPROTO_TCP;
@@ -1290,13 +1236,13 @@ static bool hold_port(__u16 port, __u16 owner_port, bool stale, __u32 now)
 	struct vipxdp_ct ct = { .state = VIPXDP_CT_EST, .last_seen = now };
 	__u8 fam;
 
-	addr_of("198.19.0.1", &rk.family, &rk.saddr);
-	addr_of(SNAT4, &fam, &rk.daddr);
+	pkt_env_addr("198.19.0.1", &rk.family, &rk.saddr);
+	pkt_env_addr(SNAT4, &fam, &rk.daddr);
 	rk.sport = htons(8080);
 	rk.dport = htons(port);
 	rk.proto = IPPROTO_TCP;
-	addr_of("198.18.0.77", &own.owner.family, &own.owner.saddr);
-	addr_of(VIP4_FULLNAT, &fam, &own.owner.daddr);
+	pkt_env_addr("198.18.0.77", &own.owner.family, &own.owner.saddr);
+	pkt_env_addr(VIP4_FULLNAT, &fam, &own.owner.daddr);
 	own.owner.sport = htons(owner_port);
 	own.owner.dport = htons(80);
 	own.owner.proto = IPPROTO_TCP;
@@ -1375,12 +1321,12 @@ static bool test_elastic_ip(void)
 	bool ok = true;
 	int len, wlen;
 
-	addr_of(EIP4, &fam, &v);
-	addr_of(EIP4_PRIV, &fam, &pv);
+	pkt_env_addr(EIP4, &fam, &v);
+	pkt_env_addr(EIP4_PRIV, &fam, &pv);
 	if (!ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip4"))
 		return false;
-	addr_of(EIP6, &fam, &v);
-	addr_of(EIP6_PRIV, &fam, &pv);
+	pkt_env_addr(EIP6, &fam, &v);
+	pkt_env_addr(EIP6_PRIV, &fam, &pv);
 	if (!ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip6"))
 		return false;
 	pkt_mac(be_mac[2], bmac);
@@ -1426,7 +1372,7 @@ static bool test_elastic_ip(void)
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	/* Removed: traffic to it is no longer ours. */
-	addr_of(EIP4, &fam, &v);
+	pkt_env_addr(EIP4, &fam, &v);
 	ok &= ASSERT_OK(vipxdp_dp_del_eip(&dp, fam, &v), "del eip");
 	d = tcp4(CLIENT4, 50001, EIP4, 22, PKT_SYN);
 	len = pkt_build(&d, in, sizeof(in));
@@ -1441,8 +1387,8 @@ static __u16 snat_candidate(const struct pkt_desc *d, __u16 sport, __u16 dport)
 	struct vipxdp_flow f = {};
 	__u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
 
-	addr_of(d->saddr, &f.family, &f.saddr);
-	addr_of(d->daddr, &f.family, &f.daddr);
+	pkt_env_addr(d->saddr, &f.family, &f.saddr);
+	pkt_env_addr(d->daddr, &f.family, &f.daddr);
 	f.sport = htons(sport);
 	f.dport = htons(dport);
 	f.proto = d->proto;
@@ -1468,8 +1414,8 @@ static bool test_snat(void)
 	__u16 aport, aid;
 	int len, wlen;
 
-	addr_of("198.19.0.0", &rule.family, &rule.src);
-	addr_of(VIP4, &fam, &rule.vip);
+	pkt_env_addr("198.19.0.0", &rule.family, &rule.src);
+	pkt_env_addr(VIP4, &fam, &rule.vip);
 	if (!ASSERT_OK(vipxdp_dp_set_snat(&dp, &rule, 1), "snat rule"))
 		return false;
 	pkt_mac(be_mac[1], bmac);
@@ -1529,8 +1475,8 @@ static bool test_snat(void)
 	}
 
 	/* An elastic IP beats the source NAT rule. */
-	addr_of("198.18.0.111", &fam, &v);
-	addr_of("198.19.0.4", &fam, &pv);
+	pkt_env_addr("198.18.0.111", &fam, &v);
+	pkt_env_addr("198.19.0.4", &fam, &pv);
 	ok &= ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip");
 	pkt_mac(be_mac[3], bmac);
 	d = tcp4("198.19.0.4", 33001, CLIENT4, 443, PKT_SYN);
@@ -1879,8 +1825,8 @@ static bool test_icmp_snat_time_exceeded(void)
 	bool ok = true;
 	int port, len, wlen;
 
-	addr_of("198.19.0.0", &rule.family, &rule.src);
-	addr_of(VIP4, &fam, &rule.vip);
+	pkt_env_addr("198.19.0.0", &rule.family, &rule.src);
+	pkt_env_addr(VIP4, &fam, &rule.vip);
 	if (!ASSERT_OK(vipxdp_dp_set_snat(&dp, &rule, 1), "snat rule"))
 		return false;
 	memcpy(wl2.smac, mac_be, 6);
@@ -1993,8 +1939,8 @@ static bool test_icmp_elastic_ip(void)
 	bool ok = true;
 	int len, wlen;
 
-	addr_of(EIP4, &fam, &v);
-	addr_of(EIP4_PRIV, &fam, &pv);
+	pkt_env_addr(EIP4, &fam, &v);
+	pkt_env_addr(EIP4_PRIV, &fam, &pv);
 	if (!ASSERT_OK(vipxdp_dp_set_eip(&dp, fam, &v, &pv), "eip4"))
 		return false;
 	pkt_mac(be_mac[2], pmac);
@@ -2145,8 +2091,8 @@ static bool test_icmp_one_way_flow(void)
 		cfg.ct_timeout[i] = 5;
 	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
 		return false;
-	addr_of(be4[be], &k.family, &k.saddr);
-	addr_of(CLIENT4, &k.family, &k.daddr);
+	pkt_env_addr(be4[be], &k.family, &k.saddr);
+	pkt_env_addr(CLIENT4, &k.family, &k.daddr);
 	k.sport = htons(5353);
 	k.dport = htons(51070);
 	k.proto = IPPROTO_UDP;
