@@ -111,7 +111,6 @@ static int setup_netns(void)
 			     &if_be);
 }
 
-#define addr_of pkt_env_addr
 
 static int add_service(struct dut *d, const char *vip, const char *const *bes, size_t n,
 		       __u32 *id)

@@ -69,7 +69,6 @@ static int setup_netns(void)
 			     &if_be);
 }
 
-#define addr_of pkt_env_addr
 
 static int add_service(const char *vip, __u8 proto, __u16 port, __u32 flags,
 		       const char *const *bes, size_t n, __u16 be_port)
