@@ -185,11 +185,16 @@ static int dut_load(struct dut *d, __u32 ct_size)
 		d->skel->skeleton->data_sz = obj_size;
 	}
 	err = bpf_object__open_skeleton(d->skel->skeleton, NULL);
-	err = err ?: bpf_map__set_max_entries(d->skel->maps.vipxdp_ct, ct_size);
 	if (!err && opt.no_common_lru)
 		err = bpf_map__set_map_flags(d->skel->maps.vipxdp_ct,
 					     bpf_map__map_flags(d->skel->maps.vipxdp_ct) |
 						     BPF_F_NO_COMMON_LRU);
+	/* Per-CPU LRU lists: each CPU holds 1/ncpus of the table, and the
+	 * bench runs on one CPU, so size the table for that CPU's share. */
+	if (!err && (bpf_map__map_flags(d->skel->maps.vipxdp_ct) & BPF_F_NO_COMMON_LRU) &&
+	    libbpf_num_possible_cpus() > 0)
+		ct_size *= libbpf_num_possible_cpus();
+	err = err ?: bpf_map__set_max_entries(d->skel->maps.vipxdp_ct, ct_size);
 	if (err) {
 		fprintf(stderr, "bench_datapath: opening the BPF object: %s\n", strerror(-err));
 		return -1;
@@ -589,7 +594,7 @@ static void case_syn_full(struct dut *d)
 	r = measure(d, 2, "TCP SYN, new flow, conntrack full", "W+S", &w, if_in, XDP_REDIRECT,
 		    VIPXDP_R_fwd_redirect, NEW_EVERY);
 	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
-		 "; CT %ld/%d entries before", entries, CT_SMALL);
+		 "; CT %ld entries before (table share of this CPU: %d)", entries, CT_SMALL);
 }
 
 /* Create a flow with one SYN run through the data path itself. For IPv4,

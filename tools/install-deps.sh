@@ -13,6 +13,7 @@ pkgs=(
 	iproute2 ethtool           # namespaces and veth for network tests / demo
 	curl jq python3 perl       # test clients, JSON checks, HTTP backends, prove
 	iputils-arping ndisc6      # ARP/NDP checks in network tests
+	iputils-ping               # path MTU checks in network tests
 )
 
 missing=()

@@ -227,7 +227,7 @@ vx_prereqs() {
 		echo "not root"
 		return 1
 	}
-	for c in ip ethtool curl jq python3 clang timeout mount umount pgrep; do
+	for c in ip ethtool curl jq python3 clang timeout mount umount pgrep ping; do
 		command -v "$c" >/dev/null 2>&1 || {
 			echo "$c not installed"
 			return 1
@@ -272,6 +272,11 @@ vx_setup() {
 	}
 	vx_topology_create || return 1
 	vx_backends_start || return 1
+	# A test file may extend the test bed (in this shell, so that what it
+	# makes with vx_ns_add is cleaned up): it defines vx_setup_extra.
+	if declare -F vx_setup_extra >/dev/null; then
+		vx_setup_extra || return 1
+	fi
 }
 
 # Run FUNCTION in a subshell with its output to FILE, within the time limit.
