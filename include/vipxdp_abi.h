@@ -140,6 +140,9 @@ enum vipxdp_backend_flags {
 	/* Health checks failed: out of the table, and not used by the
 	 * previous-generation rule either. Set together with ACTIVE. */
 	VIPXDP_BE_F_DOWN = 1u << 1,
+	/* Replies of its DNAT flows need an entry of their own: its endpoint
+	 * is in more DNAT services than vipxdp_rev has slots for. */
+	VIPXDP_BE_F_REPLY_CT = 1u << 2,
 };
 #define VIPXDP_BE_USABLE(flags) (((flags) & (VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN)) == VIPXDP_BE_F_ACTIVE)
 
@@ -153,6 +156,27 @@ struct vipxdp_backend {
 	__u32 reserved;
 };
 _Static_assert(sizeof(struct vipxdp_backend) == 32, "vipxdp_backend size");
+
+/*
+ * vipxdp_rev: a DNAT backend endpoint (key: struct vipxdp_svc_key holding
+ * the backend's address, port and protocol) -> the (VIP, port) of the DNAT
+ * services it is in. A reply from the backend finds its flow's conntrack
+ * entry (keyed client -> VIP:port) through these, so a DNAT flow needs one
+ * entry, not two. A slot stays after its service is removed (flows of it
+ * live on) and is reused when a new service needs it; an endpoint in more
+ * services than there are slots gets VIPXDP_BE_F_REPLY_CT on its backends.
+ */
+#define VIPXDP_REV_SLOTS 2
+struct vipxdp_rev_vip {
+	struct vipxdp_addr addr;
+	__u16 port; /* network order */
+	__u16 used; /* 1 when the slot holds a (VIP, port) */
+};
+
+struct vipxdp_rev {
+	struct vipxdp_rev_vip vip[VIPXDP_REV_SLOTS];
+};
+_Static_assert(sizeof(struct vipxdp_rev) == 40, "vipxdp_rev size");
 
 /* Flow key: conntrack key in both directions and the input of the flow hash. */
 struct vipxdp_flow {
@@ -183,6 +207,17 @@ enum vipxdp_ct_flags {
 	VIPXDP_CT_F_DNAT = 1u << 0, /* destination becomes daddr:dport */
 	VIPXDP_CT_F_SNAT = 1u << 1, /* source becomes saddr:sport */
 	VIPXDP_CT_F_REPLY = 1u << 2, /* the reply direction of its flow */
+	/* DNAT flow in one entry: replies (backend -> client) find it through
+	 * vipxdp_rev, and their source becomes the key's destination. */
+	VIPXDP_CT_F_BOTH = 1u << 3,
+};
+
+/* A cached FIB answer, valid during the epoch it was filled in. */
+struct vipxdp_nh {
+	__u32 ifindex; /* egress interface, 0 = empty */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u32 epoch;
 };
 
 /* Connection state, which selects the entry's idle timeout. */
@@ -197,7 +232,9 @@ enum vipxdp_ct_state {
 
 /*
  * vipxdp_ct: flow -> translation. A flow has two entries, one per direction,
- * each saying what to write into the packet. Times are coarse-clock epochs
+ * each saying what to write into the packet, except a DNAT flow whose
+ * backend endpoint vipxdp_rev knows: its one entry (F_BOTH, keyed client ->
+ * VIP) serves both directions. Times are coarse-clock epochs
  * (bpf_ktime_get_coarse_ns() >> 30, about 1.07 s). An entry idle for longer
  * than its state's timeout is expired: the next packet finds it gone. The
  * next-hop cache lets established packets skip the FIB lookup; it is valid
@@ -214,13 +251,11 @@ struct vipxdp_ct {
 	__u32 svc_id; /* for counters; VIPXDP_SVC_NONE when not a service */
 	__u32 backend_id;
 	__u32 last_seen; /* epoch of the last packet */
-	__u32 nh_ifindex; /* next-hop cache: egress interface, 0 = empty */
-	__u8 nh_dmac[6];
-	__u8 nh_smac[6];
-	__u32 nh_epoch; /* epoch the cache was filled in */
-	__u64 created_ns; /* bpf_ktime_get_ns() when the flow was created */
+	/* Next-hop cache: [0] for packets of the key's direction, [1] for the
+	 * replies of an F_BOTH entry. */
+	struct vipxdp_nh nh[2];
 };
-_Static_assert(sizeof(struct vipxdp_ct) == 80, "vipxdp_ct size");
+_Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
 
 #define VIPXDP_SVC_NONE 0xffffffffu
 #define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * `vipxdp conntrack list|flush`: the flows the data path tracks, one line
- * (or JSON object) per direction, with what it rewrites, its state and idle
- * time; flush removes every entry and every NAT port claim.
+ * (or JSON object) per entry: one per direction, or one for both directions
+ * of a DNAT flow; with what it rewrites, its state and idle time; flush
+ * removes every entry and every NAT port claim.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -94,6 +95,7 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 			if (ndst[0])
 				json_kstr(&c->jw, "new_destination", ndst);
 			json_kbool(&c->jw, "reply", ct.flags & VIPXDP_CT_F_REPLY);
+			json_kbool(&c->jw, "both_directions", ct.flags & VIPXDP_CT_F_BOTH);
 			json_kstr(&c->jw, "state", state);
 			json_kdouble(&c->jw, "idle_s", idle);
 			if (ct.svc_id != VIPXDP_SVC_NONE)
@@ -103,7 +105,9 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 			printf("%-6s %-44s -> %-44s %s%s%s%s %-11s idle %.0fs%s\n",
 			       proto_name(key.proto, pb, sizeof(pb)), src, dst,
 			       nsrc[0] ? " src=" : "", nsrc, ndst[0] ? " dst=" : "", ndst, state, idle,
-			       ct.flags & VIPXDP_CT_F_REPLY ? " (reply)" : "");
+			       ct.flags & VIPXDP_CT_F_REPLY  ? " (reply)"
+			       : ct.flags & VIPXDP_CT_F_BOTH ? " (both directions)"
+							     : "");
 		}
 	}
 	if (c->json) {

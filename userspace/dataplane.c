@@ -82,6 +82,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->nat_fd = bpf_map__fd(skel->maps.vipxdp_nat);
 	dp->eip_fd = bpf_map__fd(skel->maps.vipxdp_eip);
 	dp->snat_fd = bpf_map__fd(skel->maps.vipxdp_snat);
+	dp->rev_fd = bpf_map__fd(skel->maps.vipxdp_rev);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -106,6 +107,7 @@ static const struct {
 	{ "vipxdp_nat", offsetof(struct vipxdp_dp, nat_fd) },
 	{ "vipxdp_eip", offsetof(struct vipxdp_dp, eip_fd) },
 	{ "vipxdp_snat", offsetof(struct vipxdp_dp, snat_fd) },
+	{ "vipxdp_rev", offsetof(struct vipxdp_dp, rev_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -397,6 +399,69 @@ static bool be_same(const struct vipxdp_backend *b, const struct vipxdp_be_spec 
 	       !memcmp(&b->addr, &s->addr, sizeof(b->addr));
 }
 
+/*
+ * Does the DNAT service v names (protocol and family of the endpoint key ek)
+ * still have an active backend at the endpoint of ek?
+ */
+static bool rev_slot_live(struct vipxdp_dp *dp, const struct be_array *a,
+			  const struct vipxdp_svc_key *ek, const struct vipxdp_rev_vip *v)
+{
+	struct vipxdp_svc_key sk = { .addr = v->addr, .port = v->port, .proto = ek->proto,
+				     .family = ek->family };
+	struct vipxdp_svc svc;
+	__u32 j;
+
+	if (bpf_map_lookup_elem(dp->svc_fd, &sk, &svc) || svc.mode != VIPXDP_MODE_DNAT)
+		return false;
+	for (j = 0; j < dp->max_backends; j++)
+		if ((a->be[j].flags & VIPXDP_BE_F_ACTIVE) && a->be[j].svc_id == svc.id &&
+		    a->be[j].port == ek->port && !memcmp(&a->be[j].addr, &ek->addr, sizeof(ek->addr)))
+			return true;
+	return false;
+}
+
+/*
+ * Make sure vipxdp_rev lists the DNAT service spec for backend endpoint be,
+ * so replies of its flows find their one conntrack entry. A slot is reused
+ * when free, or when the service it names no longer has this endpoint (its
+ * remaining flows then lose their replies' translation). Returns 0 when
+ * listed, 1 when every slot is in use (the backend needs
+ * VIPXDP_BE_F_REPLY_CT: its flows record reply entries), or -errno.
+ */
+static int rev_claim(struct vipxdp_dp *dp, const struct be_array *a,
+		     const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *be)
+{
+	struct vipxdp_svc_key ek = { .addr = be->addr, .port = htons(be->port),
+				     .proto = spec->proto, .family = be->family };
+	__be16 vport = htons(spec->port);
+	struct vipxdp_rev rev;
+	int i, slot = -1;
+
+	if (bpf_map_lookup_elem(dp->rev_fd, &ek, &rev)) {
+		if (errno != ENOENT)
+			return -errno;
+		memset(&rev, 0, sizeof(rev));
+	}
+	for (i = 0; i < VIPXDP_REV_SLOTS; i++)
+		if (rev.vip[i].used && rev.vip[i].port == vport &&
+		    !memcmp(&rev.vip[i].addr, &spec->vip, sizeof(spec->vip)))
+			return 0;
+	for (i = 0; i < VIPXDP_REV_SLOTS && slot < 0; i++)
+		if (!rev.vip[i].used)
+			slot = i;
+	for (i = 0; i < VIPXDP_REV_SLOTS && slot < 0; i++)
+		if (!rev_slot_live(dp, a, &ek, &rev.vip[i]))
+			slot = i;
+	if (slot < 0)
+		return 1;
+	rev.vip[slot].addr = spec->vip;
+	rev.vip[slot].port = vport;
+	rev.vip[slot].used = 1;
+	if (bpf_map_update_elem(dp->rev_fd, &ek, &rev, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
 static int zero_be_stats(struct vipxdp_dp *dp, __u32 id)
 {
 	int ncpu = libbpf_num_possible_cpus();
@@ -475,6 +540,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	__u32 *table = NULL, *cur = NULL, *ids = NULL, *mine = NULL;
 	__u32 i, j, k, next_free = 0, par, nmine = 0, cap_mine = 0;
 	bool exists, table_same = false, removed = false, *fresh = NULL;
+	__u8 *xflag = NULL;
 	int err;
 
 	if (!vipxdp_is_prime(spec->table_size) || spec->table_size < VIPXDP_MAGLEV_MIN ||
@@ -497,10 +563,23 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	mb = calloc(n ? n : 1, sizeof(*mb));
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	xflag = calloc(n ? n : 1, sizeof(*xflag));
 	table = malloc((size_t)spec->table_size * sizeof(*table));
-	if (!mb || !ids || !fresh || !table) {
+	if (!mb || !ids || !fresh || !xflag || !table) {
 		err = -ENOMEM;
 		goto out;
+	}
+
+	/* DNAT: every backend endpoint listed in vipxdp_rev with this service
+	 * before any table can point at it, or marked for reply entries. A
+	 * slot claimed here stays if this call fails: it names a service that
+	 * then does not exist, which the data path never matches. */
+	for (i = 0; i < n && spec->mode == VIPXDP_MODE_DNAT; i++) {
+		err = rev_claim(dp, &a, spec, &bes[i]);
+		if (err < 0)
+			goto out;
+		xflag[i] = err ? VIPXDP_BE_F_REPLY_CT : 0;
+		err = 0;
 	}
 
 	/* Backends that stay keep their id; new ones get a free id. New
@@ -560,7 +639,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		a.be[j].svc_id = svc.id;
 		a.be[j].weight = bes[i].weight;
 		__atomic_store_n(&a.be[j].flags,
-				 VIPXDP_BE_F_ACTIVE | (bes[i].down ? VIPXDP_BE_F_DOWN : 0),
+				 VIPXDP_BE_F_ACTIVE | (bes[i].down ? VIPXDP_BE_F_DOWN : 0) | xflag[i],
 				 __ATOMIC_RELEASE);
 		ids[i] = j;
 		fresh[i] = true;
@@ -576,7 +655,8 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			continue;
 		a.be[ids[i]].weight = bes[i].weight;
 		if (!bes[i].down)
-			__atomic_store_n(&a.be[ids[i]].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
+			__atomic_store_n(&a.be[ids[i]].flags, VIPXDP_BE_F_ACTIVE | xflag[i],
+					 __ATOMIC_RELEASE);
 	}
 	for (i = 0; i < n; i++) {
 		mb[i].addr = bes[i].addr;
@@ -651,7 +731,8 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			removed = true;
 		}
 		else if (bes[i].down)
-			__atomic_store_n(&a.be[mine[k]].flags, VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN,
+			__atomic_store_n(&a.be[mine[k]].flags,
+					 VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN | xflag[i],
 					 __ATOMIC_RELEASE);
 	}
 	if (svc_id)
@@ -664,6 +745,7 @@ out:
 		if (fresh[i])
 			__atomic_store_n(&a.be[ids[i]].flags, 0, __ATOMIC_RELEASE);
 	free(fresh);
+	free(xflag);
 	free(mine);
 	free(cur);
 	free(table);

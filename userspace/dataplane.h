@@ -42,6 +42,7 @@ struct vipxdp_dp {
 	int nat_fd;
 	int eip_fd;
 	int snat_fd;
+	int rev_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */

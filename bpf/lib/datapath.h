@@ -224,7 +224,22 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				return VIPXDP_R_pass_ttl;
 			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
-			return forward(ctx, eth, &p, ct, now);
+			return forward(ctx, eth, &p, &ct->nh[0], now);
+		}
+		/* A backend's reply to a one-entry DNAT flow. */
+		if (maybe_be && ct_find_both(&f, now, cfg)) {
+			struct vipxdp_flow *fk;
+
+			ct = ct_both(&fk);
+			if (ct && fk) {
+				if (ttl_expiring(&p))
+					return VIPXDP_R_pass_ttl;
+				ct_touch(ct, now, tcpflags);
+				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
+				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
+				rewrite(&p, false, &fk->daddr, fk->dport);
+				return forward(ctx, eth, &p, &ct->nh[1], now);
+			}
 		}
 	}
 	svc = NULL;

@@ -25,9 +25,9 @@ static __always_inline bool ttl_expiring(const struct l4_ptrs *p)
 	return !p->v6 ? p->ip4->ttl <= 1 : p->ip6->hop_limit <= 1;
 }
 
-/* Route the rewritten packet through the FIB; fills the cache of ct. */
+/* Route the rewritten packet through the FIB; fills the cache nh. */
 static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
-					struct vipxdp_ct *ct, __u32 epoch, __u32 *ifindex,
+					struct vipxdp_nh *nh, __u32 epoch, __u32 *ifindex,
 					__u8 *dmac, __u8 *smac)
 {
 	struct bpf_fib_lookup fib = {};
@@ -62,33 +62,33 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 	*ifindex = fib.ifindex;
 	__builtin_memcpy(dmac, fib.dmac, ETH_ALEN);
 	__builtin_memcpy(smac, fib.smac, ETH_ALEN);
-	if (ct) {
-		ct->nh_ifindex = fib.ifindex;
-		__builtin_memcpy(ct->nh_dmac, fib.dmac, ETH_ALEN);
-		__builtin_memcpy(ct->nh_smac, fib.smac, ETH_ALEN);
-		ct->nh_epoch = epoch;
+	if (nh) {
+		nh->ifindex = fib.ifindex;
+		__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
+		__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
+		nh->epoch = epoch;
 	}
 	return -1;
 }
 
 /*
- * Send the rewritten packet on. ct (may be NULL) is the flow's conntrack
- * entry: its next-hop cache is used while it is from the current coarse
- * epoch, and refilled from the FIB otherwise.
+ * Send the rewritten packet on. nh (may be NULL) is the next-hop cache of
+ * the packet's direction in its flow's conntrack entry: used while it is
+ * from the current coarse epoch, and refilled from the FIB otherwise.
  */
 static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				   struct vipxdp_ct *ct, __u32 epoch)
+				   struct vipxdp_nh *nh, __u32 epoch)
 {
 	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
 	__u32 ifindex;
 	int rc;
 
-	if (ct && ct->nh_ifindex && ct->nh_epoch == epoch) {
-		ifindex = ct->nh_ifindex;
-		__builtin_memcpy(dmac, ct->nh_dmac, ETH_ALEN);
-		__builtin_memcpy(smac, ct->nh_smac, ETH_ALEN);
+	if (nh && nh->ifindex && nh->epoch == epoch) {
+		ifindex = nh->ifindex;
+		__builtin_memcpy(dmac, nh->dmac, ETH_ALEN);
+		__builtin_memcpy(smac, nh->smac, ETH_ALEN);
 	} else {
-		rc = fib_next_hop(ctx, p, ct, epoch, &ifindex, dmac, smac);
+		rc = fib_next_hop(ctx, p, nh, epoch, &ifindex, dmac, smac);
 		if (rc >= 0)
 			return rc;
 	}

@@ -263,6 +263,7 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, vo
 	const struct vipxdp_eip *eip;
 	struct icmphdr *ic = l4;
 	struct vipxdp_flow k = {};
+	struct vipxdp_flow *fk = NULL;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be, snat_on, src_match, keep_ports = false;
 	struct icmp_quote q = {};
@@ -296,6 +297,13 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, vo
 		to_dport = ct->dport;
 		to_s = &ct->saddr;
 		to_sport = ct->sport;
+	} else if (maybe_be && ct_find_both(&k, now, cfg) && ct_both(&fk) && fk) {
+		/* A one-entry DNAT flow: E is its reply direction, which
+		 * gives the backend's replies the VIP:port (the destination
+		 * of the flow's key) as source. */
+		flags = VIPXDP_CT_F_SNAT;
+		to_s = &fk->daddr;
+		to_sport = fk->dport;
 	} else if ((eip = eip_lookup(&k, maybe_vip, maybe_be))) {
 		/* An IN entry for the quoted source, an OUT one for its
 		 * destination; ports (echo: the identifier) stay. */

@@ -10,11 +10,18 @@
  * (ECMP moved it here) or one that was established before the latest
  * table change: it takes the backend the previous table generation gives,
  * as long as that backend is still in the service, and the current table's
- * otherwise. Such packets are forwarded, never dropped. Every new flow writes
- * two conntrack entries: client -> VIP (destination becomes the backend) and
- * backend -> client (source becomes the VIP). A TCP SYN always takes the
+ * otherwise. Such packets are forwarded, never dropped. A new flow is
+ * recorded in conntrack: client -> VIP (destination becomes the backend) and
+ * backend -> client (source becomes the VIP; see below). A TCP SYN always takes the
  * active table and replaces any conntrack entry of its 5-tuple, so a reused
  * client port never sticks to a backend that has left.
+ *
+ * Usually a DNAT flow has only its client -> VIP entry (F_BOTH): the
+ * control plane lists every DNAT backend endpoint with the (VIP, port) of
+ * its services in vipxdp_rev, and a backend's reply finds the flow through
+ * that (ct_find_both). One insert per new flow instead of two, half the
+ * memory. Backends whose endpoint has no free vipxdp_rev slot
+ * (VIPXDP_BE_F_REPLY_CT) get the reply entry as other modes do.
  */
 #ifndef VIPXDP_BPF_LB_H
 #define VIPXDP_BPF_LB_H
@@ -152,6 +159,8 @@ __noinline int ct_stale(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
 
 	if (!f || !ct || !ct_expired(ct, now, cfg))
 		return 0;
+	if (ct->flags & VIPXDP_CT_F_BOTH)
+		return 1; /* both directions refresh this one entry */
 	peer = bpf_map_lookup_elem(&vipxdp_scratch, &zero);
 	if (!peer)
 		return 1;
@@ -168,14 +177,14 @@ static __always_inline void ct_init(struct vipxdp_ct *ct, __u8 proto, __u32 svc_
 	ct->svc_id = svc_id;
 	ct->backend_id = be_id;
 	ct->last_seen = now;
-	ct->created_ns = bpf_ktime_get_ns();
 }
 
 /*
  * Record a new flow: fwd under key f, and its reply direction, which undoes
  * fwd's rewrites under the translated tuple reversed (ct_peer_key; rk when
  * the caller has built it already, for a NAT port claim). Every mode (DNAT,
- * full NAT, source NAT) records its flows here.
+ * full NAT, source NAT) records its flows here. An F_BOTH entry (DNAT, its
+ * backend's endpoint in vipxdp_rev) is the flow's only one.
  */
 static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct vipxdp_ct *fwd,
 				     const struct vipxdp_flow *rk)
@@ -183,6 +192,8 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct v
 	struct vipxdp_ct rev = {};
 	struct vipxdp_flow k;
 
+	if (fwd->flags & VIPXDP_CT_F_BOTH)
+		return bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY) ? -1 : 0;
 	rev.flags = VIPXDP_CT_F_REPLY;
 	if (fwd->flags & VIPXDP_CT_F_SNAT) {
 		rev.flags |= VIPXDP_CT_F_DNAT;
@@ -198,7 +209,6 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct v
 	rev.svc_id = fwd->svc_id;
 	rev.backend_id = fwd->backend_id;
 	rev.last_seen = fwd->last_seen;
-	rev.created_ns = fwd->created_ns;
 	if (!rk) {
 		ct_peer_key(f, fwd, &k);
 		rk = &k;
@@ -278,6 +288,66 @@ static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs 
 		rewrite(p, true, &ct->daddr, ct->dport);
 	if (ct->flags & VIPXDP_CT_F_SNAT)
 		rewrite(p, false, &ct->saddr, ct->sport);
+}
+
+/*
+ * Is packet k, from a backend, a reply of a live one-entry DNAT flow
+ * (F_BOTH)? The backend endpoint's vipxdp_rev slots name the (VIP, port)
+ * the flow may be addressed to; its entry is the one keyed client ->
+ * VIP:port that translates to exactly this backend endpoint, so a backend's
+ * own traffic (health-check answers, direct clients) never matches. Returns
+ * 1 with that key in scratch slot 1 (ct_both() fetches the entry; the key's
+ * destination is the reply's new source), else 0. A global function: it is
+ * verified once, and its keys live in scratch space, not on the caller's
+ * nearly full stack.
+ */
+__noinline int ct_find_both(const struct vipxdp_flow *k, __u32 now, const struct vipxdp_cfg *cfg)
+{
+	const struct vipxdp_rev *rev;
+	struct vipxdp_svc_key *rk;
+	struct vipxdp_flow *fk;
+	struct vipxdp_ct *ct;
+	__u32 one = 1;
+
+	if (!k)
+		return 0;
+	fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+	if (!fk)
+		return 0;
+	rk = (struct vipxdp_svc_key *)fk;
+	rk->addr = k->saddr;
+	rk->port = k->sport;
+	rk->proto = k->proto;
+	rk->family = k->family;
+	rev = bpf_map_lookup_elem(&vipxdp_rev, rk);
+	if (!rev)
+		return 0;
+	fk->saddr = k->daddr;
+	fk->sport = k->dport;
+	fk->proto = k->proto;
+	fk->family = k->family;
+	fk->pad[0] = fk->pad[1] = 0;
+	for (int i = 0; i < VIPXDP_REV_SLOTS; i++) {
+		if (!rev->vip[i].used)
+			continue;
+		fk->daddr = rev->vip[i].addr;
+		fk->dport = rev->vip[i].port;
+		ct = bpf_map_lookup_elem(&vipxdp_ct, fk);
+		if (ct && (ct->flags & VIPXDP_CT_F_BOTH) && ct->dport == k->sport &&
+		    !((ct->daddr.w[0] ^ k->saddr.w[0]) | (ct->daddr.w[1] ^ k->saddr.w[1]) |
+		      (ct->daddr.w[2] ^ k->saddr.w[2]) | (ct->daddr.w[3] ^ k->saddr.w[3])))
+			return !ct_expired(ct, now, cfg);
+	}
+	return 0;
+}
+
+/* After ct_find_both() said yes: the flow's entry, *key its key. */
+static __always_inline struct vipxdp_ct *ct_both(struct vipxdp_flow **key)
+{
+	__u32 one = 1;
+
+	*key = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+	return *key ? bpf_map_lookup_elem(&vipxdp_ct, *key) : NULL;
 }
 
 static __always_inline bool flow_eq(const struct vipxdp_flow *a, const struct vipxdp_flow *b)
@@ -442,6 +512,8 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 		fwd.daddr = be->addr;
 		fwd.dport = be->port;
 		fwd.flags = VIPXDP_CT_F_DNAT;
+		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
+			fwd.flags |= VIPXDP_CT_F_BOTH;
 		ct_init(&fwd, f->proto, svc->id, be_id, now);
 		if (ct_commit(f, &fwd, NULL))
 			return VIPXDP_R_drop_error;

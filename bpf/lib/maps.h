@@ -135,11 +135,22 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_health SEC(".maps");
 
+/* DNAT backend endpoint -> the (VIP, port) of its services: replies find
+ * their flow's one conntrack entry through it (struct vipxdp_rev). */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, VIPXDP_MAX_BACKENDS);
+	__type(key, struct vipxdp_svc_key);
+	__type(value, struct vipxdp_rev);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} vipxdp_rev SEC(".maps");
+
 /* Per-CPU scratch space for subprograms whose stack frame must stay small
- * (the main frame is near the 512-byte limit). */
+ * (the main frame is near the 512-byte limit): [0] ct_stale's peer key,
+ * [1] ct_find_both's keys. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct vipxdp_flow);
 } vipxdp_scratch SEC(".maps");

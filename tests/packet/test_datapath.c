@@ -1091,13 +1091,33 @@ static bool test_conntrack_lifecycle(void)
 		if (!ASSERT_TRUE(ct_get(CLIENT4, 48500, VIP4, 80, &ct), "entry"))
 			goto out;
 		ok &= ASSERT_EQ(ct.state, states[i], "state");
-		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT, "flags");
+		/* One entry for both directions (the backend is in vipxdp_rev). */
+		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH, "flags");
 	}
-	/* Only this direction idle for 6 epochs: the reply direction keeps the
-	 * flow alive (a one-way stream must not lose its state). */
-	ct.last_seen -= 6;
-	if (!ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age the entry"))
-		goto out;
+	/* The client idle for 4 epochs, then a reply from the backend: it
+	 * refreshes the flow's one entry; 4 more idle epochs later (8 since
+	 * the client's last packet, beyond the timeout of 5) the client's next
+	 * packet is no new flow: one live direction keeps the flow. */
+	{
+		char be[64];
+		struct vipxdp_ct peer;
+		struct pkt_desc d;
+
+		ct.last_seen -= 4;
+		if (!ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age the entry"))
+			goto out;
+		inet_ntop(AF_INET, &ct.daddr, be, sizeof(be));
+		ok &= ASSERT_TRUE(!ct_get(be, ntohs(ct.dport), CLIENT4, 48500, &peer),
+				   "no reply entry");
+		d = tcp4(be, ntohs(ct.dport), CLIENT4, 48500, PKT_ACK);
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_OK(run_prog(in, len, if_be, &r), "run reply");
+		ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "reply translated");
+		ok &= ASSERT_TRUE(ct_get(CLIENT4, 48500, VIP4, 80, &peer), "entry");
+		ok &= ASSERT_GE(peer.last_seen, ct.last_seen + 4, "the reply refreshed it");
+		peer.last_seen -= 4;
+		ok &= ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &peer), "age it again");
+	}
 	s0 = lb_total(dp.svc_stats_fd, svc.id);
 	{
 		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
@@ -1107,20 +1127,10 @@ static bool test_conntrack_lifecycle(void)
 	}
 	s1 = lb_total(dp.svc_stats_fd, svc.id);
 	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "one live direction keeps the flow");
-	/* Both directions idle for 6 epochs: expired. */
-	{
-		char be[64];
-		struct vipxdp_ct peer;
-
-		ct_get(CLIENT4, 48500, VIP4, 80, &ct);
-		ct.last_seen -= 6;
-		ok &= ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age fwd");
-		inet_ntop(AF_INET, &ct.daddr, be, sizeof(be));
-		if (!ASSERT_TRUE(ct_get(be, ntohs(ct.dport), CLIENT4, 48500, &peer), "reply entry"))
-			goto out;
-		peer.last_seen -= 6;
-		ok &= ASSERT_TRUE(ct_put(be, ntohs(ct.dport), CLIENT4, 48500, &peer), "age reply");
-	}
+	/* Idle for 6 epochs in both directions: expired. */
+	ct_get(CLIENT4, 48500, VIP4, 80, &ct);
+	ct.last_seen -= 6;
+	ok &= ASSERT_TRUE(ct_put(CLIENT4, 48500, VIP4, 80, &ct), "age fwd");
 	s0 = lb_total(dp.svc_stats_fd, svc.id);
 	{
 		struct pkt_desc d = tcp4(CLIENT4, 48500, VIP4, 80, PKT_ACK);
@@ -1148,6 +1158,66 @@ out:
 	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "restore cfg");
 	return ok;
 }
+
+/*
+ * One conntrack entry per DNAT flow: one backend endpoint (be4[0]:9090) in
+ * three DNAT services (VIP4 tcp 7001-7003). vipxdp_rev has two slots, so
+ * the first two services' flows have one entry (F_BOTH) and their replies
+ * find it, leaving with the right VIP:port as source; the third service's
+ * backend is marked VIPXDP_BE_F_REPLY_CT and its flows get a reply entry.
+ * A packet from the endpoint that belongs to no flow (a direct client, a
+ * health-check answer) passes untouched.
+ */
+static bool test_dnat_one_entry(void)
+{
+	static const char *const one[] = { "198.19.0.1" };
+	__u8 in[2048], want[2048], bmac[6];
+	struct vipxdp_ct ct;
+	struct run r;
+	bool ok = true;
+	int len, wlen, i;
+
+	pkt_mac(be_mac[0], bmac);
+	for (i = 0; i < 3; i++)
+		if (!ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7001 + i, 0, one, 1, 9090), "service"))
+			return false;
+	for (i = 0; i < 3; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, 52001 + i, VIP4, 7001 + i, PKT_SYN), rep;
+
+		len = pkt_build(&d, in, sizeof(in));
+		wlen = expected_fwd(d, true, one[0], 9090, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		if (!ASSERT_TRUE(ct_get(CLIENT4, 52001 + i, VIP4, 7001 + i, &ct), "entry"))
+			return false;
+		ok &= ASSERT_EQ(ct.flags, i < 2 ? VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH
+						: VIPXDP_CT_F_DNAT, "flags");
+		ok &= ASSERT_EQ(ct_get(one[0], 9090, CLIENT4, 52001 + i, &ct), i == 2,
+				"reply entry only for the third service");
+		/* The reply leaves from the VIP:port its flow was addressed to. */
+		rep = tcp4(one[0], 9090, CLIENT4, 52001 + i, PKT_SYN | PKT_ACK);
+		memcpy(rep.l2.dmac, mac_be, 6);
+		memcpy(rep.l2.smac, bmac, 6);
+		len = pkt_build(&rep, in, sizeof(in));
+		wlen = expected_fwd(rep, false, VIP4, 7001 + i, mac_in, mac_client, want);
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	{
+		struct pkt_desc rep = tcp4(one[0], 9090, CLIENT4, 52099, PKT_ACK);
+
+		memcpy(rep.l2.dmac, mac_be, 6);
+		memcpy(rep.l2.smac, bmac, 6);
+		len = pkt_build(&rep, in, sizeof(in));
+		ok &= expect(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	}
+	for (i = 0; i < 3; i++) {
+		struct vipxdp_svc_spec spec = { .proto = IPPROTO_TCP, .port = 7001 + i };
+
+		pkt_env_addr(VIP4, &spec.family, &spec.vip);
+		ok &= ASSERT_OK(vipxdp_dp_del_service(&dp, &spec), "delete");
+	}
+	return ok;
+}
+
 
 
 #define VIP4_FULLNAT "198.18.0.107"
@@ -2034,8 +2104,8 @@ static bool test_icmp_unknown_flow(void)
 		ok &= expect_icmp(in, len, if_be, XDP_PASS, VIPXDP_R_pass_icmp6, NULL, 0);
 	}
 
-	/* The flow idle past its timeout: the entry the error would use
-	 * (backend -> client) and the other direction's. */
+	/* The flow idle past its timeout (its one entry, which the error
+	 * would use through vipxdp_rev). */
 	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
 		return false;
 	cfg = cfg0;
@@ -2043,12 +2113,7 @@ static bool test_icmp_unknown_flow(void)
 		cfg.ct_timeout[i] = 5;
 	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
 		return false;
-	if (ASSERT_TRUE(ct_get(be4[be], 8080, CLIENT4, 51040, &ct), "reply entry")) {
-		ct.last_seen -= 6;
-		ok &= ASSERT_TRUE(ct_put(be4[be], 8080, CLIENT4, 51040, &ct), "age the entry");
-	} else {
-		ok = false;
-	}
+	ok &= ASSERT_TRUE(!ct_get(be4[be], 8080, CLIENT4, 51040, &ct), "no reply entry");
 	if (ASSERT_TRUE(ct_get(CLIENT4, 51040, VIP4, 80, &ct), "forward entry")) {
 		ct.last_seen -= 6;
 		ok &= ASSERT_TRUE(ct_put(CLIENT4, 51040, VIP4, 80, &ct), "age the entry");
@@ -2063,10 +2128,10 @@ static bool test_icmp_unknown_flow(void)
 
 /*
  * A one-way flow (client -> VIP only, say a UDP stream): the direction the
- * error travels (backend -> client) has been idle beyond its timeout while
- * the client's direction is alive. The flow lives, so fragmentation needed
- * about the client's packets is translated: path MTU discovery keeps working
- * for such flows.
+ * error travels (backend -> client) never had a packet, and DNAT flows have
+ * no entry of their own for it. The flow lives, so fragmentation needed
+ * about the client's packets is translated (through vipxdp_rev): path MTU
+ * discovery keeps working for such flows.
  */
 static bool test_icmp_one_way_flow(void)
 {
@@ -2095,12 +2160,10 @@ static bool test_icmp_one_way_flow(void)
 	k.sport = htons(5353);
 	k.dport = htons(51070);
 	k.proto = IPPROTO_UDP;
-	if (ASSERT_OK(bpf_map_lookup_elem(dp.ct_fd, &k, &ct), "reply entry")) {
-		ct.last_seen -= 6;
-		ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &k, &ct, BPF_EXIST), "age it");
-	} else {
-		ok = false;
-	}
+	/* The backend never answered: the flow has its one (client -> VIP)
+	 * entry, no entry of the error's direction. */
+	ok &= ASSERT_TRUE(bpf_map_lookup_elem(dp.ct_fd, &k, &ct) && errno == ENOENT,
+			  "no reply entry");
 	q = d;
 	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
 	q.dport = 5353;
@@ -2465,6 +2528,8 @@ static void run_cases(void)
 		test_previous_generation);
 	tap_run("lb: drain keeps established flows, down backend gets nothing", test_drain_and_down);
 	tap_run("conntrack: TCP states and idle timeout expiry", test_conntrack_lifecycle);
+	tap_run("lb4: one conntrack entry per DNAT flow, reply entries past two services per backend",
+		test_dnat_one_entry);
 	tap_run("fullnat: both directions translated, SYN retransmit keeps its port", test_fullnat);
 	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
 		test_fullnat_exhaustion);
