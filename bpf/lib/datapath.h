@@ -91,7 +91,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, bit, now;
+	__u32 zero = 0, one = 1, bit, now;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
 	void *l4_end;
@@ -214,6 +214,23 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	/* Known flows, both directions; a SYN always starts afresh. */
 	now = ct_epoch();
 	if (!syn) {
+		/* A backend's reply to a one-entry DNAT flow: tried first, as
+		 * replies are most of a DNAT service's packets. */
+		if (maybe_be && !echo) {
+			struct vipxdp_flow *fk;
+
+			fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+			ct = fk ? both_search(&f, fk, now, cfg) : NULL;
+			if (ct && fk) {
+				if (ttl_expiring(&p))
+					return VIPXDP_R_pass_ttl;
+				ct_touch(ct, now, tcpflags);
+				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
+				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
+				rewrite(&p, false, &fk->daddr, fk->dport);
+				return forward(ctx, eth, &p, &ct->nh[1], now);
+			}
+		}
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
 		if (ct && ct_stale(&f, ct, now, cfg)) {
 			bpf_map_delete_elem(&vipxdp_ct, &f);
@@ -225,21 +242,6 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
 			return forward(ctx, eth, &p, &ct->nh[0], now);
-		}
-		/* A backend's reply to a one-entry DNAT flow. */
-		if (maybe_be && ct_find_both(&f, now, cfg)) {
-			struct vipxdp_flow *fk;
-
-			ct = ct_both(&fk);
-			if (ct && fk) {
-				if (ttl_expiring(&p))
-					return VIPXDP_R_pass_ttl;
-				ct_touch(ct, now, tcpflags);
-				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
-				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
-				rewrite(&p, false, &fk->daddr, fk->dport);
-				return forward(ctx, eth, &p, &ct->nh[1], now);
-			}
 		}
 	}
 	svc = NULL;

@@ -291,37 +291,29 @@ static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs 
 }
 
 /*
- * Is packet k, from a backend, a reply of a live one-entry DNAT flow
- * (F_BOTH)? The backend endpoint's vipxdp_rev slots name the (VIP, port)
- * the flow may be addressed to; its entry is the one keyed client ->
- * VIP:port that translates to exactly this backend endpoint, so a backend's
- * own traffic (health-check answers, direct clients) never matches. Returns
- * 1 with that key in scratch slot 1 (ct_both() fetches the entry; the key's
- * destination is the reply's new source), else 0. A global function: it is
- * verified once, and its keys live in scratch space, not on the caller's
- * nearly full stack.
+ * The entry of the live one-entry DNAT flow (F_BOTH) that packet k, from a
+ * backend, replies to, or NULL. The backend endpoint's vipxdp_rev slots name
+ * the (VIP, port) the flow may be addressed to; its entry is the one keyed
+ * client -> VIP:port that translates to exactly this backend endpoint, so a
+ * backend's own traffic (health-check answers, direct clients) never
+ * matches. fk (scratch space: the callers' stacks are full) ends as that
+ * entry's key, whose destination is the reply's new source.
  */
-__noinline int ct_find_both(const struct vipxdp_flow *k, __u32 now, const struct vipxdp_cfg *cfg)
+static __always_inline struct vipxdp_ct *both_search(const struct vipxdp_flow *k,
+						     struct vipxdp_flow *fk, __u32 now,
+						     const struct vipxdp_cfg *cfg)
 {
+	struct vipxdp_svc_key *rk = (struct vipxdp_svc_key *)fk;
 	const struct vipxdp_rev *rev;
-	struct vipxdp_svc_key *rk;
-	struct vipxdp_flow *fk;
 	struct vipxdp_ct *ct;
-	__u32 one = 1;
 
-	if (!k)
-		return 0;
-	fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
-	if (!fk)
-		return 0;
-	rk = (struct vipxdp_svc_key *)fk;
 	rk->addr = k->saddr;
 	rk->port = k->sport;
 	rk->proto = k->proto;
 	rk->family = k->family;
 	rev = bpf_map_lookup_elem(&vipxdp_rev, rk);
 	if (!rev)
-		return 0;
+		return NULL;
 	fk->saddr = k->daddr;
 	fk->sport = k->dport;
 	fk->proto = k->proto;
@@ -336,9 +328,25 @@ __noinline int ct_find_both(const struct vipxdp_flow *k, __u32 now, const struct
 		if (ct && (ct->flags & VIPXDP_CT_F_BOTH) && ct->dport == k->sport &&
 		    !((ct->daddr.w[0] ^ k->saddr.w[0]) | (ct->daddr.w[1] ^ k->saddr.w[1]) |
 		      (ct->daddr.w[2] ^ k->saddr.w[2]) | (ct->daddr.w[3] ^ k->saddr.w[3])))
-			return !ct_expired(ct, now, cfg);
+			return ct_expired(ct, now, cfg) ? NULL : ct;
 	}
-	return 0;
+	return NULL;
+}
+
+/*
+ * both_search() for the ICMP error path: 1 with the entry's key in scratch
+ * slot 1 (ct_both() fetches the entry), else 0. A global function, verified
+ * once.
+ */
+__noinline int ct_find_both(const struct vipxdp_flow *k, __u32 now, const struct vipxdp_cfg *cfg)
+{
+	struct vipxdp_flow *fk;
+	__u32 one = 1;
+
+	if (!k)
+		return 0;
+	fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+	return fk && both_search(k, fk, now, cfg);
 }
 
 /* After ct_find_both() said yes: the flow's entry, *key its key. */
