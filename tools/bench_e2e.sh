@@ -14,6 +14,10 @@
 #            5201 to backend 1, DNAT mode
 #   direct   no load balancer: the client talks to backend 1's own address,
 #            routed by the lb's kernel, no NAT: the TCP upper bound
+#   offload  direct, but with the client's and backend 1's checksum and
+#            segmentation offloads on and no XDP program on backend 1 (TCP
+#            only): what the kernel does on veth when no XDP program is on
+#            the path, for reference (see "XDP and offloads" below)
 #   haproxy  HAProxy in tcp mode on the VIP (TCP only), one thread
 #   nft      nftables DNAT in the lb (numgen over the three backends; 5201 to
 #            backend 1)
@@ -36,15 +40,26 @@
 # the lb's and the backends' packet processing happens on that CPU too.
 #
 # The client and backend veth ends keep the test bed's settings in every
-# mode (GRO on, tx checksum offload off, which also turns TSO off: vipxdp
-# needs full checksums to rewrite); the lb's ends have GRO on.
+# mode but offload (GRO on, tx checksum offload off, which also turns TSO
+# off: vipxdp needs full checksums to rewrite); the lb's ends have GRO on.
+#
+# XDP and offloads: attaching any XDP program to a veth end turns TSO off on
+# its peer (also a program declared with frags support, SEC("xdp.frags"): it
+# only raises the peer's largest MTU), so TCP through an XDP load balancer
+# on veth is segmented before the load balancer. The direct mode is
+# measured with the same settings (TSO off at the client, XDP on the
+# backends), the offload mode without them.
 #
 # Neighbours are permanent, so no ARP is measured. Each mode's TCP runs use
 # a client source address of their own (see client_src).
 #
 #   tools/bench_e2e.sh [--quick] [--duration S] [--rounds N] [--cpu N]
-#                      [--modes "ideal vipxdp direct haproxy nft"]
+#                      [--perf DIR] [--modes "ideal vipxdp direct haproxy nft"]
 #
+# --perf DIR records a profile of the benchmark CPU (perf record -g) during
+# every measurement into DIR/MODE-WHAT-rROUND.data, e.g. DIR/vipxdp-udp-r1.data
+# with DIR/MODE-WHAT-rROUND.kallsyms (then: perf report -i FILE.data
+# --kallsyms FILE.kallsyms --no-children).
 # The modes run in turn, --rounds times (default 2); the table shows each
 # figure's best round, then the ratios against the targets of issue 6.
 # Default 5 s per measurement (about 3 minutes in all); --quick: 2 s, one
@@ -59,9 +74,11 @@ cd "$(dirname "$0")/.." || exit 1
 
 DUR=5
 CPU=$(($(nproc) - 1))
-ALL_MODES="ideal vipxdp direct haproxy nft"
+ALL_MODES="ideal vipxdp direct offload haproxy nft"
 MODES=$ALL_MODES
 ROUNDS=2
+PERF_DIR=
+PERF_PID=
 UDP_PORT=9
 HTTP_PORT=8080
 BULK_PORT=5201
@@ -75,7 +92,7 @@ die() {
 }
 
 usage() {
-	echo "usage: tools/bench_e2e.sh [--quick] [--duration SECONDS] [--rounds N] [--cpu N] [--modes \"$ALL_MODES\"]" >&2
+	echo "usage: tools/bench_e2e.sh [--quick] [--duration SECONDS] [--rounds N] [--cpu N] [--perf DIR] [--modes \"$ALL_MODES\"]" >&2
 	exit 2
 }
 
@@ -100,10 +117,15 @@ while [ $# -gt 0 ]; do
 		CPU=$2
 		shift
 		;;
+	--perf)
+		[ $# -ge 2 ] || usage
+		PERF_DIR=$2
+		shift
+		;;
 	--modes)
 		[ $# -ge 2 ] || usage
 		for m in $2; do
-			[[ " ideal vipxdp direct haproxy nft " == *" $m "* ]] || usage
+			[[ " $ALL_MODES " == *" $m "* ]] || usage
 		done
 		MODES=$2
 		shift
@@ -182,9 +204,7 @@ setup() {
 			dev "$VX_PEER_IF" nud permanent || return 1
 		# The counter replaces the test bed's XDP_PASS program.
 		ip -n "$ns" link set dev "$VX_PEER_IF" xdpdrv off || return 1
-		mkdir -p "$VX_BPFFS/cnt$n" || return 1
-		ip netns exec "$ns" "$XDP_TOOL" count "$VX_PEER_IF" --port "$UDP_PORT" \
-			--pin "$VX_BPFFS/cnt$n" || return 1
+		attach_counter "$n" || return 1
 		start_bg "$ns" "$VX_RUN/httpd$n.log" "$HTTPD" "$HTTP_PORT"
 	done
 	start_bg "${NS_BE[1]}" "$VX_RUN/iperf3.log" iperf3 -s -p "$BULK_PORT"
@@ -216,6 +236,14 @@ setup() {
 		        backends:
 		          - {address: $(vx_be4 1), port: $BULK_PORT}
 	EOF
+}
+
+# attach_counter N: backend N's UDP counter (XDP), pinned under
+# BPFFS/cntN; a counter map already pinned there is reused.
+attach_counter() {
+	mkdir -p "$VX_BPFFS/cnt$1" || return 1
+	ip netns exec "${NS_BE[$1]}" "$XDP_TOOL" count "$VX_PEER_IF" --port "$UDP_PORT" \
+		--pin "$VX_BPFFS/cnt$1"
 }
 
 # wait_port NS ADDR PORT: up to 5 s for a TCP listener.
@@ -263,6 +291,13 @@ mode_up() {
 		}
 		;;
 	direct) ;;
+	offload)
+		# No XDP on backend 1: its counter's link pin goes (the counter
+		# map stays pinned and is reused by mode_down).
+		rm -f "$VX_BPFFS/cnt1/link" || return 1
+		ip netns exec "$NS_CLIENT" ethtool -K "$VX_PEER_IF" tx on tso on gso on >/dev/null || return 1
+		ip netns exec "${NS_BE[1]}" ethtool -K "$VX_PEER_IF" tx on tso on gso on >/dev/null || return 1
+		;;
 	haproxy)
 		ip -n "$NS_LB" addr add "$VX_VIP4/32" dev lo || return 1
 		cat >"$VX_RUN/haproxy.cfg" <<-EOF
@@ -317,6 +352,11 @@ mode_down() {
 		vx_cli unload $(vx_lb_ifaces) >>"$VX_RUN/vipxdp-load.log" 2>&1
 		;;
 	direct) ;;
+	offload)
+		ip netns exec "$NS_CLIENT" ethtool -K "$VX_PEER_IF" tx off >/dev/null
+		ip netns exec "${NS_BE[1]}" ethtool -K "$VX_PEER_IF" tx off >/dev/null
+		attach_counter 1
+		;;
 	haproxy)
 		vx_kill_tree "$HAPROXY_PID"
 		ip -n "$NS_LB" addr del "$VX_VIP4/32" dev lo
@@ -327,11 +367,34 @@ mode_down() {
 
 # Measurements ---------------------------------------------------------------
 
+# perf_start NAME / perf_stop: with --perf, profile the benchmark CPU for the
+# next DUR seconds into PERF_DIR/NAME.data; perf itself runs on another CPU
+# when there is one.
+perf_start() {
+	local other=$(((CPU + 1) % $(nproc)))
+	[ -n "$PERF_DIR" ] || return 0
+	mkdir -p "$PERF_DIR" || return 1
+	# --no-bpf-event: perf 6.1 cannot read back the BPF events of this
+	# kernel ("failed to process sample"); the BPF programs' symbols come
+	# from a copy of /proc/kallsyms taken while they are loaded:
+	#   perf report -i NAME.data --kallsyms NAME.kallsyms
+	taskset -c "$other" timeout -k 2 $((DUR + 30)) perf record -q -g --no-bpf-event -C "$CPU" \
+		-o "$PERF_DIR/$1.data" -- sleep "$DUR" >/dev/null 2>&1 &
+	PERF_PID=$!
+	cp /proc/kallsyms "$PERF_DIR/$1.kallsyms"
+}
+
+perf_stop() {
+	[ -n "$PERF_PID" ] || return 0
+	wait "$PERF_PID"
+	PERF_PID=
+}
+
 be_count() {
 	ip netns exec "${NS_BE[$1]}" "$XDP_TOOL" read "$VX_BPFFS/cnt$1"
 }
 
-# udp_pps DST_IP: sets UDP_PPS (received packets/s at the backends, empty
+# udp_pps DST_IP NAME: sets UDP_PPS (received packets/s at the backends, empty
 # on failure), UDP_SENT, UDP_RECV and UDP_SPLIT (per backend).
 udp_pps() {
 	local n before=() after=() out secs total=0
@@ -339,9 +402,12 @@ udp_pps() {
 	for ((n = 1; n <= VX_NBACKENDS; n++)); do
 		before[n]=$(be_count "$n") || return 1
 	done
+	perf_start "$2-udp"
 	out=$(timeout -k 2 $((DUR + 30)) ip netns exec "$NS_CLIENT" "$XDP_TOOL" send "$VX_PEER_IF" \
 		--dst-mac "$LB_MAC" --src-ip "$VX_CLIENT4" --dst-ip "$1" --dport "$UDP_PORT" \
-		--ports 1024 --size 64 --duration "$DUR" --cpu "$CPU") || return 1
+		--ports 1024 --size 64 --duration "$DUR" --cpu "$CPU")
+	perf_stop
+	[ -n "$out" ] || return 1
 	sleep 0.2
 	for ((n = 1; n <= VX_NBACKENDS; n++)); do
 		after[n]=$(be_count "$n") || return 1
@@ -354,11 +420,13 @@ udp_pps() {
 	UDP_PPS=$(awk -v t="$total" -v s="$secs" 'BEGIN { printf "%.0f\n", t / s }')
 }
 
-# wrk_rate DST_IP close|keepalive: requests/s, empty when wrk saw errors.
+# wrk_rate DST_IP close|keepalive NAME: requests/s, empty when wrk saw errors.
 wrk_rate() {
 	local hdr=() out
 	[ "$2" = close ] && hdr=(-H "Connection: close")
+	perf_start "$3-$2"
 	out=$(pinned "$NS_CLIENT" wrk -t1 -c"$WRK_CONNS" -d"${DUR}s" "${hdr[@]}" "http://$1:$HTTP_PORT/" 2>&1)
+	perf_stop
 	echo "$out" >>"$VX_RUN/wrk.log"
 	if grep -qE 'Socket errors|Non-2xx' <<<"$out"; then
 		echo "bench_e2e: wrk to $1 ($2) had errors:" >&2
@@ -367,9 +435,14 @@ wrk_rate() {
 	sed -n 's/^Requests\/sec: *\([0-9.]*\).*/\1/p' <<<"$out" | awk '{ printf "%.0f\n", $1 }'
 }
 
-# bulk_gbps DST_IP: received Gbit/s of one iperf3 TCP stream.
+# bulk_gbps DST_IP NAME: received Gbit/s of one iperf3 TCP stream.
 bulk_gbps() {
-	pinned "$NS_CLIENT" iperf3 -c "$1" -p "$BULK_PORT" -t "$DUR" -J >"$VX_RUN/iperf3-$2.json" 2>&1 || {
+	local rc
+	perf_start "$2-bulk"
+	pinned "$NS_CLIENT" iperf3 -c "$1" -p "$BULK_PORT" -t "$DUR" -J >"$VX_RUN/iperf3-$2.json" 2>&1
+	rc=$?
+	perf_stop
+	[ "$rc" -eq 0 ] || {
 		echo "bench_e2e: iperf3 to $1 failed:" >&2
 		tail -3 "$VX_RUN/iperf3-$2.json" >&2
 		return 1
@@ -394,26 +467,28 @@ keep() {
 
 run_mode() {
 	local m=$1 dst=$VX_VIP4 v
-	[ "$m" = direct ] && dst=$(vx_be4 1)
+	case $m in
+	direct | offload) dst=$(vx_be4 1) ;;
+	esac
 	echo "== $m (round $2 of $ROUNDS, client $(client_src "$m")) =="
 	mode_up "$m" || {
 		echo "bench_e2e: setting up $m failed" >&2
 		return 1
 	}
-	if [ "$m" != haproxy ]; then
-		udp_pps "$dst"
+	if [ "$m" != haproxy ] && [ "$m" != offload ]; then
+		udp_pps "$dst" "$m-r$2"
 		keep "$m,udp" "$UDP_PPS"
 		printf '  UDP      %12s pps   (sent %s, received %s, per backend %s)\n' \
 			"${UDP_PPS:-failed}" "${UDP_SENT:-?}" "${UDP_RECV:-?}" "${UDP_SPLIT:-?}"
 	fi
 	if [ "$m" != ideal ]; then
-		v=$(wrk_rate "$dst" close)
+		v=$(wrk_rate "$dst" close "$m-r$2")
 		keep "$m,conn" "$v"
 		printf '  conn/s   %12s\n' "${v:-failed}"
-		v=$(wrk_rate "$dst" keepalive)
+		v=$(wrk_rate "$dst" keepalive "$m-r$2")
 		keep "$m,req" "$v"
 		printf '  req/s    %12s\n' "${v:-failed}"
-		v=$(bulk_gbps "$dst" "$m")
+		v=$(bulk_gbps "$dst" "$m-r$2")
 		keep "$m,bulk" "$v"
 		printf '  bulk     %12s Gbit/s\n' "${v:-failed}"
 	fi
@@ -446,7 +521,7 @@ report() {
 	echo
 	echo "== end to end: kernel $(uname -r), $(nproc) CPUs, everything on CPU $CPU, ${DUR} s per figure, best of $ROUNDS rounds, load average $(cut -d' ' -f1-3 /proc/loadavg) =="
 	printf '%-8s %12s %10s %10s %10s\n' mode "UDP pps" "conn/s" "req/s" "bulk Gb/s"
-	for m in ideal vipxdp direct haproxy nft; do
+	for m in $ALL_MODES; do
 		[[ " $MODES " == *" $m "* ]] || continue
 		printf '%-8s %12s %10s %10s %10s\n' "$m" "${R[$m,udp]:--}" "${R[$m,conn]:--}" \
 			"${R[$m,req]:--}" "${R[$m,bulk]:--}"
@@ -469,6 +544,10 @@ report() {
 	printf '%-28s %7s %8s %s\n' "req/s vipxdp/direct" "$r" "" "(reference)"
 	r=$(ratio "${R[vipxdp,bulk]:-}" "${R[direct,bulk]:-}")
 	printf '%-28s %7s %8s %s\n' "bulk vipxdp/direct" "$r" ">= 0.97" "$(verdict "$r" 0.97)"
+	r=$(ratio "${R[vipxdp,bulk]:-}" "${R[offload,bulk]:-}")
+	printf '%-28s %7s %8s %s\n' "bulk vipxdp/offload" "$r" "" "(reference: direct with TSO, no XDP)"
+	r=$(ratio "${R[vipxdp,conn]:-}" "${R[offload,conn]:-}")
+	printf '%-28s %7s %8s %s\n' "conn/s vipxdp/offload" "$r" "" "(reference: direct with TSO, no XDP)"
 	r=$(ratio "${R[nft,bulk]:-}" "${R[direct,bulk]:-}")
 	printf '%-28s %7s %8s %s\n' "bulk nft/direct" "$r" "" "(reference)"
 	r=$(ratio "${R[haproxy,bulk]:-}" "${R[direct,bulk]:-}")

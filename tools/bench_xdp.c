@@ -18,7 +18,9 @@
  *   bench_xdp count IFACE --port P --pin DIR
  *       Attach tools/bench/e2e_count.bpf.c (native XDP, bpf_link) to IFACE:
  *       counts and drops UDP to port P. Link and counter map are pinned as
- *       DIR/link and DIR/pkts (DIR in a bpffs), so they outlive this process.
+ *       DIR/link and DIR/pkts (DIR in a bpffs), so they outlive this process;
+ *       a counter already pinned as DIR/pkts is reused (removing DIR/link
+ *       detaches the program, `count` again re-attaches it).
  *   bench_xdp read DIR
  *       Print the sum over CPUs of the counter pinned at DIR/pkts.
  *   bench_xdp redirect IFACE --to IFACE2 --dst-mac MAC --pin DIR
@@ -439,7 +441,7 @@ static int cmd_count(void)
 {
 	struct e2e_count_bpf *skel;
 	char path[4096];
-	int ifindex, err;
+	int ifindex, map_fd, err;
 
 	if (opt.port < 0 || !opt.pin) {
 		fprintf(stderr, PROG " count: --port and --pin are required\n");
@@ -454,11 +456,23 @@ static int cmd_count(void)
 		return 1;
 	}
 	skel->rodata->port = htons(opt.port);
-	err = e2e_count_bpf__load(skel);
-	if (err)
-		fprintf(stderr, PROG ": loading the counter program: %s\n", strerror(-err));
-	err = err ?: pin_path(path, sizeof(path), "pkts");
+	/* A counter already pinned there is reused (re-attaching). */
+	err = pin_path(path, sizeof(path), "pkts");
+	map_fd = err ? -1 : bpf_obj_get(path);
+	if (map_fd >= 0) {
+		err = bpf_map__reuse_fd(skel->maps.e2e_count_pkts, map_fd);
+		close(map_fd);
+		if (err)
+			fprintf(stderr, PROG ": reusing the counter at %s: %s\n", path,
+				strerror(-err));
+	}
 	if (!err) {
+		err = e2e_count_bpf__load(skel);
+		if (err)
+			fprintf(stderr, PROG ": loading the counter program: %s\n",
+				strerror(-err));
+	}
+	if (!err && map_fd < 0) {
 		err = bpf_map__pin(skel->maps.e2e_count_pkts, path);
 		if (err)
 			fprintf(stderr, PROG ": pinning the counter at %s: %s\n", path,
