@@ -396,9 +396,9 @@ static int cmd_send(void)
 		}
 		err = 0;
 		t1 = now();
+		/* The program's own count: an interrupted run stops mid-chunk. */
+		sent = skel->bss->iter;
 	}
-	/* The program's own count: an interrupted run stops mid-chunk. */
-	sent = skel->bss->iter;
 	printf("sent=%llu secs=%.3f pps=%.0f\n", sent, t1 - t0, sent / (t1 - t0));
 out:
 	e2e_gen_bpf__destroy(skel);
