@@ -4,6 +4,8 @@
 #   make            build the BPF object, its skeleton and build/vipxdp
 #   make test       install missing dependencies, build, run every test
 #   make demo       install missing dependencies, build, run the demo
+#   make bench      install missing dependencies (with the benchmarks' own), build,
+#                   run the data-path and the end-to-end benchmarks
 #   make V=1        show full commands
 
 BUILD ?= build
@@ -112,9 +114,11 @@ demo: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/demo.sh
 
-bench: deps
+bench:
+	$(Q)tools/install-deps.sh --bench
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench.sh
+	$(Q)tools/bench_e2e.sh
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard bpf/*.c bpf/lib/*.h userspace/*.[ch] include/*.h)
@@ -157,6 +161,11 @@ $(BUILD)/bench/%.skel.h: $(BUILD)/bench/%.o
 
 $(BUILD)/obj/tools/bench_datapath.o: $(BENCH_SKELS)
 $(BUILD)/obj/tools/bench_datapath.o: CFLAGS += -I$(BUILD)/bench -Itools/bench -Itests/packet
+
+# build/tools/bench_xdp: generator, counter and ideal redirect of the
+# end-to-end benchmark (tools/bench_e2e.sh).
+$(BUILD)/obj/tools/bench_xdp.o: $(BENCH_SKELS)
+$(BUILD)/obj/tools/bench_xdp.o: CFLAGS += -I$(BUILD)/bench -Itools/bench
 
 $(BUILD)/tools/bench_datapath: $(BUILD)/obj/tools/bench_datapath.o \
 			       $(TEST_HELPER_OBJ) $(LIB)

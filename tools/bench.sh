@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
-# Benchmarks (`make bench`). Part 1: ns/packet of the XDP data path through
+# Benchmarks (`make bench`), part 1 (part 2, end to end through veth, is
+# tools/bench_e2e.sh): ns/packet of the XDP data path through
 # BPF_PROG_TEST_RUN (build/tools/bench_datapath; method in its output and in
 # tools/bench_datapath.c). Extra arguments go to bench_datapath, e.g.
 #   tools/bench.sh --runs 7 -v

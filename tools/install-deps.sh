@@ -2,6 +2,8 @@
 # SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
 # Install the Debian packages vipxdp needs to build, test and run its demo,
 # but only those that are missing: a second run installs nothing.
+#   tools/install-deps.sh            build, tests, demo
+#   tools/install-deps.sh --bench    also what the benchmarks need (make bench)
 set -euo pipefail
 
 pkgs=(
@@ -15,6 +17,21 @@ pkgs=(
 	iputils-arping ndisc6      # ARP/NDP checks in network tests
 	iputils-ping               # path MTU checks in network tests
 )
+# Only for the end-to-end benchmark (tools/bench_e2e.sh): load generators
+# and the kernel/user-space load balancers it compares vipxdp with.
+bench_pkgs=(
+	wrk iperf3                 # HTTP connections/requests, bulk TCP
+	nftables haproxy           # the nftables DNAT and HAProxy modes
+	linux-perf                 # profiling the load balancer under load
+)
+case "${1:-}" in
+'') ;;
+--bench) pkgs+=("${bench_pkgs[@]}") ;;
+*)
+	echo "usage: tools/install-deps.sh [--bench]" >&2
+	exit 2
+	;;
+esac
 
 missing=()
 for p in "${pkgs[@]}"; do
