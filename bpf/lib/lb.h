@@ -179,6 +179,17 @@ static __always_inline void ct_init(struct vipxdp_ct *ct, __u8 proto, __u32 svc_
 	ct->last_seen = now;
 }
 
+/* A zeroed conntrack value in per-CPU scratch space: [0] a new flow's
+ * entry, [1] its reply entry (the program's stack is full). */
+static __always_inline struct vipxdp_ct *ct_scratch(__u32 slot)
+{
+	struct vipxdp_ct *ct = bpf_map_lookup_elem(&vipxdp_scratch_ct, &slot);
+
+	if (ct)
+		__builtin_memset(ct, 0, sizeof(*ct));
+	return ct;
+}
+
 /*
  * Record a new flow: fwd under key f, and its reply direction, which undoes
  * fwd's rewrites under the translated tuple reversed (ct_peer_key; rk when
@@ -189,31 +200,40 @@ static __always_inline void ct_init(struct vipxdp_ct *ct, __u8 proto, __u32 svc_
 static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct vipxdp_ct *fwd,
 				     const struct vipxdp_flow *rk)
 {
-	struct vipxdp_ct rev = {};
-	struct vipxdp_flow k;
+	struct vipxdp_ct *rev;
+	struct vipxdp_flow *k;
+	__u32 zero = 0;
 
 	if (fwd->flags & VIPXDP_CT_F_BOTH)
 		return bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY) ? -1 : 0;
-	rev.flags = VIPXDP_CT_F_REPLY;
+	/* The reply entry and its key are built in scratch space: the
+	 * program's stack is full. */
+	rev = ct_scratch(1);
+	if (!rev)
+		return -1;
+	rev->flags = VIPXDP_CT_F_REPLY;
 	if (fwd->flags & VIPXDP_CT_F_SNAT) {
-		rev.flags |= VIPXDP_CT_F_DNAT;
-		rev.daddr = f->saddr;
-		rev.dport = f->sport;
+		rev->flags |= VIPXDP_CT_F_DNAT;
+		rev->daddr = f->saddr;
+		rev->dport = f->sport;
 	}
 	if (fwd->flags & VIPXDP_CT_F_DNAT) {
-		rev.flags |= VIPXDP_CT_F_SNAT;
-		rev.saddr = f->daddr;
-		rev.sport = f->dport;
+		rev->flags |= VIPXDP_CT_F_SNAT;
+		rev->saddr = f->daddr;
+		rev->sport = f->dport;
 	}
-	rev.state = fwd->state;
-	rev.svc_id = fwd->svc_id;
-	rev.backend_id = fwd->backend_id;
-	rev.last_seen = fwd->last_seen;
+	rev->state = fwd->state;
+	rev->svc_id = fwd->svc_id;
+	rev->backend_id = fwd->backend_id;
+	rev->last_seen = fwd->last_seen;
 	if (!rk) {
-		ct_peer_key(f, fwd, &k);
-		rk = &k;
+		k = bpf_map_lookup_elem(&vipxdp_scratch, &zero);
+		if (!k)
+			return -1;
+		ct_peer_key(f, fwd, k);
+		rk = k;
 	}
-	if (bpf_map_update_elem(&vipxdp_ct, rk, &rev, BPF_ANY) ||
+	if (bpf_map_update_elem(&vipxdp_ct, rk, rev, BPF_ANY) ||
 	    bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY))
 		return -1;
 	return 0;
@@ -418,7 +438,7 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 					     const struct vipxdp_backend *be, __u32 be_id,
 					     __u32 now, const struct vipxdp_cfg *cfg, __be16 *sport)
 {
-	struct vipxdp_ct fwd = {};
+	struct vipxdp_ct *fwd;
 	struct vipxdp_flow rk;
 	const struct vipxdp_ct *old;
 	__u16 prefer = 0;
@@ -426,16 +446,19 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 	old = bpf_map_lookup_elem(&vipxdp_ct, f);
 	if (old && (old->flags & VIPXDP_CT_F_SNAT))
 		prefer = old->sport;
-	fwd.daddr = be->addr;
-	fwd.dport = be->port;
-	fwd.saddr = svc->snat;
-	fwd.flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
-	ct_peer_key(f, &fwd, &rk); /* its dport is the port to claim */
+	fwd = ct_scratch(0);
+	if (!fwd)
+		return VIPXDP_R_drop_error;
+	fwd->daddr = be->addr;
+	fwd->dport = be->port;
+	fwd->saddr = svc->snat;
+	fwd->flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
+	ct_peer_key(f, fwd, &rk); /* its dport is the port to claim */
 	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
-	fwd.sport = rk.dport;
-	ct_init(&fwd, f->proto, svc->id, be_id, now);
-	if (ct_commit(f, &fwd, &rk))
+	fwd->sport = rk.dport;
+	ct_init(fwd, f->proto, svc->id, be_id, now);
+	if (ct_commit(f, fwd, &rk))
 		return VIPXDP_R_drop_error;
 	*sport = rk.dport;
 	return -1;
@@ -468,7 +491,7 @@ static __always_inline bool src_is_snat(const struct vipxdp_flow *f)
 static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f,
 					 __u32 now, const struct vipxdp_cfg *cfg)
 {
-	struct vipxdp_ct fwd = {};
+	struct vipxdp_ct *fwd;
 	const struct vipxdp_snat *rule;
 	struct vipxdp_flow rk;
 
@@ -480,14 +503,17 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
 		return VIPXDP_R_pass_no_service;
 	if (snat_rule(&f->daddr, f->family))
 		return VIPXDP_R_pass_no_service;
-	fwd.saddr = rule->vip;
-	fwd.flags = VIPXDP_CT_F_SNAT;
-	ct_peer_key(f, &fwd, &rk); /* its dport is the port to claim */
+	fwd = ct_scratch(0);
+	if (!fwd)
+		return VIPXDP_R_drop_error;
+	fwd->saddr = rule->vip;
+	fwd->flags = VIPXDP_CT_F_SNAT;
+	ct_peer_key(f, fwd, &rk); /* its dport is the port to claim */
 	if (nat_claim(&rk, f, 0, vipxdp_hash_5tuple(f, 0x736e6174), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
-	fwd.sport = rk.dport;
-	ct_init(&fwd, f->proto, VIPXDP_SVC_NONE, 0, now);
-	if (ct_commit(f, &fwd, &rk))
+	fwd->sport = rk.dport;
+	ct_init(fwd, f->proto, VIPXDP_SVC_NONE, 0, now);
+	if (ct_commit(f, fwd, &rk))
 		return VIPXDP_R_drop_error;
 	rewrite(p, false, &rule->vip, rk.dport);
 	return -1;
@@ -515,15 +541,17 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 		if (rc >= 0)
 			return rc;
 	} else {
-		struct vipxdp_ct fwd = {};
+		struct vipxdp_ct *fwd = ct_scratch(0);
 
-		fwd.daddr = be->addr;
-		fwd.dport = be->port;
-		fwd.flags = VIPXDP_CT_F_DNAT;
+		if (!fwd)
+			return VIPXDP_R_drop_error;
+		fwd->daddr = be->addr;
+		fwd->dport = be->port;
+		fwd->flags = VIPXDP_CT_F_DNAT;
 		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
-			fwd.flags |= VIPXDP_CT_F_BOTH;
-		ct_init(&fwd, f->proto, svc->id, be_id, now);
-		if (ct_commit(f, &fwd, NULL))
+			fwd->flags |= VIPXDP_CT_F_BOTH;
+		ct_init(fwd, f->proto, svc->id, be_id, now);
+		if (ct_commit(f, fwd, NULL))
 			return VIPXDP_R_drop_error;
 	}
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);

@@ -146,14 +146,23 @@ struct {
 } vipxdp_rev SEC(".maps");
 
 /* Per-CPU scratch space for subprograms whose stack frame must stay small
- * (the main frame is near the 512-byte limit): [0] ct_stale's peer key,
- * [1] ct_find_both's keys. */
+ * (the main frame is near the 512-byte limit): [0] ct_stale's peer key and
+ * ct_commit's reply key, [1] both_search's keys. */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 2);
 	__type(key, __u32);
 	__type(value, struct vipxdp_flow);
 } vipxdp_scratch SEC(".maps");
+
+/* Per-CPU scratch space for conntrack values: [0] a new flow's entry, [1]
+ * its reply entry (ct_scratch()). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__type(value, struct vipxdp_ct);
+} vipxdp_scratch_ct SEC(".maps");
 
 /* Global configuration: one entry. */
 struct {
