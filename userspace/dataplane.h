@@ -23,6 +23,7 @@
 #include "vipxdp_abi.h"
 
 struct vipxdp_bpf;
+struct vipxdp_dp_cache;
 
 /* File descriptors of the data-plane maps. */
 struct vipxdp_dp {
@@ -45,6 +46,7 @@ struct vipxdp_dp {
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
+	struct vipxdp_dp_cache *cache; /* between batch_begin and batch_end */
 };
 
 /* A backend as the control plane describes it. */
@@ -74,6 +76,18 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel);
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir);
 void vipxdp_dp_close(struct vipxdp_dp *dp);
 
+/*
+ * A batch of changes (e.g. one `apply`): between begin and end the writer
+ * keeps the backend array and the address filter mapped, an index of the
+ * backends of every service and the set of service ids in use, read from
+ * the maps once and then kept up to date by its own writes, instead of
+ * scanning the maps on every call. Only for a short sequence of changes
+ * made by one process: changes other processes make meanwhile to the
+ * service set are not seen. vipxdp_dp_close() ends a batch too.
+ */
+int vipxdp_dp_batch_begin(struct vipxdp_dp *dp);
+void vipxdp_dp_batch_end(struct vipxdp_dp *dp);
+
 int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg);
 int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg);
 
@@ -93,6 +107,28 @@ int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
  */
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
 			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id);
+/*
+ * A service's Maglev table made ahead of vipxdp_dp_set_service_tbl(): a new
+ * table map, mapped, holding the slots as indexes into bes[]
+ * (VIPXDP_BACKEND_NONE in an empty slot). Preparing touches no map of the
+ * data plane, so it may run in another thread; scratch (table_size
+ * entries, or NULL) is working memory. vipxdp_dp_set_service_tbl() turns
+ * the indexes into backend ids and installs the map; the caller frees it
+ * afterwards either way.
+ */
+struct vipxdp_dp_table {
+	int fd; /* the table map, -1 when none */
+	__u32 *m; /* its values: slot i at m[i * 2] (array values are 8 bytes apart) */
+	size_t len;
+	__u32 size;
+};
+int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *svc, const struct vipxdp_be_spec *bes,
+			    size_t n, __u32 *scratch, struct vipxdp_dp_table *t);
+void vipxdp_dp_table_free(struct vipxdp_dp_table *t);
+/* vipxdp_dp_set_service() with a prepared table (NULL: made here). */
+int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
+			      const struct vipxdp_be_spec *bes, size_t n,
+			      struct vipxdp_dp_table *pre, __u32 *svc_id);
 int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc);
 
 /* Look up a service; fills *out. -ENOENT when absent. */
@@ -106,6 +142,9 @@ int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  */
 int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
 		      __u32 *be_id, struct vipxdp_backend *be);
+
+/* Number of backend ids in use (active backends of every service). */
+int vipxdp_dp_backends_in_use(struct vipxdp_dp *dp, size_t *n);
 
 /* Listings, sorted by family, address, protocol, port (services) or
  * family, address, port (backends). Arrays are malloc-ed. */
