@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 #include <pthread.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 
 #include "cli.h"
@@ -675,6 +676,7 @@ static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol,
  */
 #define TBL_RING 8
 #define TBL_MAX_WORKERS 4
+#define TBL_UNMAP_CHUNK 32
 
 struct tbl_job {
 	const struct vipxdp_policy_service *ps;
@@ -685,6 +687,12 @@ struct tbl_job {
 struct tbl_pipe {
 	struct tbl_job *jobs;
 	size_t njobs;
+	/* Address space for every job's table mapping (job k at k * stride),
+	 * unmapped TBL_UNMAP_CHUNK jobs at a time: one TLB shootdown per
+	 * chunk, not one per table, and no more than a chunk of tables mapped
+	 * (they count in the RSS). Jobs below `unmapped` are unmapped. */
+	char *region;
+	size_t stride, unmapped;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
 	size_t next; /* next job a worker takes */
@@ -717,7 +725,7 @@ static void *tbl_worker(void *arg)
 			break;
 		pthread_mutex_unlock(&tp->mu);
 		rc = vipxdp_dp_table_prepare(&j->spec, j->bes, j->ps->n_backends, scratch,
-					     &tp->tbl[s]);
+					     tp->region + k * tp->stride, &tp->tbl[s]);
 		pthread_mutex_lock(&tp->mu);
 		tp->err[s] = rc;
 		tp->job[s] = k;
@@ -746,9 +754,22 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 		tp.tbl[s].fd = -1;
 	/* The main thread's share is small: one worker per CPU. */
 	if (njobs >= 2 * TBL_RING) {
-		nth = ncpu > 1 ? (size_t)ncpu : 1;
-		if (nth > TBL_MAX_WORKERS)
-			nth = TBL_MAX_WORKERS;
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		__u32 max_size = 0;
+		void *r;
+
+		for (k = 0; k < njobs; k++)
+			if (jobs[k].spec.table_size > max_size)
+				max_size = jobs[k].spec.table_size;
+		tp.stride = ((size_t)max_size * 2 * sizeof(__u32) + pg - 1) / pg * pg;
+		r = mmap(NULL, njobs * tp.stride, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r != MAP_FAILED) {
+			tp.region = r;
+			nth = ncpu > 1 ? (size_t)ncpu : 1;
+			if (nth > TBL_MAX_WORKERS)
+				nth = TBL_MAX_WORKERS;
+		}
 	}
 	for (k = 0; k < nth; k++)
 		if (pthread_create(&th[k], NULL, tbl_worker, &tp))
@@ -776,6 +797,11 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 						       NULL);
 		if (nth) {
 			vipxdp_dp_table_free(pre);
+			if (k + 1 - tp.unmapped >= TBL_UNMAP_CHUNK) {
+				munmap(tp.region + tp.unmapped * tp.stride,
+				       (k + 1 - tp.unmapped) * tp.stride);
+				tp.unmapped = k + 1;
+			}
 			pthread_mutex_lock(&tp.mu);
 			tp.ready[s] = false;
 			tp.written = k + 1;
@@ -798,6 +824,8 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 	/* Tables prepared but not written (after an error). */
 	for (s = 0; s < TBL_RING; s++)
 		vipxdp_dp_table_free(&tp.tbl[s]);
+	if (tp.region && tp.unmapped < njobs)
+		munmap(tp.region + tp.unmapped * tp.stride, (njobs - tp.unmapped) * tp.stride);
 	pthread_cond_destroy(&tp.cv);
 	pthread_mutex_destroy(&tp.mu);
 	return rc;

@@ -688,7 +688,7 @@ static int build_index_table(const struct vipxdp_svc_spec *spec, const struct vi
 
 void vipxdp_dp_table_free(struct vipxdp_dp_table *t)
 {
-	if (t->m)
+	if (t->m && !t->at)
 		munmap(t->m, t->len);
 	if (t->fd >= 0)
 		close(t->fd);
@@ -697,7 +697,7 @@ void vipxdp_dp_table_free(struct vipxdp_dp_table *t)
 }
 
 int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *bes,
-			    size_t n, __u32 *scratch, struct vipxdp_dp_table *t)
+			    size_t n, __u32 *scratch, void *at, struct vipxdp_dp_table *t)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__u32 size = spec->table_size, *table = scratch;
@@ -706,6 +706,7 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 
 	t->fd = -1;
 	t->m = NULL;
+	t->at = at;
 	t->size = size;
 	t->len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
 	if (!table && !(table = malloc((size_t)size * sizeof(*table))))
@@ -719,7 +720,7 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 		err = -errno;
 		goto out;
 	}
-	m = mmap(NULL, t->len, PROT_READ | PROT_WRITE, MAP_SHARED, t->fd, 0);
+	m = mmap(at, t->len, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), t->fd, 0);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		goto out;
@@ -764,7 +765,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 	/* The table first, as indexes into bes[] in a new map: an invalid
 	 * backend set (e.g. a duplicate) changes nothing. */
 	if (!t) {
-		err = vipxdp_dp_table_prepare(spec, bes, n, NULL, &own);
+		err = vipxdp_dp_table_prepare(spec, bes, n, NULL, NULL, &own);
 		if (err)
 			return err;
 		t = &own;

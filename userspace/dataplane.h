@@ -112,18 +112,23 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  * table map, mapped, holding the slots as indexes into bes[]
  * (VIPXDP_BACKEND_NONE in an empty slot). Preparing touches no map of the
  * data plane, so it may run in another thread; scratch (table_size
- * entries, or NULL) is working memory. vipxdp_dp_set_service_tbl() turns
- * the indexes into backend ids and installs the map; the caller frees it
- * afterwards either way.
+ * entries, or NULL) is working memory. With at (page-aligned, len bytes of
+ * the caller's own reservation) the map is mapped there (MAP_FIXED) and
+ * left mapped by vipxdp_dp_table_free(): the caller unmaps the whole
+ * reservation at once, since every munmap costs a TLB shootdown on every
+ * CPU the process runs on. vipxdp_dp_set_service_tbl() turns the indexes
+ * into backend ids and installs the map; the caller frees it afterwards
+ * either way.
  */
 struct vipxdp_dp_table {
 	int fd; /* the table map, -1 when none */
 	__u32 *m; /* its values: slot i at m[i * 2] (array values are 8 bytes apart) */
-	size_t len;
+	size_t len; /* of the mapping: table_size * 8 rounded up to pages */
+	void *at; /* the caller's address, or NULL: mapped and unmapped here */
 	__u32 size;
 };
 int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *svc, const struct vipxdp_be_spec *bes,
-			    size_t n, __u32 *scratch, struct vipxdp_dp_table *t);
+			    size_t n, __u32 *scratch, void *at, struct vipxdp_dp_table *t);
 void vipxdp_dp_table_free(struct vipxdp_dp_table *t);
 /* vipxdp_dp_set_service() with a prepared table (NULL: made here). */
 int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
