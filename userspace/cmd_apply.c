@@ -677,6 +677,7 @@ static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol,
 #define TBL_RING 8
 #define TBL_MAX_WORKERS 4
 #define TBL_UNMAP_CHUNK 32
+#define TBL_FLUSH 64
 
 struct tbl_job {
 	const struct vipxdp_policy_service *ps;
@@ -699,6 +700,7 @@ struct tbl_pipe {
 	size_t written; /* jobs the main thread is done with */
 	bool stop;
 	struct vipxdp_dp_table tbl[TBL_RING];
+	__u32 *buf[TBL_RING]; /* each slot's values, stride bytes */
 	size_t job[TBL_RING]; /* the job whose table the slot holds, when ready */
 	bool ready[TBL_RING];
 	int err[TBL_RING];
@@ -725,7 +727,7 @@ static void *tbl_worker(void *arg)
 			break;
 		pthread_mutex_unlock(&tp->mu);
 		rc = vipxdp_dp_table_prepare(&j->spec, j->bes, j->ps->n_backends, scratch,
-					     tp->region + k * tp->stride, &tp->tbl[s]);
+					     tp->buf[s], tp->region + k * tp->stride, &tp->tbl[s]);
 		pthread_mutex_lock(&tp->mu);
 		tp->err[s] = rc;
 		tp->job[s] = k;
@@ -770,10 +772,16 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 			if (nth > TBL_MAX_WORKERS)
 				nth = TBL_MAX_WORKERS;
 		}
+		for (s = 0; s < TBL_RING; s++)
+			if (!(tp.buf[s] = calloc(1, tp.stride)))
+				nth = 0;
 	}
 	for (k = 0; k < nth; k++)
 		if (pthread_create(&th[k], NULL, tbl_worker, &tp))
 			break;
+	/* New services are switched on TBL_FLUSH at a time (see
+	 * vipxdp_dp_batch_defer). */
+	vipxdp_dp_batch_defer(dp, true);
 	nth = k;
 	if (!nth)
 		tp.next = njobs; /* no worker: every table is built inline */
@@ -814,7 +822,22 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 				 rc == -ENOSPC ? "no free slot in the maps" : strerror(-rc));
 			break;
 		}
+		if (vipxdp_dp_batch_pending(dp) >= TBL_FLUSH || k + 1 == njobs) {
+			rc = vipxdp_dp_batch_flush(dp);
+			if (rc) {
+				snprintf(err, errlen, "%s: switching on services (up to %s): %s",
+					 pol->name, vipxdp_svc_id_str(&j->ps->id, buf, sizeof(buf)),
+					 strerror(-rc));
+				break;
+			}
+		}
 	}
+	/* After an error: the services before it stay applied. */
+	if ((k = vipxdp_dp_batch_flush(dp)) && !rc) {
+		rc = (int)k;
+		snprintf(err, errlen, "%s: switching on services: %s", pol->name, strerror(-rc));
+	}
+	vipxdp_dp_batch_defer(dp, false);
 	pthread_mutex_lock(&tp.mu);
 	tp.stop = true;
 	pthread_cond_broadcast(&tp.cv);
@@ -826,6 +849,8 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 		vipxdp_dp_table_free(&tp.tbl[s]);
 	if (tp.region && tp.unmapped < njobs)
 		munmap(tp.region + tp.unmapped * tp.stride, (njobs - tp.unmapped) * tp.stride);
+	for (s = 0; s < TBL_RING; s++)
+		free(tp.buf[s]);
 	pthread_cond_destroy(&tp.cv);
 	pthread_mutex_destroy(&tp.mu);
 	return rc;

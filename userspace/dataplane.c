@@ -5,6 +5,7 @@
  * number of short-lived vipxdp processes can change the same pinned state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,6 +36,14 @@ struct svc_bes {
 	__u32 n, cap;
 };
 
+/* A new service whose table slot and service entry wait for the flush. */
+struct pending_svc {
+	__u32 slot; /* index in vipxdp_maglev */
+	int fd; /* its table map */
+	struct vipxdp_svc_key key;
+	struct vipxdp_svc svc;
+};
+
 /* State of a batch; see vipxdp_dp_batch_begin(). */
 struct vipxdp_dp_cache {
 	struct vipxdp_backend *be; /* the backend array, mapped */
@@ -48,6 +57,9 @@ struct vipxdp_dp_cache {
 	__u32 hwm; /* highest active backend id + 1 */
 	bool used_valid;
 	unsigned char *svc_used; /* max_services flags: id in use */
+	bool defer; /* new services: table slot and service entry at the flush */
+	struct pending_svc *pending;
+	size_t npending;
 };
 
 static size_t page_round(size_t n)
@@ -392,12 +404,89 @@ int vipxdp_dp_batch_begin(struct vipxdp_dp *dp)
 	return 0;
 }
 
+void vipxdp_dp_batch_defer(struct vipxdp_dp *dp, bool on)
+{
+	if (dp->cache)
+		dp->cache->defer = on;
+}
+
+size_t vipxdp_dp_batch_pending(struct vipxdp_dp *dp)
+{
+	return dp->cache ? dp->cache->npending : 0;
+}
+
+int vipxdp_dp_batch_flush(struct vipxdp_dp *dp)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct vipxdp_dp_cache *c = dp->cache;
+	__u32 *keys = NULL, cnt, done = 0, i;
+	int *fds = NULL, err = 0;
+	struct be_array a;
+
+	if (!c || !c->npending)
+		return 0;
+	keys = calloc(c->npending, sizeof(*keys));
+	fds = calloc(c->npending, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto undo;
+	}
+	for (i = 0; i < c->npending; i++) {
+		keys[i] = c->pending[i].slot;
+		fds[i] = c->pending[i].fd;
+	}
+	/* One update of the outer map for all the tables (each update of an
+	 * outer map waits for an RCU grace period), else one by one. */
+	cnt = c->npending;
+	if (bpf_map_update_batch(dp->maglev_fd, keys, fds, &cnt, &bo)) {
+		done = cnt <= c->npending ? cnt : 0;
+		for (; done < c->npending; done++)
+			if (bpf_map_update_elem(dp->maglev_fd, &keys[done], &fds[done], BPF_ANY)) {
+				err = -errno;
+				break;
+			}
+	} else {
+		done = c->npending;
+	}
+	/* Then the switches, in order. */
+	for (i = 0; i < done; i++)
+		if (bpf_map_update_elem(dp->svc_fd, &c->pending[i].key, &c->pending[i].svc,
+					BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	done = i;
+undo:
+	/* Services left without their entry: their backends leave again. */
+	if (done < c->npending && !be_map(dp, &a)) {
+		for (i = done; i < c->npending; i++) {
+			__u32 id = c->pending[i].svc.id;
+			struct svc_bes *l = &c->by_svc[id];
+
+			for (__u32 x = 0; x < l->n; x++)
+				if (a.be[l->ids[x]].svc_id == id)
+					__atomic_store_n(&a.be[l->ids[x]].flags, 0, __ATOMIC_RELEASE);
+			l->n = 0;
+			c->svc_used[id] = 0;
+		}
+		be_unmap(&a);
+	}
+	for (i = 0; i < c->npending; i++)
+		close(c->pending[i].fd);
+	c->npending = 0;
+	free(keys);
+	free(fds);
+	return err;
+}
+
 void vipxdp_dp_batch_end(struct vipxdp_dp *dp)
 {
 	struct vipxdp_dp_cache *c = dp->cache;
 
 	if (!c)
 		return;
+	vipxdp_dp_batch_flush(dp);
+	free(c->pending);
 	if (c->be)
 		munmap(c->be, c->be_len);
 	if (c->filter)
@@ -692,12 +781,17 @@ void vipxdp_dp_table_free(struct vipxdp_dp_table *t)
 		munmap(t->m, t->len);
 	if (t->fd >= 0)
 		close(t->fd);
+	if (t->own_buf)
+		free(t->buf);
 	t->m = NULL;
 	t->fd = -1;
+	t->buf = NULL;
+	t->own_buf = false;
 }
 
 int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *bes,
-			    size_t n, __u32 *scratch, void *at, struct vipxdp_dp_table *t)
+			    size_t n, __u32 *scratch, __u32 *buf, void *at,
+			    struct vipxdp_dp_table *t)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__u32 size = spec->table_size, *table = scratch;
@@ -709,11 +803,20 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 	t->at = at;
 	t->size = size;
 	t->len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
-	if (!table && !(table = malloc((size_t)size * sizeof(*table))))
+	t->buf = buf;
+	t->own_buf = !buf;
+	if (!buf && !(t->buf = calloc(1, t->len)))
 		return -ENOMEM;
+	if (!table && !(table = malloc((size_t)size * sizeof(*table)))) {
+		err = -ENOMEM;
+		goto out;
+	}
 	err = build_index_table(spec, bes, n, table);
 	if (err)
 		goto out;
+	/* The map's layout; the words in between stay zero. */
+	for (__u32 i = 0; i < size; i++)
+		t->buf[(size_t)i * TABLE_STRIDE] = table[i];
 	t->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32), sizeof(__u32),
 			       size, &opts);
 	if (t->fd < 0) {
@@ -726,14 +829,32 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 		goto out;
 	}
 	t->m = m;
-	for (__u32 i = 0; i < size; i++)
-		t->m[(size_t)i * TABLE_STRIDE] = table[i];
 out:
 	if (err)
 		vipxdp_dp_table_free(t);
 	if (table != scratch)
 		free(table);
 	return err;
+}
+
+/*
+ * Copy the prepared values into the table map. Through /proc/self/mem the
+ * kernel writes the map's pages itself: on a virtual machine with shadow
+ * paging that is about 20 times faster than this process touching every
+ * page of a new mapping for the first time (1 ms for a 512 KiB table). When
+ * that file cannot be used, the values are stored through the mapping.
+ */
+static void table_store(struct vipxdp_dp_table *t)
+{
+	static int mem_fd = -2;
+
+	if (mem_fd == -2)
+		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd >= 0 &&
+	    pwrite(mem_fd, t->buf, t->len, (off_t)(uintptr_t)t->m) == (ssize_t)t->len)
+		return;
+	for (__u32 i = 0; i < t->size; i++)
+		t->m[(size_t)i * TABLE_STRIDE] = t->buf[(size_t)i * TABLE_STRIDE];
 }
 
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
@@ -765,17 +886,17 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 	/* The table first, as indexes into bes[] in a new map: an invalid
 	 * backend set (e.g. a duplicate) changes nothing. */
 	if (!t) {
-		err = vipxdp_dp_table_prepare(spec, bes, n, NULL, NULL, &own);
+		err = vipxdp_dp_table_prepare(spec, bes, n, NULL, NULL, NULL, &own);
 		if (err)
 			return err;
 		t = &own;
 	}
-	if (t->size != spec->table_size || !t->m) {
+	if (t->size != spec->table_size || !t->m || !t->buf) {
 		err = -EINVAL;
 		goto out;
 	}
 	for (i = 0; i < t->size; i++) {
-		j = t->m[(size_t)i * TABLE_STRIDE];
+		j = t->buf[(size_t)i * TABLE_STRIDE];
 		if (j != VIPXDP_BACKEND_NONE && j >= n) {
 			err = -EINVAL;
 			goto out;
@@ -908,9 +1029,9 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		if (!bes[i].down)
 			__atomic_store_n(&a.be[ids[i]].flags, VIPXDP_BE_F_ACTIVE, __ATOMIC_RELEASE);
 	}
-	/* Indexes into bes[] become backend ids (the map is in no slot yet). */
+	/* Indexes into bes[] become backend ids. */
 	for (i = 0; i < t->size; i++) {
-		__u32 *v = &t->m[(size_t)i * TABLE_STRIDE];
+		__u32 *v = &t->buf[(size_t)i * TABLE_STRIDE];
 
 		*v = *v == VIPXDP_BACKEND_NONE ? VIPXDP_BACKEND_NONE : ids[*v];
 	}
@@ -931,7 +1052,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 			cur = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, spec->table_size);
 			table_same = cur != NULL;
 			for (i = 0; table_same && i < t->size; i++)
-				table_same = cur[i] == t->m[(size_t)i * TABLE_STRIDE];
+				table_same = cur[i] == t->buf[(size_t)i * TABLE_STRIDE];
 		}
 		svc.gen = table_same ? old.gen : old.gen + 1;
 		svc.table_size[0] = old.table_size[0];
@@ -945,7 +1066,41 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		}
 	}
 	par = svc.gen & 1;
+	if (!exists && dp->cache && dp->cache->defer) {
+		/* A new service in a deferring batch: its table slot and entry
+		 * are written at the flush (nothing refers to them before). */
+		struct vipxdp_dp_cache *c = dp->cache;
+		struct pending_svc *pn;
+		int ncpu = libbpf_num_possible_cpus();
+		struct vipxdp_lb_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+
+		if (z) {
+			bpf_map_update_elem(dp->svc_stats_fd, &svc.id, z, BPF_ANY);
+			free(z);
+		}
+		table_store(t);
+		svc.table_size[par] = spec->table_size;
+		pn = realloc(c->pending, (c->npending + 1) * sizeof(*pn));
+		if (!pn) {
+			err = -ENOMEM;
+			goto out;
+		}
+		c->pending = pn;
+		pn = &c->pending[c->npending];
+		pn->fd = dup(t->fd);
+		if (pn->fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		pn->slot = svc.id * VIPXDP_GENERATIONS + par;
+		pn->key = key;
+		pn->svc = svc;
+		c->npending++;
+		goto done;
+	}
 	if (!table_same) {
+		/* The map is in no slot yet: fill it, then put it in. */
+		table_store(t);
 		i = svc.id * VIPXDP_GENERATIONS + par;
 		if (bpf_map_update_elem(dp->maglev_fd, &i, &t->fd, BPF_ANY)) {
 			err = -errno;
@@ -971,6 +1126,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		}
 	}
 
+done:
 	/* Backends of this service no longer listed leave it now that no
 	 * active table refers to them. */
 	for (k = 0; k < nmine; k++) {

@@ -86,7 +86,21 @@ void vipxdp_dp_close(struct vipxdp_dp *dp);
  * service set are not seen. vipxdp_dp_close() ends a batch too.
  */
 int vipxdp_dp_batch_begin(struct vipxdp_dp *dp);
+/* Flushes what is pending, then drops the batch's state. */
 void vipxdp_dp_batch_end(struct vipxdp_dp *dp);
+/*
+ * With defer on, vipxdp_dp_set_service() of a service that does not exist
+ * yet does everything but write its table slot and its service entry: those
+ * wait for vipxdp_dp_batch_flush(), which writes the slots of every pending
+ * service with one batch update of the outer map (each single update of an
+ * outer map waits for an RCU grace period), then their entries in order.
+ * Nothing refers to a pending service, so services, VIPs and elastic IPs
+ * that depend on it must come after the flush. A failed flush removes the
+ * pending services it could not finish (their backends too).
+ */
+void vipxdp_dp_batch_defer(struct vipxdp_dp *dp, bool on);
+size_t vipxdp_dp_batch_pending(struct vipxdp_dp *dp);
+int vipxdp_dp_batch_flush(struct vipxdp_dp *dp);
 
 int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg);
 int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg);
@@ -108,11 +122,13 @@ int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
 			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id);
 /*
- * A service's Maglev table made ahead of vipxdp_dp_set_service_tbl(): a new
- * table map, mapped, holding the slots as indexes into bes[]
- * (VIPXDP_BACKEND_NONE in an empty slot). Preparing touches no map of the
- * data plane, so it may run in another thread; scratch (table_size
- * entries, or NULL) is working memory. With at (page-aligned, len bytes of
+ * A service's Maglev table made ahead of vipxdp_dp_set_service_tbl(): the
+ * slots as indexes into bes[] (VIPXDP_BACKEND_NONE in an empty slot) in buf,
+ * laid out as in the map, and a new, empty table map, mapped. Preparing
+ * touches no map of the data plane, so it may run in another thread;
+ * scratch (table_size entries, or NULL) is working memory; buf (len bytes,
+ * zeroed before its first use, or NULL: allocated here) holds the values
+ * until they are written into the map. With at (page-aligned, len bytes of
  * the caller's own reservation) the map is mapped there (MAP_FIXED) and
  * left mapped by vipxdp_dp_table_free(): the caller unmaps the whole
  * reservation at once, since every munmap costs a TLB shootdown on every
@@ -125,10 +141,13 @@ struct vipxdp_dp_table {
 	__u32 *m; /* its values: slot i at m[i * 2] (array values are 8 bytes apart) */
 	size_t len; /* of the mapping: table_size * 8 rounded up to pages */
 	void *at; /* the caller's address, or NULL: mapped and unmapped here */
+	__u32 *buf; /* the values to write, laid out as in m */
+	bool own_buf; /* buf allocated by prepare, freed by free */
 	__u32 size;
 };
 int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *svc, const struct vipxdp_be_spec *bes,
-			    size_t n, __u32 *scratch, void *at, struct vipxdp_dp_table *t);
+			    size_t n, __u32 *scratch, __u32 *buf, void *at,
+			    struct vipxdp_dp_table *t);
 void vipxdp_dp_table_free(struct vipxdp_dp_table *t);
 /* vipxdp_dp_set_service() with a prepared table (NULL: made here). */
 int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,

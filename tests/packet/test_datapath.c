@@ -2475,7 +2475,8 @@ static bool backends_str(__u32 svc_id, char *out, size_t len)
  * maps report after services were added, one changed (a backend kept with
  * its id, two removed, one added), one deleted and one added again; the
  * new service takes the lowest free service id; the changed service's
- * table sends a new flow to a backend of the new set.
+ * table sends a new flow to a backend of the new set. A service added with
+ * deferral is invisible until the flush, then complete and forwarding.
  */
 static bool test_batch(void)
 {
@@ -2545,6 +2546,33 @@ static bool test_batch(void)
 		;
 	ok &= ASSERT_EQ(id_c, lowest, "c's id is the lowest free one");
 	ok &= ASSERT_TRUE(lowest <= id_b, "b's id was free for c");
+
+	/* Deferred: a new service is invisible until the flush, then whole. */
+	vipxdp_dp_batch_begin(&dp);
+	vipxdp_dp_batch_defer(&dp, true);
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_B, IPPROTO_TCP, 80, 0, set2, 2, 9090), "add b");
+	ok &= ASSERT_EQ(vipxdp_dp_batch_pending(&dp), 1, "b pending");
+	ok &= ASSERT_EQ(svc_id_of(VIP4_BATCH_B), VIPXDP_SVC_NONE, "b not visible before the flush");
+	ok &= ASSERT_OK(vipxdp_dp_batch_flush(&dp), "flush");
+	vipxdp_dp_batch_end(&dp);
+	id_b = svc_id_of(VIP4_BATCH_B);
+	ok &= ASSERT_NE(id_b, VIPXDP_SVC_NONE, "b visible after the flush");
+	ok &= ASSERT_TRUE(backends_str(id_b, full_c, sizeof(full_c)) &&
+				  strstr(full_c, ":198.19.0.3:9090") && strstr(full_c, ":198.19.0.4:9090"),
+			  "b's backends");
+	{
+		struct pkt_desc db = tcp4(CLIENT4, 47001, VIP4_BATCH_B, 80, PKT_SYN);
+		struct pkt_info pi;
+		char a[64] = "";
+
+		len = pkt_build(&db, in, sizeof(in));
+		if (ASSERT_OK(run_prog(in, len, if_in, &r), "run b") &&
+		    ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict b") &&
+		    pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+			inet_ntop(AF_INET, r.out + pi.l3_off + 16, a, sizeof(a));
+		ok &= ASSERT_TRUE(!strcmp(a, "198.19.0.3") || !strcmp(a, "198.19.0.4"),
+				  "b's table is installed");
+	}
 
 	/* The data path uses A's new table. */
 	len = pkt_build(&d, in, sizeof(in));
