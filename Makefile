@@ -26,7 +26,7 @@ endif
 CFLAGS ?= -O2 -g
 CFLAGS += -std=gnu11 -Wall -Wextra -Wno-unused-parameter -Werror=implicit-function-declaration \
 	  -D_GNU_SOURCE -MMD -MP -Iinclude -Iuserspace -I$(BUILD)
-LDLIBS += -lbpf -lelf -lz -lyaml -lm
+LDLIBS += -lbpf -lelf -lz -lyaml -lm -pthread
 
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -D__BPF__ -D__TARGET_ARCH_$(ARCH) \
 	      -Wall -Wno-unused-function -MMD -MP -Iinclude -Ibpf \

@@ -6,6 +6,9 @@
 # tools/bench_datapath.c). Extra arguments go to bench_datapath, e.g.
 #   tools/bench.sh --runs 7 -v
 #   tools/bench.sh --obj /tmp/proto/build/vipxdp.o     (a modified data path)
+# Part 2: the control plane at 1,000 VIPs x 100 backends (tools/bench_cp.sh,
+# method in its header; run it alone for other sizes, e.g.
+# tools/bench_cp.sh --vips 200 --runs 5).
 # Run from anywhere, as root, after `make`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -22,4 +25,9 @@ fi
 
 echo "== data path: ns/packet (BPF_PROG_TEST_RUN) =="
 echo "\$ $bin $*"
-exec "$bin" "$@"
+rc=0
+"$bin" "$@" || rc=$?
+echo
+echo "\$ tools/bench_cp.sh"
+tools/bench_cp.sh || rc=$?
+exit "$rc"

@@ -27,7 +27,7 @@
  * permanent neighbours), as in tests/packet/test_datapath.c, so
  * bpf_fib_lookup resolves next hops. Addresses: 198.18.0.0/15, 2001:db8::/32.
  *
- * Cases 1-3 and 5-7 share one loaded data path with a 65536-entry conntrack
+ * Cases 1-3 and 5-9 share one loaded data path with a 65536-entry conntrack
  * table; case 4 loads a second one with a table that holds 2^20 flows.
  * `bench_datapath --help` lists the options; --obj benchmarks another
  * build of the data path (same program and map names), e.g. a prototype.
@@ -57,6 +57,10 @@
 #define VIP4 "198.18.0.100"
 #define VIP6 "2001:db8:100::1"
 #define NONVIP4 "198.18.0.200"
+/* Full-NAT service: backends see the SNAT address (vt_be's own) and a port
+ * the data path allocates per flow. */
+#define VIP4_FULLNAT "198.18.0.107"
+#define SNAT4 "198.19.0.254"
 /* Varied sources: 198.19.64.0/18, 16384 addresses. */
 #define SRC_BASE ((198u << 24) | (19u << 16) | (64u << 8))
 #define TABLE_SIZE 65537
@@ -96,7 +100,7 @@ struct dut {
 	struct vipxdp_bpf *skel;
 	struct vipxdp_dp dp;
 	int prog_fd;
-	__u32 svc_ids[2];
+	__u32 svc_ids[3]; /* IPv4, IPv6, IPv4 full NAT */
 };
 
 /* ---- environment ---------------------------------------------------- */
@@ -113,15 +117,20 @@ static int setup_netns(void)
 
 
 static int add_service(struct dut *d, const char *vip, const char *const *bes, size_t n,
-		       __u32 *id)
+		       const char *snat, __u32 *id)
 {
 	struct vipxdp_be_spec spec[8] = {};
 	struct vipxdp_svc_spec svc = {};
+	__u8 fam;
 
 	pkt_env_addr(vip, &svc.family, &svc.vip);
 	svc.proto = IPPROTO_TCP;
 	svc.port = 80;
 	svc.table_size = TABLE_SIZE;
+	if (snat) {
+		svc.mode = VIPXDP_MODE_FULLNAT;
+		pkt_env_addr(snat, &fam, &svc.snat);
+	}
 	for (size_t i = 0; i < n; i++) {
 		pkt_env_addr(bes[i], &spec[i].family, &spec[i].addr);
 		spec[i].port = 8080;
@@ -212,8 +221,10 @@ static int dut_load(struct dut *d, __u32 ct_size)
 	err = err ?: vipxdp_dp_set_iface(&d->dp, if_be, mac_be, 0);
 	err = err ?: add_vip(d, VIP4);
 	err = err ?: add_vip(d, VIP6);
-	err = err ?: add_service(d, VIP4, be4, 3, &d->svc_ids[0]);
-	err = err ?: add_service(d, VIP6, be6, 3, &d->svc_ids[1]);
+	err = err ?: add_vip(d, VIP4_FULLNAT);
+	err = err ?: add_service(d, VIP4, be4, 3, NULL, &d->svc_ids[0]);
+	err = err ?: add_service(d, VIP6, be6, 3, NULL, &d->svc_ids[1]);
+	err = err ?: add_service(d, VIP4_FULLNAT, be4, 3, SNAT4, &d->svc_ids[2]);
 	if (err) {
 		fprintf(stderr, "bench_datapath: data-plane set-up failed: %s\n", strerror(-err));
 		return -1;
@@ -384,7 +395,7 @@ static void snapshot(struct dut *d, struct snap *s)
 				s->reason[r] += p;
 				s->all += p;
 			}
-	for (int i = 0; lb && i < 2; i++)
+	for (int i = 0; lb && i < 3; i++)
 		if (!bpf_map_lookup_elem(d->dp.svc_stats_fd, &d->svc_ids[i], lb))
 			for (int c = 0; c < ncpu; c++)
 				s->new_flows += lb[c].new_flows;
@@ -599,9 +610,11 @@ static void case_syn_full(struct dut *d)
 
 /* Create a flow with one SYN run through the data path itself. For IPv4,
  * be_out (if not NULL) receives the backend address and *be_port its port,
- * read from the translated frame. */
-static void create_flow(struct dut *d, int family, const char *client, __u16 sport,
-			const char *vip, char *be_out, __u16 *be_port)
+ * read from the translated frame, and src_out (if not NULL) its source
+ * address and *src_port its source port (full NAT: the allocated ones). */
+static void create_flow_src(struct dut *d, int family, const char *client, __u16 sport,
+			    const char *vip, char *be_out, __u16 *be_port, char *src_out,
+			    __u16 *src_port)
 {
 	struct pkt_desc pd = tcp_desc(family, client, sport, vip, 80, PKT_SYN);
 	struct frame f, out;
@@ -617,6 +630,16 @@ static void create_flow(struct dut *d, int family, const char *client, __u16 spo
 		inet_ntop(AF_INET, out.b + 30, be_out, INET_ADDRSTRLEN);
 		*be_port = (out.b[36] << 8) | out.b[37];
 	}
+	if (src_out) { /* saddr at 26, sport at 34 */
+		inet_ntop(AF_INET, out.b + 26, src_out, INET_ADDRSTRLEN);
+		*src_port = (out.b[34] << 8) | out.b[35];
+	}
+}
+
+static void create_flow(struct dut *d, int family, const char *client, __u16 sport,
+			const char *vip, char *be_out, __u16 *be_port)
+{
+	create_flow_src(d, family, client, sport, vip, be_out, be_port, NULL, NULL);
 }
 
 static void case_hot(struct dut *d)
@@ -739,16 +762,52 @@ static void case_v6(struct dut *d)
 		VIPXDP_R_fwd_redirect, NEW_NONE);
 }
 
-static void case_fullnat(void)
+/* A full-NAT service: the client's established flow (destination and
+ * source rewritten), then the backend's reply to the SNAT address and the
+ * allocated port (both rewritten back). */
+static void case_fullnat(struct dut *d)
 {
-	struct result *r = &results[nresults++];
+	struct pkt_desc pd = tcp_desc(AF_INET, CLIENT4, 40002, VIP4_FULLNAT, 80, PKT_ACK);
+	char be[INET_ADDRSTRLEN], src[INET_ADDRSTRLEN], rsrc[INET_ADDRSTRLEN], rdst[INET_ADDRSTRLEN];
+	__u16 be_port, src_port;
+	struct frame f, fr, out;
+	bool reply_ok;
+	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
+	struct result *r;
 
-	r->num = 8;
-	r->name = "full-NAT established";
-	r->method = "-";
-	r->measured = false;
-	r->ok = true;
-	snprintf(r->check, sizeof(r->check), "n/a (not implemented)");
+	create_flow_src(d, AF_INET, CLIENT4, 40002, VIP4_FULLNAT, be, &be_port, src, &src_port);
+	build(&pd, &f);
+	r = measure(d, 8, "full-NAT established, one hot flow", "W", &w, if_in, XDP_REDIRECT,
+		    VIPXDP_R_fwd_redirect, NEW_NONE);
+	if (strcmp(src, SNAT4)) { /* the flow must really be full NAT */
+		r->ok = false;
+		snprintf(r->check, sizeof(r->check), "FAIL: translated source %s, want %s", src,
+			 SNAT4);
+	}
+
+	pd = tcp_desc(AF_INET, be, be_port, src, src_port, PKT_ACK);
+	memcpy(pd.l2.dmac, mac_be, 6);
+	pkt_mac("02:00:00:00:01:01", pd.l2.smac);
+	build(&pd, &fr);
+	/* Once through the data path: the reply must go back to the client
+	 * from VIP:80. */
+	if (run_once(d, &fr, if_be, &out) != XDP_REDIRECT) {
+		fprintf(stderr, "bench_datapath: full-NAT reply not redirected\n");
+		exit(1);
+	}
+	inet_ntop(AF_INET, out.b + 26, rsrc, sizeof(rsrc));
+	inet_ntop(AF_INET, out.b + 30, rdst, sizeof(rdst));
+	reply_ok = !strcmp(rsrc, VIP4_FULLNAT) && ((out.b[34] << 8) | out.b[35]) == 80 &&
+		   !strcmp(rdst, CLIENT4) && ((out.b[36] << 8) | out.b[37]) == 40002;
+	w.tmpl = &fr;
+	r = measure(d, 9, "full-NAT backend reply", "W", &w, if_be, XDP_REDIRECT,
+		    VIPXDP_R_fwd_redirect, NEW_NONE);
+	if (!reply_ok) {
+		r->ok = false;
+		snprintf(r->check, sizeof(r->check),
+			 "FAIL: reply translated to %s -> %s, want %s:80 -> %s:40002", rsrc, rdst,
+			 VIP4_FULLNAT, CLIENT4);
+	}
 }
 
 /* ---- report ------------------------------------------------------------ */
@@ -932,8 +991,8 @@ static int parse_args(int argc, char **argv)
 			do {
 				long n = strtol(p, &end, 10);
 
-				if (end == p || n < 1 || n > 8) {
-					fprintf(stderr, "bench_datapath: --cases: numbers 1..8, "
+				if (end == p || n < 1 || n > 9) {
+					fprintf(stderr, "bench_datapath: --cases: numbers 1..9, "
 							"comma-separated\n");
 					return 2;
 				}
@@ -941,7 +1000,7 @@ static int parse_args(int argc, char **argv)
 				p = end + 1;
 			} while (*end == ',');
 			if (*end) {
-				fprintf(stderr, "bench_datapath: --cases: numbers 1..8, comma-separated\n");
+				fprintf(stderr, "bench_datapath: --cases: numbers 1..9, comma-separated\n");
 				return 2;
 			}
 			break;
@@ -1018,7 +1077,7 @@ int main(int argc, char **argv)
 	       "%d runs per figure, median\n", u.release, opt.cpu, opt.runs);
 	printf("program: %s, vipxdp_xdp %u xlated insns, %u bytes jited; wrapper %u insns\n",
 	       opt.obj ? opt.obj : "built-in (build/vipxdp.o)", xl, jit, wxl);
-	printf("conntrack: %d entries (cases 1-3, 5-7), %u entries (case 4)%s; load average %s\n",
+	printf("conntrack: %d entries (cases 1-3, 5-9), %u entries (case 4)%s; load average %s\n",
 	       CT_SMALL, opt.ct_large, opt.no_common_lru ? ", BPF_F_NO_COMMON_LRU" : "",
 	       loadavg());
 	fflush(stdout);
@@ -1035,6 +1094,8 @@ int main(int argc, char **argv)
 		case_nonvip(&d);
 	if (opt.cases & 1u << 7)
 		case_v6(&d);
+	if (opt.cases & (1u << 8 | 1u << 9))
+		case_fullnat(&d);
 	dut_close(&d);
 
 	if (opt.cases & 1u << 4) {
@@ -1043,8 +1104,6 @@ int main(int argc, char **argv)
 		case_1m(&d);
 		dut_close(&d);
 	}
-	if (opt.cases & 1u << 8)
-		case_fullnat();
 
 	rc = report() ? 0 : 1;
 	printf("load average at the end: %s (figures are noisy when other work shares the machine)\n",

@@ -19,6 +19,9 @@
 #include <ifaddrs.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <sys/mman.h>
 #include <bpf/bpf.h>
 
 #include "cli.h"
@@ -629,19 +632,236 @@ static int check_runtime(struct cli *c, const struct vipxdp_policy *pol, struct 
 	if (nsvc > max_svc)
 		return cli_fail(c, EXIT_FAIL, "%s: %zu services, more than the data plane holds (%u)",
 				pol->name, nsvc, max_svc);
-	/* Backends of changed services briefly exist twice (old and new ids
-	 * are kept apart for the previous table generation). */
-	if (nbe > max_be / 2)
+	if (nbe > max_be)
 		return cli_fail(c, EXIT_FAIL, "%s: %zu backends, more than the data plane holds (%u)",
-				pol->name, nbe, max_be / 2);
+				pol->name, nbe, max_be);
 	return 0;
+}
+
+/*
+ * While a plan is applied, new backends get new ids before the ones they
+ * replace leave (at the end of their service's change, or with their
+ * removed service at the end), so the ids in use peak at most at those in
+ * use now plus every backend the plan adds.
+ */
+static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol,
+			      struct vipxdp_dp *dp, const struct plan *p)
+{
+	__u32 max_be = dp ? dp->max_backends : VIPXDP_MAX_BACKENDS;
+	size_t now = 0, add = 0, i;
+	int err;
+
+	if (dp && (err = vipxdp_dp_backends_in_use(dp, &now)))
+		return cli_fail(c, EXIT_FAIL, "reading the backend map: %s", strerror(-err));
+	for (i = 0; i < p->nsvcs; i++)
+		if (p->svcs[i].ch == CH_ADD)
+			add += p->svcs[i].ps->n_backends;
+		else if (p->svcs[i].ch == CH_CHANGE)
+			add += p->svcs[i].n_add;
+	if (now + add > max_be)
+		return cli_fail(c, EXIT_FAIL,
+				"%s: %zu backends in use and %zu to add: more than the data plane holds (%u) while the change is made; apply in smaller steps",
+				pol->name, now, add, max_be);
+	return 0;
+}
+
+/*
+ * Services to write, in policy order, with their Maglev tables prepared
+ * ahead by worker threads: built, and written as indexes into a new table
+ * map that is in no slot yet (vipxdp_dp_table_prepare: most of the cost of
+ * a service, and it touches no live map). Every change of the live maps
+ * stays in the main thread, in order, with the same ordering rules as
+ * without workers. Job k's table goes to ring slot k % TBL_RING, which is
+ * free once job k - TBL_RING has been written.
+ */
+#define TBL_RING 8
+#define TBL_MAX_WORKERS 4
+#define TBL_UNMAP_CHUNK 32
+#define TBL_FLUSH 64
+
+struct tbl_job {
+	const struct vipxdp_policy_service *ps;
+	struct vipxdp_svc_spec spec;
+	struct vipxdp_be_spec *bes;
+};
+
+struct tbl_pipe {
+	struct tbl_job *jobs;
+	size_t njobs;
+	/* Address space for every job's table mapping (job k at k * stride),
+	 * unmapped TBL_UNMAP_CHUNK jobs at a time: one TLB shootdown per
+	 * chunk, not one per table, and no more than a chunk of tables mapped
+	 * (they count in the RSS). Jobs below `unmapped` are unmapped. */
+	char *region;
+	size_t stride, unmapped;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	size_t next; /* next job a worker takes */
+	size_t written; /* jobs the main thread is done with */
+	bool stop;
+	struct vipxdp_dp_table tbl[TBL_RING];
+	__u32 *buf[TBL_RING]; /* each slot's values, stride bytes */
+	size_t job[TBL_RING]; /* the job whose table the slot holds, when ready */
+	bool ready[TBL_RING];
+	int err[TBL_RING];
+};
+
+static void *tbl_worker(void *arg)
+{
+	struct tbl_pipe *tp = arg;
+	__u32 *scratch = NULL, max_size = 0;
+
+	for (size_t k = 0; k < tp->njobs; k++)
+		if (tp->jobs[k].spec.table_size > max_size)
+			max_size = tp->jobs[k].spec.table_size;
+	scratch = malloc((size_t)max_size * sizeof(*scratch));
+	pthread_mutex_lock(&tp->mu);
+	while (!tp->stop && tp->next < tp->njobs) {
+		size_t k = tp->next++, s = k % TBL_RING;
+		const struct tbl_job *j = &tp->jobs[k];
+		int rc;
+
+		while (!tp->stop && k >= tp->written + TBL_RING)
+			pthread_cond_wait(&tp->cv, &tp->mu);
+		if (tp->stop)
+			break;
+		pthread_mutex_unlock(&tp->mu);
+		rc = vipxdp_dp_table_prepare(&j->spec, j->bes, j->ps->n_backends, scratch,
+					     tp->buf[s], tp->region + k * tp->stride, &tp->tbl[s]);
+		pthread_mutex_lock(&tp->mu);
+		tp->err[s] = rc;
+		tp->job[s] = k;
+		tp->ready[s] = true;
+		pthread_cond_broadcast(&tp->cv);
+	}
+	pthread_mutex_unlock(&tp->mu);
+	free(scratch);
+	return NULL;
+}
+
+/* Write every job's service; tables from the workers when there are enough
+ * jobs to be worth threads, else built inline. */
+static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
+			  struct tbl_job *jobs, size_t njobs, char *err, size_t errlen)
+{
+	struct tbl_pipe tp = { .jobs = jobs, .njobs = njobs };
+	pthread_t th[TBL_MAX_WORKERS];
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	size_t nth = 0, k, s;
+	int rc = 0;
+
+	pthread_mutex_init(&tp.mu, NULL);
+	pthread_cond_init(&tp.cv, NULL);
+	for (s = 0; s < TBL_RING; s++)
+		tp.tbl[s].fd = -1;
+	/* The main thread's share is small: one worker per CPU. */
+	if (njobs >= 2 * TBL_RING) {
+		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
+		__u32 max_size = 0;
+		void *r;
+
+		for (k = 0; k < njobs; k++)
+			if (jobs[k].spec.table_size > max_size)
+				max_size = jobs[k].spec.table_size;
+		tp.stride = ((size_t)max_size * 2 * sizeof(__u32) + pg - 1) / pg * pg;
+		r = mmap(NULL, njobs * tp.stride, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (r != MAP_FAILED) {
+			tp.region = r;
+			nth = ncpu > 1 ? (size_t)ncpu : 1;
+			if (nth > TBL_MAX_WORKERS)
+				nth = TBL_MAX_WORKERS;
+		}
+		for (s = 0; s < TBL_RING; s++)
+			if (!(tp.buf[s] = calloc(1, tp.stride)))
+				nth = 0;
+	}
+	for (k = 0; k < nth; k++)
+		if (pthread_create(&th[k], NULL, tbl_worker, &tp))
+			break;
+	/* New services are switched on TBL_FLUSH at a time (see
+	 * vipxdp_dp_batch_defer). */
+	vipxdp_dp_batch_defer(dp, true);
+	nth = k;
+	if (!nth)
+		tp.next = njobs; /* no worker: every table is built inline */
+
+	for (k = 0; k < njobs; k++) {
+		const struct tbl_job *j = &jobs[k];
+		char buf[VIPXDP_SVC_STRLEN];
+		struct vipxdp_dp_table *pre = NULL;
+
+		s = k % TBL_RING;
+		if (nth) {
+			pthread_mutex_lock(&tp.mu);
+			while (!(tp.ready[s] && tp.job[s] == k))
+				pthread_cond_wait(&tp.cv, &tp.mu);
+			pthread_mutex_unlock(&tp.mu);
+			rc = tp.err[s];
+			pre = &tp.tbl[s];
+		}
+		if (!rc)
+			rc = vipxdp_dp_set_service_tbl(dp, &j->spec, j->bes, j->ps->n_backends, pre,
+						       NULL);
+		if (nth) {
+			vipxdp_dp_table_free(pre);
+			if (k + 1 - tp.unmapped >= TBL_UNMAP_CHUNK) {
+				munmap(tp.region + tp.unmapped * tp.stride,
+				       (k + 1 - tp.unmapped) * tp.stride);
+				tp.unmapped = k + 1;
+			}
+			pthread_mutex_lock(&tp.mu);
+			tp.ready[s] = false;
+			tp.written = k + 1;
+			pthread_cond_broadcast(&tp.cv);
+			pthread_mutex_unlock(&tp.mu);
+		}
+		if (rc) {
+			snprintf(err, errlen, "%s:%u:%u: service %s: %s", pol->name, j->ps->loc.line,
+				 j->ps->loc.col, vipxdp_svc_id_str(&j->ps->id, buf, sizeof(buf)),
+				 rc == -ENOSPC ? "no free slot in the maps" : strerror(-rc));
+			break;
+		}
+		if (vipxdp_dp_batch_pending(dp) >= TBL_FLUSH || k + 1 == njobs) {
+			rc = vipxdp_dp_batch_flush(dp);
+			if (rc) {
+				snprintf(err, errlen, "%s: switching on services (up to %s): %s",
+					 pol->name, vipxdp_svc_id_str(&j->ps->id, buf, sizeof(buf)),
+					 strerror(-rc));
+				break;
+			}
+		}
+	}
+	/* After an error: the services before it stay applied. */
+	if ((k = vipxdp_dp_batch_flush(dp)) && !rc) {
+		rc = (int)k;
+		snprintf(err, errlen, "%s: switching on services: %s", pol->name, strerror(-rc));
+	}
+	vipxdp_dp_batch_defer(dp, false);
+	pthread_mutex_lock(&tp.mu);
+	tp.stop = true;
+	pthread_cond_broadcast(&tp.cv);
+	pthread_mutex_unlock(&tp.mu);
+	for (k = 0; k < nth; k++)
+		pthread_join(th[k], NULL);
+	/* Tables prepared but not written (after an error). */
+	for (s = 0; s < TBL_RING; s++)
+		vipxdp_dp_table_free(&tp.tbl[s]);
+	if (tp.region && tp.unmapped < njobs)
+		munmap(tp.region + tp.unmapped * tp.stride, (njobs - tp.unmapped) * tp.stride);
+	for (s = 0; s < TBL_RING; s++)
+		free(tp.buf[s]);
+	pthread_cond_destroy(&tp.cv);
+	pthread_mutex_destroy(&tp.mu);
+	return rc;
 }
 
 static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 		      const struct plan *p, char *err, size_t errlen)
 {
 	char buf[VIPXDP_SVC_STRLEN];
-	size_t i;
+	struct tbl_job *jobs = NULL;
+	size_t i, njobs = 0;
 	int rc;
 
 	if (p->seed_changed || p->size_changed || p->timeouts_changed) {
@@ -650,31 +870,43 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 			return rc;
 		}
 	}
-	/* A new table size: every service, changed or not, is rebuilt. */
+	/* Services added or changed; with a new table size every service,
+	 * changed or not, is rebuilt. Their backend specs are read first. */
 	for (i = 0; i < pol->n_vips; i++) {
 		for (size_t s = 0; s < pol->vips[i].n_services; s++) {
 			const struct vipxdp_policy_service *ps = &pol->vips[i].services[s];
-			struct vipxdp_svc_spec spec;
-			struct vipxdp_be_spec *bes;
 			bool todo = p->size_changed;
+			struct tbl_job *tmp;
 
 			for (size_t k = 0; !todo && k < p->nsvcs; k++)
 				todo = p->svcs[k].ps == ps;
 			if (!todo)
 				continue;
-			cli_policy_spec(ps, pol->settings.table_size, &spec);
-			bes = specs_of(dp, ps);
-			if (!bes)
-				return -ENOMEM;
-			rc = vipxdp_dp_set_service(dp, &spec, bes, ps->n_backends, NULL);
-			free(bes);
-			if (rc) {
-				snprintf(err, errlen, "%s:%u:%u: service %s: %s", pol->name, ps->loc.line,
-					 ps->loc.col, vipxdp_svc_id_str(&ps->id, buf, sizeof(buf)),
-					 rc == -ENOSPC ? "no free slot in the maps" : strerror(-rc));
-				return rc;
+			tmp = realloc(jobs, (njobs + 1) * sizeof(*jobs));
+			if (!tmp) {
+				rc = -ENOMEM;
+				goto out;
 			}
+			jobs = tmp;
+			jobs[njobs].ps = ps;
+			cli_policy_spec(ps, pol->settings.table_size, &jobs[njobs].spec);
+			jobs[njobs].bes = specs_of(dp, ps);
+			if (!jobs[njobs].bes) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			njobs++;
 		}
+	}
+	rc = write_services(dp, pol, jobs, njobs, err, errlen);
+out:
+	for (i = 0; i < njobs; i++)
+		free(jobs[i].bes);
+	free(jobs);
+	if (rc) {
+		if (rc == -ENOMEM && !err[0])
+			snprintf(err, errlen, "%s", strerror(ENOMEM));
+		return rc;
 	}
 	for (i = 0; i < p->neips; i++) {
 		const struct eip_plan *e = &p->eips[i];
@@ -747,7 +979,7 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 	struct vipxdp_policy *pol = NULL;
 	struct vipxdp_dp dp, *dpp = NULL;
 	struct plan p = {};
-	char err[512];
+	char err[512] = "";
 	size_t i;
 	int rc;
 
@@ -787,6 +1019,11 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 			goto out;
 		}
 		dpp = &dp;
+		/* One batch: maps scanned once, not once per service. */
+		if ((rc = vipxdp_dp_batch_begin(dpp))) {
+			rc = cli_fail(c, EXIT_FAIL, "%s", strerror(-rc));
+			goto out;
+		}
 	} else if (!pol->n_ifaces || !manage_ifaces) {
 		rc = cli_fail(c, EXIT_FAIL,
 			      "vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE -c %s' or list interfaces in the file",
@@ -804,6 +1041,8 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 		rc = cli_fail(c, EXIT_FAIL, "computing the plan: %s", strerror(-rc));
 		goto out;
 	}
+	if ((rc = check_backend_room(c, pol, dpp, &p)))
+		goto out;
 	if (dry) {
 		print_plan(c, &p, file, true);
 		rc = EXIT_OK;
@@ -828,6 +1067,10 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 			goto out;
 		}
 		dpp = &dp;
+		if ((rc = vipxdp_dp_batch_begin(dpp))) {
+			rc = cli_fail(c, EXIT_FAIL, "%s", strerror(-rc));
+			goto out;
+		}
 		/* Fresh state: everything is new; plan again against it. */
 		plan_free(&p);
 		memset(&p, 0, sizeof(p));

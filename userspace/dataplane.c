@@ -5,6 +5,7 @@
  * number of short-lived vipxdp processes can change the same pinned state.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -28,6 +29,38 @@
 static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
 		      const struct vipxdp_be_spec *bes, size_t n);
 static int filter_rebuild(struct vipxdp_dp *dp);
+
+/* The backend ids of one service (batch index). */
+struct svc_bes {
+	__u32 *ids;
+	__u32 n, cap;
+};
+
+/* A new service whose table slot and service entry wait for the flush. */
+struct pending_svc {
+	__u32 slot; /* index in vipxdp_maglev */
+	int fd; /* its table map */
+	struct vipxdp_svc_key key;
+	struct vipxdp_svc svc;
+};
+
+/* State of a batch; see vipxdp_dp_batch_begin(). */
+struct vipxdp_dp_cache {
+	struct vipxdp_backend *be; /* the backend array, mapped */
+	size_t be_len;
+	struct vipxdp_filter *filter; /* the address filter, mapped */
+	size_t filter_len;
+	bool idx_valid; /* by_svc and hwm reflect the backend array */
+	bool health_valid;
+	__u8 *health; /* max_backends bits: the id has a health record */
+	struct svc_bes *by_svc; /* max_services lists of active backend ids */
+	__u32 hwm; /* highest active backend id + 1 */
+	bool used_valid;
+	unsigned char *svc_used; /* max_services flags: id in use */
+	bool defer; /* new services: table slot and service entry at the flush */
+	struct pending_svc *pending;
+	size_t npending;
+};
 
 static size_t page_round(size_t n)
 {
@@ -142,6 +175,7 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
 {
 	size_t i;
 
+	vipxdp_dp_batch_end(dp);
 	if (!dp->owns_fds)
 		return;
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
@@ -248,22 +282,224 @@ struct be_array {
 	size_t len;
 };
 
+/* In a batch the mapping is made once (len 0 here: not ours to unmap). */
 static int be_map(struct vipxdp_dp *dp, struct be_array *a)
 {
-	a->len = page_round((size_t)dp->max_backends * sizeof(struct vipxdp_backend));
-	a->be = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->backend_fd, 0);
-	if (a->be == MAP_FAILED) {
+	struct vipxdp_dp_cache *c = dp->cache;
+	size_t len = page_round((size_t)dp->max_backends * sizeof(struct vipxdp_backend));
+	void *m;
+
+	if (c && c->be) {
+		a->be = c->be;
+		a->len = 0;
+		return 0;
+	}
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | (c ? MAP_POPULATE : 0),
+		 dp->backend_fd, 0);
+	if (m == MAP_FAILED) {
 		a->be = NULL;
 		return -errno;
+	}
+	a->be = m;
+	a->len = len;
+	if (c) {
+		c->be = m;
+		c->be_len = len;
+		a->len = 0;
 	}
 	return 0;
 }
 
 static void be_unmap(struct be_array *a)
 {
-	if (a->be)
+	if (a->be && a->len)
 		munmap(a->be, a->len);
 	a->be = NULL;
+}
+
+/* The batch index: every service's active backends, and the id watermark. */
+static int idx_build(struct vipxdp_dp *dp)
+{
+	struct vipxdp_dp_cache *c = dp->cache;
+	struct be_array a;
+	__u32 j, s;
+	int err;
+
+	if (c->idx_valid)
+		return 0;
+	err = be_map(dp, &a);
+	if (err)
+		return err;
+	for (s = 0; s < dp->max_services; s++)
+		c->by_svc[s].n = 0;
+	c->hwm = 0;
+	for (j = 0; j < dp->max_backends; j++) {
+		struct svc_bes *l;
+
+		if (!(a.be[j].flags & VIPXDP_BE_F_ACTIVE))
+			continue;
+		c->hwm = j + 1;
+		if (a.be[j].svc_id >= dp->max_services)
+			continue;
+		l = &c->by_svc[a.be[j].svc_id];
+		if (l->n == l->cap) {
+			__u32 cap = l->cap ? l->cap * 2 : 16, *tmp;
+
+			tmp = realloc(l->ids, cap * sizeof(*tmp));
+			if (!tmp)
+				return -ENOMEM;
+			l->ids = tmp;
+			l->cap = cap;
+		}
+		l->ids[l->n++] = j;
+	}
+	c->idx_valid = true;
+	return 0;
+}
+
+/* Record that service svc_id now has exactly backends ids[0..n). */
+static void idx_set(struct vipxdp_dp *dp, __u32 svc_id, const __u32 *ids, size_t n)
+{
+	struct vipxdp_dp_cache *c = dp->cache;
+	struct svc_bes *l;
+
+	if (!c || !c->idx_valid || svc_id >= dp->max_services)
+		return;
+	l = &c->by_svc[svc_id];
+	if (n > l->cap) {
+		__u32 *tmp = realloc(l->ids, n * sizeof(*tmp));
+
+		if (!tmp) {
+			c->idx_valid = false;
+			return;
+		}
+		l->ids = tmp;
+		l->cap = n;
+	}
+	memcpy(l->ids, ids, n * sizeof(*ids));
+	l->n = n;
+	for (size_t i = 0; i < n; i++)
+		if (ids[i] + 1 > c->hwm)
+			c->hwm = ids[i] + 1;
+}
+
+int vipxdp_dp_batch_begin(struct vipxdp_dp *dp)
+{
+	struct vipxdp_dp_cache *c;
+
+	if (dp->cache)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (c) {
+		c->by_svc = calloc(dp->max_services ? dp->max_services : 1, sizeof(*c->by_svc));
+		c->svc_used = calloc(dp->max_services ? dp->max_services : 1, 1);
+	}
+	if (!c || !c->by_svc || !c->svc_used) {
+		if (c) {
+			free(c->by_svc);
+			free(c->svc_used);
+		}
+		free(c);
+		return -ENOMEM;
+	}
+	dp->cache = c;
+	return 0;
+}
+
+void vipxdp_dp_batch_defer(struct vipxdp_dp *dp, bool on)
+{
+	if (dp->cache)
+		dp->cache->defer = on;
+}
+
+size_t vipxdp_dp_batch_pending(struct vipxdp_dp *dp)
+{
+	return dp->cache ? dp->cache->npending : 0;
+}
+
+int vipxdp_dp_batch_flush(struct vipxdp_dp *dp)
+{
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
+	struct vipxdp_dp_cache *c = dp->cache;
+	__u32 *keys = NULL, cnt, done = 0, i;
+	int *fds = NULL, err = 0;
+	struct be_array a;
+
+	if (!c || !c->npending)
+		return 0;
+	keys = calloc(c->npending, sizeof(*keys));
+	fds = calloc(c->npending, sizeof(*fds));
+	if (!keys || !fds) {
+		err = -ENOMEM;
+		goto undo;
+	}
+	for (i = 0; i < c->npending; i++) {
+		keys[i] = c->pending[i].slot;
+		fds[i] = c->pending[i].fd;
+	}
+	/* One update of the outer map for all the tables (each update of an
+	 * outer map waits for an RCU grace period), else one by one. */
+	cnt = c->npending;
+	if (bpf_map_update_batch(dp->maglev_fd, keys, fds, &cnt, &bo)) {
+		done = cnt <= c->npending ? cnt : 0;
+		for (; done < c->npending; done++)
+			if (bpf_map_update_elem(dp->maglev_fd, &keys[done], &fds[done], BPF_ANY)) {
+				err = -errno;
+				break;
+			}
+	} else {
+		done = c->npending;
+	}
+	/* Then the switches, in order. */
+	for (i = 0; i < done; i++)
+		if (bpf_map_update_elem(dp->svc_fd, &c->pending[i].key, &c->pending[i].svc,
+					BPF_ANY)) {
+			err = -errno;
+			break;
+		}
+	done = i;
+undo:
+	/* Services left without their entry: their backends leave again. */
+	if (done < c->npending && !be_map(dp, &a)) {
+		for (i = done; i < c->npending; i++) {
+			__u32 id = c->pending[i].svc.id;
+			struct svc_bes *l = &c->by_svc[id];
+
+			for (__u32 x = 0; x < l->n; x++)
+				if (a.be[l->ids[x]].svc_id == id)
+					__atomic_store_n(&a.be[l->ids[x]].flags, 0, __ATOMIC_RELEASE);
+			l->n = 0;
+			c->svc_used[id] = 0;
+		}
+		be_unmap(&a);
+	}
+	for (i = 0; i < c->npending; i++)
+		close(c->pending[i].fd);
+	c->npending = 0;
+	free(keys);
+	free(fds);
+	return err;
+}
+
+void vipxdp_dp_batch_end(struct vipxdp_dp *dp)
+{
+	struct vipxdp_dp_cache *c = dp->cache;
+
+	if (!c)
+		return;
+	vipxdp_dp_batch_flush(dp);
+	free(c->pending);
+	if (c->be)
+		munmap(c->be, c->be_len);
+	if (c->filter)
+		munmap(c->filter, c->filter_len);
+	for (__u32 s = 0; s < dp->max_services; s++)
+		free(c->by_svc[s].ids);
+	free(c->by_svc);
+	free(c->svc_used);
+	free(c->health);
+	free(c);
+	dp->cache = NULL;
 }
 
 /*
@@ -273,11 +509,29 @@ static void be_unmap(struct be_array *a)
  */
 static struct vipxdp_filter *filter_map(struct vipxdp_dp *dp, size_t *len)
 {
+	struct vipxdp_dp_cache *c = dp->cache;
 	struct vipxdp_filter *f;
 
+	if (c && c->filter) {
+		*len = 0;
+		return c->filter;
+	}
 	*len = page_round(sizeof(*f));
 	f = mmap(NULL, *len, PROT_READ | PROT_WRITE, MAP_SHARED, dp->filter_fd, 0);
-	return f == MAP_FAILED ? NULL : f;
+	if (f == MAP_FAILED)
+		return NULL;
+	if (c) {
+		c->filter = f;
+		c->filter_len = *len;
+		*len = 0;
+	}
+	return f;
+}
+
+static void filter_unmap(struct vipxdp_filter *f, size_t len)
+{
+	if (len)
+		munmap(f, len);
 }
 
 static void filter_bit(__u64 *words, const struct vipxdp_addr *a)
@@ -300,7 +554,7 @@ static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
 		filter_bit(f->vip, vip);
 	for (i = 0; i < n; i++)
 		filter_bit(f->backend, &bes[i].addr);
-	munmap(f, len);
+	filter_unmap(f, len);
 	return 0;
 }
 
@@ -357,7 +611,7 @@ static int filter_rebuild(struct vipxdp_dp *dp)
 		if (f->backend[i] != want->backend[i])
 			__atomic_store_n(&f->backend[i], want->backend[i], __ATOMIC_RELEASE);
 	}
-	munmap(f, len);
+	filter_unmap(f, len);
 out:
 	be_unmap(&a);
 	free(vips);
@@ -367,28 +621,41 @@ out:
 }
 
 /* Lowest service id in use by no service. */
+/* In a batch the set of ids in use is read once and then kept up to date. */
 static int alloc_svc_id(struct vipxdp_dp *dp, __u32 *id)
 {
+	struct vipxdp_dp_cache *c = dp->cache;
 	struct vipxdp_svc_key key, next;
 	struct vipxdp_svc val;
 	unsigned char *used;
 	void *prev = NULL;
 	__u32 i;
 
-	used = calloc(dp->max_services, 1);
+	used = c ? c->svc_used : calloc(dp->max_services, 1);
 	if (!used)
 		return -ENOMEM;
-	while (!bpf_map_get_next_key(dp->svc_fd, prev, &next)) {
-		key = next;
-		prev = &key;
-		if (!bpf_map_lookup_elem(dp->svc_fd, &key, &val) && val.id < dp->max_services)
-			used[val.id] = 1;
+	if (!c || !c->used_valid) {
+		memset(used, 0, dp->max_services);
+		while (!bpf_map_get_next_key(dp->svc_fd, prev, &next)) {
+			key = next;
+			prev = &key;
+			if (!bpf_map_lookup_elem(dp->svc_fd, &key, &val) &&
+			    val.id < dp->max_services)
+				used[val.id] = 1;
+		}
+		if (c)
+			c->used_valid = true;
 	}
 	for (i = 0; i < dp->max_services && used[i]; i++)
 		;
-	free(used);
+	if (!c)
+		free(used);
 	if (i == dp->max_services)
 		return -ENOSPC;
+	/* Taken even if the service then fails to be created: at worst an
+	 * id stays unused until the batch ends. */
+	if (c)
+		used[i] = 1;
 	*id = i;
 	return 0;
 }
@@ -462,21 +729,69 @@ static int rev_claim(struct vipxdp_dp *dp, const struct be_array *a,
 	return 0;
 }
 
-static int zero_be_stats(struct vipxdp_dp *dp, __u32 id)
+/* Zero the counters of backend ids[0..n): one batch update when the
+ * kernel has them, else one update per id. */
+static int zero_be_stats(struct vipxdp_dp *dp, const __u32 *ids, __u32 n)
 {
+	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	int ncpu = libbpf_num_possible_cpus();
 	struct vipxdp_lb_stats *z;
+	__u32 i, cnt = n;
 	int err = 0;
 
 	if (ncpu < 0)
 		return ncpu;
-	z = calloc(ncpu, sizeof(*z));
+	if (!n)
+		return 0;
+	z = calloc((size_t)ncpu * n, sizeof(*z));
 	if (!z)
 		return -ENOMEM;
-	if (bpf_map_update_elem(dp->be_stats_fd, &id, z, BPF_ANY))
-		err = -errno;
+	if (bpf_map_update_batch(dp->be_stats_fd, ids, z, &cnt, &bo)) {
+		for (i = 0; i < n; i++)
+			if (bpf_map_update_elem(dp->be_stats_fd, &ids[i], z, BPF_ANY)) {
+				err = -errno;
+				break;
+			}
+	}
 	free(z);
 	return err;
+}
+
+/*
+ * A reused id starts unchecked: drop a health record an earlier backend of
+ * that id left. In a batch the ids that have a record are read once (the
+ * map is empty until `vipxdp run` has probed something).
+ */
+static void health_forget(struct vipxdp_dp *dp, const __u32 *ids, __u32 n)
+{
+	struct vipxdp_dp_cache *c = dp->cache;
+	__u32 i;
+
+	/* Few ids: deleting them costs less than reading the map. */
+	if (c && !c->health_valid && n >= 16) {
+		__u32 key, next;
+		void *prev = NULL;
+
+		c->health = calloc((dp->max_backends + 7) / 8, 1);
+		if (c->health) {
+			while (!bpf_map_get_next_key(dp->health_fd, prev, &next)) {
+				key = next;
+				prev = &key;
+				if (key < dp->max_backends)
+					c->health[key / 8] |= 1u << (key % 8);
+			}
+			c->health_valid = true;
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (c && c->health_valid) {
+			if (ids[i] >= dp->max_backends ||
+			    !(c->health[ids[i] / 8] & 1u << (ids[i] % 8)))
+				continue;
+			c->health[ids[i] / 8] &= ~(1u << (ids[i] % 8));
+		}
+		bpf_map_delete_elem(dp->health_fd, &ids[i]);
+	}
 }
 
 /* Read one table slot's whole table; NULL when the slot is empty. */
@@ -503,41 +818,125 @@ static __u32 *table_read(struct vipxdp_dp *dp, __u32 idx, __u32 size)
 	return copy;
 }
 
-/* Create a table map holding `table` and put it in slot idx. */
-static int table_write(struct vipxdp_dp *dp, __u32 idx, const __u32 *table, __u32 size)
+/* The Maglev table of bes[] as indexes into bes[] (NONE: empty slot). */
+static int build_index_table(const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *bes,
+			     size_t n, __u32 *table)
+{
+	struct vipxdp_maglev_backend *mb;
+	int err;
+
+	mb = calloc(n ? n : 1, sizeof(*mb));
+	if (!mb)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		mb[i].addr = bes[i].addr;
+		mb[i].family = bes[i].family;
+		mb[i].port = bes[i].port;
+		mb[i].weight = bes[i].down ? 0 : bes[i].weight;
+		mb[i].id = (__u32)i; /* index into bes */
+	}
+	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
+	free(mb);
+	return err;
+}
+
+void vipxdp_dp_table_free(struct vipxdp_dp_table *t)
+{
+	if (t->m && !t->at)
+		munmap(t->m, t->len);
+	if (t->fd >= 0)
+		close(t->fd);
+	if (t->own_buf)
+		free(t->buf);
+	t->m = NULL;
+	t->fd = -1;
+	t->buf = NULL;
+	t->own_buf = false;
+}
+
+int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *bes,
+			    size_t n, __u32 *scratch, __u32 *buf, void *at,
+			    struct vipxdp_dp_table *t)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_INNER_MAP | BPF_F_MMAPABLE);
-	size_t len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
-	int fd, err = 0;
-	__u32 *m;
+	__u32 size = spec->table_size, *table = scratch;
+	void *m;
+	int err;
 
-	fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32), sizeof(__u32), size,
-			    &opts);
-	if (fd < 0)
-		return -errno;
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	t->fd = -1;
+	t->m = NULL;
+	t->at = at;
+	t->size = size;
+	t->len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
+	t->buf = buf;
+	t->own_buf = !buf;
+	if (!buf && !(t->buf = calloc(1, t->len)))
+		return -ENOMEM;
+	if (!table && !(table = malloc((size_t)size * sizeof(*table)))) {
+		err = -ENOMEM;
+		goto out;
+	}
+	err = build_index_table(spec, bes, n, table);
+	if (err)
+		goto out;
+	/* The map's layout; the words in between stay zero. */
+	for (__u32 i = 0; i < size; i++)
+		t->buf[(size_t)i * TABLE_STRIDE] = table[i];
+	t->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32), sizeof(__u32),
+			       size, &opts);
+	if (t->fd < 0) {
+		err = -errno;
+		goto out;
+	}
+	m = mmap(at, t->len, PROT_READ | PROT_WRITE, MAP_SHARED | (at ? MAP_FIXED : 0), t->fd, 0);
 	if (m == MAP_FAILED) {
 		err = -errno;
 		goto out;
 	}
-	for (__u32 i = 0; i < size; i++)
-		m[(size_t)i * TABLE_STRIDE] = table[i];
-	munmap(m, len);
-	if (bpf_map_update_elem(dp->maglev_fd, &idx, &fd, BPF_ANY))
-		err = -errno;
+	t->m = m;
 out:
-	close(fd);
+	if (err)
+		vipxdp_dp_table_free(t);
+	if (table != scratch)
+		free(table);
 	return err;
+}
+
+/*
+ * Copy the prepared values into the table map. Through /proc/self/mem the
+ * kernel writes the map's pages itself: on a virtual machine with shadow
+ * paging that is about 20 times faster than this process touching every
+ * page of a new mapping for the first time (1 ms for a 512 KiB table). When
+ * that file cannot be used, the values are stored through the mapping.
+ */
+static void table_store(struct vipxdp_dp_table *t)
+{
+	static int mem_fd = -2;
+
+	if (mem_fd == -2)
+		mem_fd = open("/proc/self/mem", O_RDWR | O_CLOEXEC);
+	if (mem_fd >= 0 &&
+	    pwrite(mem_fd, t->buf, t->len, (off_t)(uintptr_t)t->m) == (ssize_t)t->len)
+		return;
+	for (__u32 i = 0; i < t->size; i++)
+		t->m[(size_t)i * TABLE_STRIDE] = t->buf[(size_t)i * TABLE_STRIDE];
 }
 
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
 			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id)
 {
-	struct vipxdp_maglev_backend *mb = NULL;
+	return vipxdp_dp_set_service_tbl(dp, spec, bes, n, NULL, svc_id);
+}
+
+int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+			      const struct vipxdp_be_spec *bes, size_t n,
+			      struct vipxdp_dp_table *pre, __u32 *svc_id)
+{
+	struct vipxdp_dp_table own = { .fd = -1 }, *t = pre;
 	struct vipxdp_svc old = {}, svc = {};
 	struct vipxdp_svc_key key;
 	struct be_array a = {};
-	__u32 *table = NULL, *cur = NULL, *ids = NULL, *mine = NULL;
+	__u32 *cur = NULL, *ids = NULL, *mine = NULL, *fresh_ids = NULL, nfresh = 0;
 	__u32 i, j, k, next_free = 0, par, nmine = 0, cap_mine = 0;
 	bool exists, table_same = false, removed = false, *fresh = NULL;
 	__u8 *xflag = NULL;
@@ -550,22 +949,41 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		if (bes[i].family != spec->family)
 			return -EAFNOSUPPORT;
 
+	/* The table first, as indexes into bes[] in a new map: an invalid
+	 * backend set (e.g. a duplicate) changes nothing. */
+	if (!t) {
+		err = vipxdp_dp_table_prepare(spec, bes, n, NULL, NULL, NULL, &own);
+		if (err)
+			return err;
+		t = &own;
+	}
+	if (t->size != spec->table_size || !t->m || !t->buf) {
+		err = -EINVAL;
+		goto out;
+	}
+	for (i = 0; i < t->size; i++) {
+		j = t->buf[(size_t)i * TABLE_STRIDE];
+		if (j != VIPXDP_BACKEND_NONE && j >= n) {
+			err = -EINVAL;
+			goto out;
+		}
+	}
+
 	vipxdp_svc_key_from_spec(&key, spec);
 	exists = !bpf_map_lookup_elem(dp->svc_fd, &key, &old);
 	if (exists)
 		svc.id = old.id;
 	else if ((err = alloc_svc_id(dp, &svc.id)))
-		return err;
+		goto out;
 
 	err = be_map(dp, &a);
 	if (err)
-		return err;
-	mb = calloc(n ? n : 1, sizeof(*mb));
+		goto out;
 	ids = calloc(n ? n : 1, sizeof(*ids));
 	fresh = calloc(n ? n : 1, sizeof(*fresh));
+	fresh_ids = calloc(n ? n : 1, sizeof(*fresh_ids));
 	xflag = calloc(n ? n : 1, sizeof(*xflag));
-	table = malloc((size_t)spec->table_size * sizeof(*table));
-	if (!mb || !ids || !fresh || !xflag || !table) {
+	if (!ids || !fresh || !fresh_ids || !xflag) {
 		err = -ENOMEM;
 		goto out;
 	}
@@ -586,8 +1004,29 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	 * entries are complete before any table can point at them. Free ids
 	 * are taken above the highest id in use first, so a just-removed id
 	 * (still in a previous-generation table) is reused as late as possible. */
-	/* One pass: the highest id in use, and this service's backends. */
-	for (j = 0; j < dp->max_backends; j++) {
+	/* One pass: the highest id in use, and this service's backends; in a
+	 * batch, from the index. */
+	if (dp->cache) {
+		struct svc_bes *l;
+
+		err = idx_build(dp);
+		if (err)
+			goto out;
+		next_free = dp->cache->hwm;
+		l = &dp->cache->by_svc[svc.id];
+		if (exists && l->n) {
+			mine = malloc(l->n * sizeof(*mine));
+			if (!mine) {
+				err = -ENOMEM;
+				goto out;
+			}
+			for (k = 0; k < l->n; k++)
+				if ((a.be[l->ids[k]].flags & VIPXDP_BE_F_ACTIVE) &&
+				    a.be[l->ids[k]].svc_id == svc.id)
+					mine[nmine++] = l->ids[k];
+		}
+	}
+	for (j = 0; !dp->cache && j < dp->max_backends; j++) {
 		if (!(a.be[j].flags & VIPXDP_BE_F_ACTIVE))
 			continue;
 		next_free = j + 1;
@@ -615,6 +1054,8 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			}
 		}
 	}
+	/* New backends: pick free ids (not ACTIVE, not picked already), clear
+	 * what earlier backends of those ids left, then write the entries. */
 	for (i = 0; i < n; i++) {
 		__u32 tries;
 
@@ -622,17 +1063,28 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			continue;
 		for (tries = 0; tries < dp->max_backends; tries++) {
 			j = (next_free + tries) % dp->max_backends;
-			if (!(a.be[j].flags & VIPXDP_BE_F_ACTIVE))
+			if (a.be[j].flags & VIPXDP_BE_F_ACTIVE)
+				continue;
+			for (k = 0; k < nfresh && fresh_ids[k] != j; k++)
+				;
+			if (k == nfresh)
 				break;
 		}
 		if (tries == dp->max_backends) {
 			err = -ENOSPC;
 			goto out;
 		}
-		err = zero_be_stats(dp, j);
-		if (err)
-			goto out;
-		bpf_map_delete_elem(dp->health_fd, &j); /* a reused id starts unchecked */
+		fresh_ids[nfresh++] = j;
+		next_free = j + 1;
+	}
+	err = zero_be_stats(dp, fresh_ids, nfresh);
+	if (err)
+		goto out;
+	health_forget(dp, fresh_ids, nfresh);
+	for (i = 0, k = 0; i < n; i++) {
+		if (ids[i] != VIPXDP_BACKEND_NONE)
+			continue;
+		j = fresh_ids[k++];
 		a.be[j].addr = bes[i].addr;
 		a.be[j].port = htons(bes[i].port);
 		a.be[j].family = bes[i].family;
@@ -643,7 +1095,6 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 				 __ATOMIC_RELEASE);
 		ids[i] = j;
 		fresh[i] = true;
-		next_free = j + 1;
 	}
 
 	/* Kept backends take their new weight (the data path never reads it).
@@ -658,16 +1109,12 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 			__atomic_store_n(&a.be[ids[i]].flags, VIPXDP_BE_F_ACTIVE | xflag[i],
 					 __ATOMIC_RELEASE);
 	}
-	for (i = 0; i < n; i++) {
-		mb[i].addr = bes[i].addr;
-		mb[i].family = bes[i].family;
-		mb[i].port = bes[i].port;
-		mb[i].weight = bes[i].down ? 0 : bes[i].weight;
-		mb[i].id = ids[i];
+	/* Indexes into bes[] become backend ids. */
+	for (i = 0; i < t->size; i++) {
+		__u32 *v = &t->buf[(size_t)i * TABLE_STRIDE];
+
+		*v = *v == VIPXDP_BACKEND_NONE ? VIPXDP_BACKEND_NONE : ids[*v];
 	}
-	err = vipxdp_maglev_build(mb, n, spec->table_size, table);
-	if (err)
-		goto out;
 	/* The data path must see the addresses before the table uses them;
 	 * a full-NAT service's replies come to its snat address. */
 	err = filter_add(dp, &spec->vip, bes, n);
@@ -683,7 +1130,9 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		par = old.gen & 1;
 		if (old.table_size[par] == spec->table_size) {
 			cur = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, spec->table_size);
-			table_same = cur && !memcmp(cur, table, spec->table_size * sizeof(*table));
+			table_same = cur != NULL;
+			for (i = 0; table_same && i < t->size; i++)
+				table_same = cur[i] == t->buf[(size_t)i * TABLE_STRIDE];
 		}
 		svc.gen = table_same ? old.gen : old.gen + 1;
 		svc.table_size[0] = old.table_size[0];
@@ -697,10 +1146,46 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		}
 	}
 	par = svc.gen & 1;
-	if (!table_same) {
-		err = table_write(dp, svc.id * VIPXDP_GENERATIONS + par, table, spec->table_size);
-		if (err)
+	if (!exists && dp->cache && dp->cache->defer) {
+		/* A new service in a deferring batch: its table slot and entry
+		 * are written at the flush (nothing refers to them before). */
+		struct vipxdp_dp_cache *c = dp->cache;
+		struct pending_svc *pn;
+		int ncpu = libbpf_num_possible_cpus();
+		struct vipxdp_lb_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+
+		if (z) {
+			bpf_map_update_elem(dp->svc_stats_fd, &svc.id, z, BPF_ANY);
+			free(z);
+		}
+		table_store(t);
+		svc.table_size[par] = spec->table_size;
+		pn = realloc(c->pending, (c->npending + 1) * sizeof(*pn));
+		if (!pn) {
+			err = -ENOMEM;
 			goto out;
+		}
+		c->pending = pn;
+		pn = &c->pending[c->npending];
+		pn->fd = dup(t->fd);
+		if (pn->fd < 0) {
+			err = -errno;
+			goto out;
+		}
+		pn->slot = svc.id * VIPXDP_GENERATIONS + par;
+		pn->key = key;
+		pn->svc = svc;
+		c->npending++;
+		goto done;
+	}
+	if (!table_same) {
+		/* The map is in no slot yet: fill it, then put it in. */
+		table_store(t);
+		i = svc.id * VIPXDP_GENERATIONS + par;
+		if (bpf_map_update_elem(dp->maglev_fd, &i, &t->fd, BPF_ANY)) {
+			err = -errno;
+			goto out;
+		}
 		svc.table_size[par] = spec->table_size;
 	}
 	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode ||
@@ -721,6 +1206,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		}
 	}
 
+done:
 	/* Backends of this service no longer listed leave it now that no
 	 * active table refers to them. */
 	for (k = 0; k < nmine; k++) {
@@ -737,20 +1223,23 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	}
 	if (svc_id)
 		*svc_id = svc.id;
+	idx_set(dp, svc.id, ids, n);
 	if (removed)
 		err = filter_rebuild(dp);
 out:
+	if (err && dp->cache)
+		dp->cache->idx_valid = false;
 	/* On failure, backends allocated here leave again: nothing half-applied. */
 	for (i = 0; err && fresh && a.be && i < n; i++)
 		if (fresh[i])
 			__atomic_store_n(&a.be[ids[i]].flags, 0, __ATOMIC_RELEASE);
 	free(fresh);
 	free(xflag);
+	free(fresh_ids);
 	free(mine);
 	free(cur);
-	free(table);
+	vipxdp_dp_table_free(&own);
 	free(ids);
-	free(mb);
 	be_unmap(&a);
 	return err;
 }
@@ -775,9 +1264,25 @@ int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	err = be_map(dp, &a);
 	if (err)
 		return err;
-	for (i = 0; i < dp->max_backends; i++)
-		if ((a.be[i].flags & VIPXDP_BE_F_ACTIVE) && a.be[i].svc_id == svc.id)
-			__atomic_store_n(&a.be[i].flags, 0, __ATOMIC_RELEASE);
+	if (dp->cache && svc.id < dp->max_services) {
+		dp->cache->svc_used[svc.id] = 0;
+		err = idx_build(dp);
+		if (err)
+			return err;
+	}
+	if (dp->cache && svc.id < dp->max_services) {
+		struct svc_bes *l = &dp->cache->by_svc[svc.id];
+
+		for (i = 0; i < l->n; i++)
+			if ((a.be[l->ids[i]].flags & VIPXDP_BE_F_ACTIVE) &&
+			    a.be[l->ids[i]].svc_id == svc.id)
+				__atomic_store_n(&a.be[l->ids[i]].flags, 0, __ATOMIC_RELEASE);
+		l->n = 0;
+	} else {
+		for (i = 0; i < dp->max_backends; i++)
+			if ((a.be[i].flags & VIPXDP_BE_F_ACTIVE) && a.be[i].svc_id == svc.id)
+				__atomic_store_n(&a.be[i].flags, 0, __ATOMIC_RELEASE);
+	}
 	be_unmap(&a);
 	return filter_rebuild(dp);
 }
@@ -941,6 +1446,29 @@ int vipxdp_dp_services(struct vipxdp_dp *dp, struct vipxdp_dp_svc **out, size_t 
 	return err;
 }
 
+int vipxdp_dp_backends_in_use(struct vipxdp_dp *dp, size_t *n)
+{
+	struct be_array a = {};
+	int err;
+
+	*n = 0;
+	if (dp->cache) {
+		err = idx_build(dp);
+		if (err)
+			return err;
+		for (__u32 s = 0; s < dp->max_services; s++)
+			*n += dp->cache->by_svc[s].n;
+		return 0;
+	}
+	err = be_map(dp, &a);
+	if (err)
+		return err;
+	for (__u32 i = 0; i < dp->max_backends; i++)
+		*n += !!(a.be[i].flags & VIPXDP_BE_F_ACTIVE);
+	be_unmap(&a);
+	return 0;
+}
+
 int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out,
 			  size_t *n)
 {
@@ -955,7 +1483,20 @@ int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_b
 	err = be_map(dp, &a);
 	if (err)
 		return err;
-	for (i = 0; i < dp->max_backends; i++) {
+	if (dp->cache && svc_id < dp->max_services) {
+		err = idx_build(dp);
+		if (err)
+			return err;
+	}
+	/* In a batch only the service's own ids are visited. */
+	for (__u32 x = 0; x < dp->max_backends; x++) {
+		if (dp->cache && svc_id < dp->max_services) {
+			if (x >= dp->cache->by_svc[svc_id].n)
+				break;
+			i = dp->cache->by_svc[svc_id].ids[x];
+		} else {
+			i = x;
+		}
 		if (!(a.be[i].flags & VIPXDP_BE_F_ACTIVE) || a.be[i].svc_id != svc_id)
 			continue;
 		if (cnt == cap) {
@@ -983,7 +1524,6 @@ int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_b
 int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
 			  const struct vipxdp_be_spec *bes, size_t n, double *share)
 {
-	struct vipxdp_maglev_backend *mb = NULL;
 	struct vipxdp_dp_be *cur_be = NULL;
 	__u32 *old = NULL, *neu = NULL, *slot_of = NULL, i, size = spec->table_size, par;
 	struct vipxdp_svc svc;
@@ -1002,19 +1542,11 @@ int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		return err;
 	old = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, svc.table_size[par]);
 	neu = malloc((size_t)size * sizeof(*neu));
-	mb = calloc(n ? n : 1, sizeof(*mb));
-	if (!neu || !mb) {
+	if (!neu) {
 		err = -ENOMEM;
 		goto out;
 	}
-	for (i = 0; i < n; i++) {
-		mb[i].addr = bes[i].addr;
-		mb[i].family = bes[i].family;
-		mb[i].port = bes[i].port;
-		mb[i].weight = bes[i].down ? 0 : bes[i].weight;
-		mb[i].id = i; /* index into bes */
-	}
-	err = vipxdp_maglev_build(mb, n, size, neu);
+	err = build_index_table(spec, bes, n, neu);
 	if (err)
 		goto out;
 	if (!old || svc.table_size[par] != size) {
@@ -1042,7 +1574,6 @@ int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	*share = (double)moved / size;
 out:
 	free(slot_of);
-	free(mb);
 	free(neu);
 	free(old);
 	free(cur_be);

@@ -23,6 +23,7 @@
 #include "vipxdp_abi.h"
 
 struct vipxdp_bpf;
+struct vipxdp_dp_cache;
 
 /* File descriptors of the data-plane maps. */
 struct vipxdp_dp {
@@ -46,6 +47,7 @@ struct vipxdp_dp {
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
+	struct vipxdp_dp_cache *cache; /* between batch_begin and batch_end */
 };
 
 /* A backend as the control plane describes it. */
@@ -75,6 +77,32 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel);
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir);
 void vipxdp_dp_close(struct vipxdp_dp *dp);
 
+/*
+ * A batch of changes (e.g. one `apply`): between begin and end the writer
+ * keeps the backend array and the address filter mapped, an index of the
+ * backends of every service and the set of service ids in use, read from
+ * the maps once and then kept up to date by its own writes, instead of
+ * scanning the maps on every call. Only for a short sequence of changes
+ * made by one process: changes other processes make meanwhile to the
+ * service set are not seen. vipxdp_dp_close() ends a batch too.
+ */
+int vipxdp_dp_batch_begin(struct vipxdp_dp *dp);
+/* Flushes what is pending, then drops the batch's state. */
+void vipxdp_dp_batch_end(struct vipxdp_dp *dp);
+/*
+ * With defer on, vipxdp_dp_set_service() of a service that does not exist
+ * yet does everything but write its table slot and its service entry: those
+ * wait for vipxdp_dp_batch_flush(), which writes the slots of every pending
+ * service with one batch update of the outer map (each single update of an
+ * outer map waits for an RCU grace period), then their entries in order.
+ * Nothing refers to a pending service, so services, VIPs and elastic IPs
+ * that depend on it must come after the flush. A failed flush removes the
+ * pending services it could not finish (their backends too).
+ */
+void vipxdp_dp_batch_defer(struct vipxdp_dp *dp, bool on);
+size_t vipxdp_dp_batch_pending(struct vipxdp_dp *dp);
+int vipxdp_dp_batch_flush(struct vipxdp_dp *dp);
+
 int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg);
 int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg);
 
@@ -94,6 +122,38 @@ int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
  */
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
 			  const struct vipxdp_be_spec *bes, size_t n, __u32 *svc_id);
+/*
+ * A service's Maglev table made ahead of vipxdp_dp_set_service_tbl(): the
+ * slots as indexes into bes[] (VIPXDP_BACKEND_NONE in an empty slot) in buf,
+ * laid out as in the map, and a new, empty table map, mapped. Preparing
+ * touches no map of the data plane, so it may run in another thread;
+ * scratch (table_size entries, or NULL) is working memory; buf (len bytes,
+ * zeroed before its first use, or NULL: allocated here) holds the values
+ * until they are written into the map. With at (page-aligned, len bytes of
+ * the caller's own reservation) the map is mapped there (MAP_FIXED) and
+ * left mapped by vipxdp_dp_table_free(): the caller unmaps the whole
+ * reservation at once, since every munmap costs a TLB shootdown on every
+ * CPU the process runs on. vipxdp_dp_set_service_tbl() turns the indexes
+ * into backend ids and installs the map; the caller frees it afterwards
+ * either way.
+ */
+struct vipxdp_dp_table {
+	int fd; /* the table map, -1 when none */
+	__u32 *m; /* its values: slot i at m[i * 2] (array values are 8 bytes apart) */
+	size_t len; /* of the mapping: table_size * 8 rounded up to pages */
+	void *at; /* the caller's address, or NULL: mapped and unmapped here */
+	__u32 *buf; /* the values to write, laid out as in m */
+	bool own_buf; /* buf allocated by prepare, freed by free */
+	__u32 size;
+};
+int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *svc, const struct vipxdp_be_spec *bes,
+			    size_t n, __u32 *scratch, __u32 *buf, void *at,
+			    struct vipxdp_dp_table *t);
+void vipxdp_dp_table_free(struct vipxdp_dp_table *t);
+/* vipxdp_dp_set_service() with a prepared table (NULL: made here). */
+int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc,
+			      const struct vipxdp_be_spec *bes, size_t n,
+			      struct vipxdp_dp_table *pre, __u32 *svc_id);
 int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *svc);
 
 /* Look up a service; fills *out. -ENOENT when absent. */
@@ -107,6 +167,9 @@ int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  */
 int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
 		      __u32 *be_id, struct vipxdp_backend *be);
+
+/* Number of backend ids in use (active backends of every service). */
+int vipxdp_dp_backends_in_use(struct vipxdp_dp *dp, size_t *n);
 
 /* Listings, sorted by family, address, protocol, port (services) or
  * family, address, port (backends). Arrays are malloc-ed. */

@@ -137,12 +137,18 @@ static int maglev_quotas(struct maglev_ent **live, size_t nlive, __u64 total, __
  * round, so every pass over `live` fills one slot per entry and the fill
  * costs O(size) besides the permutation probes. size is prime and
  * 1 <= skip < size, so each permutation visits every slot and a backend
- * below quota always finds an empty one.
+ * below quota always finds an empty one. The probes test a bitmap of taken
+ * slots (8 KiB at the default size, so it stays in the L1 cache) rather
+ * than the table itself.
  */
-static void maglev_fill(struct maglev_ent **live, size_t nlive, __u32 size, __u32 *table)
+static int maglev_fill(struct maglev_ent **live, size_t nlive, __u32 size, __u32 *table)
 {
+	__u64 *taken;
 	size_t i, keep;
 
+	taken = calloc(size / 64 + 1, sizeof(*taken));
+	if (!taken)
+		return -ENOMEM;
 	for (i = 0; i < size; i++)
 		table[i] = VIPXDP_BACKEND_NONE;
 
@@ -162,13 +168,16 @@ static void maglev_fill(struct maglev_ent **live, size_t nlive, __u32 size, __u3
 				e->next += e->skip;
 				if (e->next >= size)
 					e->next -= size;
-			} while (table[c] != VIPXDP_BACKEND_NONE);
+			} while (taken[c / 64] & 1ull << (c % 64));
+			taken[c / 64] |= 1ull << (c % 64);
 			table[c] = e->be.id;
 			if (++e->count < e->quota)
 				live[keep++] = e;
 		}
 		nlive = keep;
 	}
+	free(taken);
+	return 0;
 }
 
 int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 size,
@@ -224,8 +233,7 @@ int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 
 			goto out;
 	}
 	/* With no weighted backend the fill leaves every slot NONE. */
-	maglev_fill(live, nlive, size, table);
-	err = 0;
+	err = maglev_fill(live, nlive, size, table);
 out:
 	free(live);
 	free(ent);

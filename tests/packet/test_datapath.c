@@ -2497,6 +2497,165 @@ static bool test_hash_agreement(void)
 	return ASSERT_EQ(mismatches, 0, "flows where BPF and userspace disagree");
 }
 
+/* ---- control-plane batches -------------------------------------------- */
+
+#define VIP4_BATCH_A "198.18.0.120"
+#define VIP4_BATCH_B "198.18.0.121"
+#define VIP4_BATCH_C "198.18.0.122"
+
+static __u32 svc_id_of(const char *vip)
+{
+	struct vipxdp_svc_spec spec = { .proto = IPPROTO_TCP, .port = 80 };
+	struct vipxdp_svc svc;
+
+	pkt_env_addr(vip, &spec.family, &spec.vip);
+	return vipxdp_dp_get_service(&dp, &spec, &svc) ? VIPXDP_SVC_NONE : svc.id;
+}
+
+/* "id:address:port,..." of a service's backends, as vipxdp_dp_backends_of
+ * gives them (sorted by address). */
+static bool backends_str(__u32 svc_id, char *out, size_t len)
+{
+	struct vipxdp_dp_be *bes = NULL;
+	size_t n = 0, used = 0;
+	char a[64];
+
+	out[0] = 0;
+	if (vipxdp_dp_backends_of(&dp, svc_id, &bes, &n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		inet_ntop(AF_INET, &bes[i].be.addr, a, sizeof(a));
+		used += snprintf(out + used, used < len ? len - used : 0, "%s%u:%s:%u", i ? "," : "",
+				 bes[i].id, a, ntohs(bes[i].be.port));
+	}
+	free(bes);
+	return used < len;
+}
+
+/*
+ * A batch (what `apply` uses: maps scanned once, then an index kept up to
+ * date by the batch's own writes) reports exactly what full scans of the
+ * maps report after services were added, one changed (a backend kept with
+ * its id, two removed, one added), one deleted and one added again; the
+ * new service takes the lowest free service id; the changed service's
+ * table sends a new flow to a backend of the new set. A service added with
+ * deferral is invisible until the flush, then complete and forwarding.
+ */
+static bool test_batch(void)
+{
+	static const char *const set1[] = { "198.19.0.1", "198.19.0.2", "198.19.0.3" };
+	static const char *const set2[] = { "198.19.0.3", "198.19.0.4" };
+	char in_a[512], in_c[512], full_a[512], full_c[512], kept[512], got[512];
+	struct pkt_desc d = tcp4(CLIENT4, 47000, VIP4_BATCH_A, 80, PKT_SYN);
+	struct vipxdp_dp_svc *svcs = NULL;
+	size_t in_use = 0, full_use = 0, nsvcs = 0, i;
+	__u32 id_a, id_b, id_c, lowest;
+	__u8 in[256], *used = NULL;
+	struct run r;
+	bool ok = true;
+	int len;
+
+	if (!ASSERT_OK(add_vip(VIP4_BATCH_A, VIPXDP_VIP_F_ARP), "vip a") ||
+	    !ASSERT_OK(vipxdp_dp_batch_begin(&dp), "batch begin"))
+		return false;
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_A, IPPROTO_TCP, 80, 0, set1, 3, 8080), "add a");
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_B, IPPROTO_TCP, 80, 0, set1, 2, 9090), "add b");
+	id_a = svc_id_of(VIP4_BATCH_A);
+	id_b = svc_id_of(VIP4_BATCH_B);
+	ok &= ASSERT_TRUE(backends_str(id_a, in_a, sizeof(in_a)), "a before");
+	/* The id 198.19.0.3:8080 has now, which the change must keep. */
+	snprintf(kept, sizeof(kept), "%s", strstr(in_a, ",") ? strrchr(in_a, ',') + 1 : "");
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_A, IPPROTO_TCP, 80, 0, set2, 2, 8080), "change a");
+	ok &= ASSERT_OK(vipxdp_dp_del_service(&dp,
+					      &(struct vipxdp_svc_spec){
+						      .family = VIPXDP_AF_INET,
+						      .proto = IPPROTO_TCP,
+						      .port = 80,
+						      .vip.b = { 198, 18, 0, 121 },
+					      }),
+			"delete b");
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_C, IPPROTO_TCP, 80, 0, set2, 1, 7070), "add c");
+	id_c = svc_id_of(VIP4_BATCH_C);
+	ok &= ASSERT_TRUE(backends_str(id_a, in_a, sizeof(in_a)), "a in batch");
+	ok &= ASSERT_TRUE(backends_str(id_c, in_c, sizeof(in_c)), "c in batch");
+	ok &= ASSERT_OK(vipxdp_dp_backends_in_use(&dp, &in_use), "in use, batch");
+	vipxdp_dp_batch_end(&dp);
+
+	ok &= ASSERT_TRUE(backends_str(id_a, full_a, sizeof(full_a)), "a, full scan");
+	ok &= ASSERT_TRUE(backends_str(id_c, full_c, sizeof(full_c)), "c, full scan");
+	ok &= ASSERT_OK(vipxdp_dp_backends_in_use(&dp, &full_use), "in use, full scan");
+	ok &= ASSERT_STREQ(in_a, full_a, "a: batch index = full scan");
+	ok &= ASSERT_STREQ(in_c, full_c, "c: batch index = full scan");
+	ok &= ASSERT_EQ(in_use, full_use, "backends in use: batch = full scan");
+	ok &= ASSERT_EQ(svc_id_of(VIP4_BATCH_B), VIPXDP_SVC_NONE, "b deleted");
+	/* A's set: 198.19.0.3 with the id it had, and 198.19.0.4. */
+	ok &= ASSERT_TRUE(strstr(full_a, ":198.19.0.3:8080") && strstr(full_a, ":198.19.0.4:8080") &&
+				  !strstr(full_a, "198.19.0.1") && !strstr(full_a, "198.19.0.2"),
+			  "a has exactly the new set");
+	snprintf(got, sizeof(got), "%s", full_a);
+	*strchr(got, ',') = 0;
+	ok &= ASSERT_STREQ(got, kept, "198.19.0.3 keeps its backend id");
+	ok &= ASSERT_TRUE(strstr(full_c, ":198.19.0.3:7070") != NULL, "c's backend");
+
+	/* C took the lowest service id no other service uses (B's was free). */
+	used = calloc(dp.max_services, 1);
+	if (!ASSERT_TRUE(used != NULL, "alloc") ||
+	    !ASSERT_OK(vipxdp_dp_services(&dp, &svcs, &nsvcs), "services"))
+		goto out;
+	for (i = 0; i < nsvcs; i++)
+		if (svcs[i].svc.id != id_c)
+			used[svcs[i].svc.id] = 1;
+	for (lowest = 0; lowest < dp.max_services && used[lowest]; lowest++)
+		;
+	ok &= ASSERT_EQ(id_c, lowest, "c's id is the lowest free one");
+	ok &= ASSERT_TRUE(lowest <= id_b, "b's id was free for c");
+
+	/* Deferred: a new service is invisible until the flush, then whole. */
+	vipxdp_dp_batch_begin(&dp);
+	vipxdp_dp_batch_defer(&dp, true);
+	ok &= ASSERT_OK(add_service(VIP4_BATCH_B, IPPROTO_TCP, 80, 0, set2, 2, 9090), "add b");
+	ok &= ASSERT_EQ(vipxdp_dp_batch_pending(&dp), 1, "b pending");
+	ok &= ASSERT_EQ(svc_id_of(VIP4_BATCH_B), VIPXDP_SVC_NONE, "b not visible before the flush");
+	ok &= ASSERT_OK(vipxdp_dp_batch_flush(&dp), "flush");
+	vipxdp_dp_batch_end(&dp);
+	id_b = svc_id_of(VIP4_BATCH_B);
+	ok &= ASSERT_NE(id_b, VIPXDP_SVC_NONE, "b visible after the flush");
+	ok &= ASSERT_TRUE(backends_str(id_b, full_c, sizeof(full_c)) &&
+				  strstr(full_c, ":198.19.0.3:9090") && strstr(full_c, ":198.19.0.4:9090"),
+			  "b's backends");
+	{
+		struct pkt_desc db = tcp4(CLIENT4, 47001, VIP4_BATCH_B, 80, PKT_SYN);
+		struct pkt_info pi;
+		char a[64] = "";
+
+		len = pkt_build(&db, in, sizeof(in));
+		if (ASSERT_OK(run_prog(in, len, if_in, &r), "run b") &&
+		    ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict b") &&
+		    pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+			inet_ntop(AF_INET, r.out + pi.l3_off + 16, a, sizeof(a));
+		ok &= ASSERT_TRUE(!strcmp(a, "198.19.0.3") || !strcmp(a, "198.19.0.4"),
+				  "b's table is installed");
+	}
+
+	/* The data path uses A's new table. */
+	len = pkt_build(&d, in, sizeof(in));
+	if (ASSERT_OK(run_prog(in, len, if_in, &r), "run") &&
+	    ASSERT_EQ(r.retval, XDP_REDIRECT, "verdict")) {
+		struct pkt_info pi;
+		char a[64] = "";
+
+		if (pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+			inet_ntop(AF_INET, r.out + pi.l3_off + 16, a, sizeof(a));
+		ok &= ASSERT_TRUE(!strcmp(a, "198.19.0.3") || !strcmp(a, "198.19.0.4"),
+				  "new flow goes to a backend of the new set");
+	}
+out:
+	vipxdp_dp_batch_end(&dp);
+	free(used);
+	free(svcs);
+	return ok;
+}
+
 static void run_cases(void)
 {
 	tap_run("arp: request for a VIP answered with interface MAC (XDP_TX)", test_arp_request_vip);
@@ -2562,6 +2721,8 @@ static void run_cases(void)
 	tap_run("malformed: fragments dropped to VIPs, passed otherwise", test_fragments);
 	tap_run("pass: non-VIP, no-service port, ICMP, non-IP pass byte-identical", test_not_ours);
 	tap_run("hash: BPF and userspace agree on 10,000 random flows", test_hash_agreement);
+	tap_run("batch: index agrees with full scans after add, change, delete, re-add",
+		test_batch);
 }
 
 int main(void)
