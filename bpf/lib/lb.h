@@ -356,6 +356,7 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
 	fwd.sport = rk.dport;
+	fwd.qos = svc->qos;
 	ct_init(&fwd, f->proto, svc->id, be_id, now);
 	if (ct_commit(f, &fwd, &rk))
 		return VIPXDP_R_drop_error;
@@ -442,6 +443,7 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 		fwd.daddr = be->addr;
 		fwd.dport = be->port;
 		fwd.flags = VIPXDP_CT_F_DNAT;
+		fwd.qos = svc->qos;
 		ct_init(&fwd, f->proto, svc->id, be_id, now);
 		if (ct_commit(f, &fwd, NULL))
 			return VIPXDP_R_drop_error;
