@@ -113,6 +113,7 @@ int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_conntrack(struct cli *c, int argc, char **argv);
+int cmd_top(struct cli *c, int argc, char **argv);
 
 extern const struct cmd cli_cmds[];
 

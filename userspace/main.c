@@ -364,11 +364,21 @@ const struct cmd cli_cmds[] = {
 	  "  -c, --config FILE  the policy (YAML), see vipxdp(8)\n" },
 	{ "stats", cmd_stats, "stats [--watch SECONDS]",
 	  "Counters: per verdict reason, and per VIP, service and backend (packets,\n"
-	  "bytes, new flows, reply packets; JSON also has reply bytes).\n"
+	  "bytes, new flows, reply packets; JSON also has reply bytes); for a VIP\n"
+	  "with a rate limit (qos), the packets and bytes it passed and dropped.\n"
 	  "  -w, --watch SECONDS  refresh every SECONDS until interrupted, with rates\n" },
 	{ "status", cmd_status, "status",
-	  "Interfaces and attach mode, settings, VIPs, services, and backends with\n"
-	  "weight and state.\n" },
+	  "Interfaces and attach mode, settings, VIPs (with their rate limit and its\n"
+	  "pass/drop counts), services, and backends with weight and state.\n" },
+	{ "top", cmd_top, "top [VIP] [--interval SECONDS] [--count N] [--bytes]",
+	  "The five heaviest sources of each VIP (or of VIP) by packets, with bytes\n"
+	  "and, from the second refresh on, rates; from the data path's top-talker\n"
+	  "counters (settings.talkers_sample: one packet in N is counted as N).\n"
+	  "Redraws the screen on a terminal, prints one report per interval\n"
+	  "otherwise; -j prints one JSON report and exits.\n"
+	  "  -i, --interval SECONDS  time between refreshes (1-3600, default 2)\n"
+	  "  -n, --count N           stop after N refreshes\n"
+	  "  -b, --bytes             rank by bytes instead of packets\n" },
 	{ "conntrack", cmd_conntrack, "conntrack list|flush",
 	  "list: every tracked flow direction: protocol, source and destination as\n"
 	  "received, the source/destination it is rewritten to, its state (syn,\n"
