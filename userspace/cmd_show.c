@@ -148,7 +148,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off",
 			       pbuf[0] ? "  elastic ip -> " : "", pbuf);
 			if (has_qos)
-				printf("        qos: %s pps %s bps burst %ums; passed %llu, dropped %llu packets (%llu bytes)\n",
+				printf("        qos pps %s bps %s burst %ums: passed %llu packets, dropped %llu packets (%llu bytes)\n",
 				       qos_limit_str(qs.pps, lp, sizeof(lp)),
 				       qos_limit_str(qs.bps, lb, sizeof(lb)), qs.burst_ms,
 				       (unsigned long long)qst.packets,

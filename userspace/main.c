@@ -335,7 +335,7 @@ const struct cmd cli_cmds[] = {
 	{ "unload", cmd_unload, "unload IFACE... [--keep-state]",
 	  "Detach the data path from each IFACE. The last unload removes the pinned\n"
 	  "maps too, unless --keep-state.\n" },
-	{ "map", cmd_map, "map add|del|list ...",
+	{ "map", cmd_map, "map add|del|list|qos ...",
 	  "Imperative changes of VIP -> backend mappings (DNAT mode):\n"
 	  "  map add VIP:PORT/PROTO BACKEND:PORT [--weight N]\n"
 	  "      add a backend (or change its weight, 0-65535, default 100; 0 drains);\n"
@@ -345,6 +345,10 @@ const struct cmd cli_cmds[] = {
 	  "      remove one backend, or the whole service; a VIP without services is\n"
 	  "      removed too\n"
 	  "  map list\n"
+	  "  map qos VIP [--pps N] [--bps N] [--burst-ms N]\n"
+	  "      set the VIP's rate limit (packets/s, bits/s, burst in ms, default 100);\n"
+	  "  map qos VIP off\n"
+	  "      remove it; a policy applied later sets what its file says\n"
 	  "IPv6 is written [2001:db8::1]:80/tcp; PROTO is tcp or udp.\n" },
 	{ "apply", cmd_apply, "apply -c FILE [--dry-run]",
 	  "Validate the whole policy FILE, print the plan (added, changed, removed;\n"

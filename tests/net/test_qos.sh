@@ -184,6 +184,11 @@ test_setup() {
 		.bps == $BPS_LIMIT and .pps == 0 and .burst_ms == 200)" "bps limit in status"
 	jq_check "$T/status.json" "(.vips[] | select(.address == \"$VIP_TOP\") | has(\"qos\") | not)" \
 		"no limit on $VIP_TOP"
+	cli 0 status
+	grep -Fx "        qos pps $PPS_LIMIT bps - burst 100ms: passed 0 packets, dropped 0 packets (0 bytes)" "$OUT" ||
+		fail "pps limit in the text status"
+	grep -Fx "        qos pps - bps $BPS_LIMIT burst 200ms: passed 0 packets, dropped 0 packets (0 bytes)" "$OUT" ||
+		fail "bps limit in the text status"
 	for ((n = 1; n <= VX_NBACKENDS; n++)); do
 		for ((a = 0; a < 50; a++)); do
 			[ -s "$VX_RUN/recv$n.log" ] && break
@@ -206,6 +211,9 @@ test_pps_limit() {
 	awk -v r="$rate" -v l="$PPS_LIMIT" 'BEGIN { exit !(r >= 0.9 * l && r <= 1.1 * l) }' ||
 		{ dump_reasons; fail "rate $rate pps not within 10% of $PPS_LIMIT"; }
 	got=$(last_count "$VX_RUN/recv1.log")
+	cli 0 stats
+	grep -Eq "^    qos: passed pkts +[1-9][0-9]* +bytes +[0-9]+ +dropped pkts +[1-9]" "$OUT" ||
+		fail "qos line in the text stats"
 	cli 0 -j stats
 	cp "$OUT" "$T/stats.json"
 	passed=$(jq ".vips[] | select(.address == \"$VIP_PPS\") | .qos.passed_packets" "$T/stats.json")
@@ -262,6 +270,31 @@ test_change_and_remove() {
 	assert_eq "$((got1 - got0))" 1000 "datagrams at be1 without a limit"
 }
 
+# `vipxdp map qos`: sets a limit on a running VIP (status shows it, -j
+# answers), 'off' removes it; an address that is no VIP, a missing limit and
+# an out-of-range value are refused and change nothing.
+test_map_qos() {
+	cli 0 -j map qos "$VIP_PPS" --pps 1000 --burst-ms 20
+	jq_check "$OUT" '. == {vip: "'"$VIP_PPS"'", pps: 1000, bps: 0, burst_ms: 20, limited: true}' \
+		"map qos answer"
+	status_json "$T/status.json"
+	jq_check "$T/status.json" "(.vips[] | select(.address == \"$VIP_PPS\") | .qos |
+		.pps == 1000 and .bps == 0 and .burst_ms == 20)" "limit set by map qos"
+	cli 1 map qos 198.18.0.99 --pps 5
+	assert_match "$(err)" "198.18.0.99: not a VIP" "unknown VIP"
+	cli 2 map qos "$VIP_PPS"
+	assert_match "$(err)" "give --pps and/or --bps, or 'off'" "no limit given"
+	cli 2 map qos "$VIP_PPS" --bps 100
+	assert_match "$(err)" "--bps: 100 is out of range" "bps range"
+	status_json "$T/status2.json"
+	jq_check "$T/status2.json" "(.vips[] | select(.address == \"$VIP_PPS\") | .qos.pps == 1000)" \
+		"refused commands changed nothing"
+	cli 0 map qos "$VIP_PPS" off
+	status_json "$T/status.json"
+	jq_check "$T/status.json" "(.vips[] | select(.address == \"$VIP_PPS\") | has(\"qos\") | not)" \
+		"limit removed by map qos off"
+}
+
 # Top talkers: three sources send 30, 20 and 10 datagrams to 198.18.0.102
 # (after the client's one warm-up datagram); `vipxdp top -j 198.18.0.102`
 # lists them heaviest first with exact packet and byte counts (92-byte
@@ -316,6 +349,7 @@ vx_test test_setup "set-up: receivers, talkers' addresses, load, apply; limits i
 vx_test test_pps_limit "qos pps 2000: received rate within 10%, counters exact"
 vx_test test_bps_limit "qos bps 4 Mbit/s: received rate within 10%"
 vx_test test_change_and_remove "qos changed and removed by apply"
+vx_test test_map_qos "map qos: set, refuse bad input, off"
 vx_test test_top "top: three sources in order with exact counts; plain; errors"
 vx_test test_bad_policy "bad qos value: FILE:LINE:COL error, state unchanged"
 vx_main "$@"

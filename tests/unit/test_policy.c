@@ -408,7 +408,12 @@ static bool test_example_file(void)
 	if (!ASSERT_EQ(p->settings.hash_seed, 0x5eed1234, "seed") ||
 	    !ASSERT_EQ(p->settings.table_size, 65537, "table") ||
 	    !ASSERT_EQ(p->settings.conntrack_size, 1000000, "ct") ||
+	    !ASSERT_EQ(p->settings.talkers_sample, 128, "talkers_sample") ||
 	    !ASSERT_EQ(p->n_ifaces, 2, "interfaces") || !ASSERT_EQ(p->n_vips, 3, "vips") ||
+	    !ASSERT_TRUE(p->vips[0].has_qos, "qos") || !ASSERT_EQ(p->vips[0].qos_pps, 200000, "pps") ||
+	    !ASSERT_EQ(p->vips[0].qos_bps, 1000000000, "bps") ||
+	    !ASSERT_EQ(p->vips[0].qos_burst_ms, 50, "burst") ||
+	    !ASSERT_TRUE(!p->vips[1].has_qos, "no qos") ||
 	    !ASSERT_EQ(p->vips[0].n_services, 2, "web services") ||
 	    !ASSERT_TRUE(!p->vips[2].arp, "arp: false") ||
 	    !ASSERT_EQ(p->vips[2].n_services, 0, "-"))
