@@ -369,6 +369,9 @@ static void print_lb(const char *indent, const char *what, const struct vipxdp_l
 	putchar('\n');
 }
 
+/* Top talkers shown per VIP by stats (vipxdp top shows five, with rates). */
+#define STATS_TALKERS 3
+
 /* Previous sample for rates, keyed by map and id. */
 struct sample {
 	struct vipxdp_lb_stats *svc, *be;
@@ -390,7 +393,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 	struct vipxdp_dp_vip *vips = NULL;
 	struct vipxdp_dp_svc *svcs = NULL;
 	struct vipxdp_lb_stats *buf;
-	size_t nvips = 0, nsvcs = 0, i, s, b;
+	struct talker_row *talkers = NULL, *sel = NULL;
+	size_t nvips = 0, nsvcs = 0, ntalkers = 0, nsel, i, s, b;
 	char abuf[VIPXDP_ADDR_STRLEN], ebuf[VIPXDP_ENDPOINT_STRLEN];
 	int rc;
 
@@ -398,8 +402,14 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 	if (!buf)
 		return -ENOMEM;
 	if ((rc = sum_reasons(dp, ncpu, cur->reasons)) || (rc = vipxdp_dp_vips(dp, &vips, &nvips)) ||
-	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)))
+	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)) ||
+	    (rc = cli_talkers_read(dp, &talkers, &ntalkers)))
 		goto out;
+	sel = calloc(ntalkers ? ntalkers : 1, sizeof(*sel));
+	if (!sel) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (c->json) {
 		json_init(&c->jw, stdout);
 		json_obj_open(&c->jw);
@@ -439,6 +449,7 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 
 		if (q > VIPXDP_MAX_VIPS)
 			q = 0;
+		nsel = cli_talkers_of(talkers, ntalkers, &vips[i].key, sel);
 		if (q) {
 			vipxdp_dp_qos_stats(dp, q, &qst);
 			cur->qos[q] = qst;
@@ -463,6 +474,20 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 				}
 				json_obj_close(&c->jw);
 			}
+			json_key(&c->jw, "talkers");
+			json_arr_open(&c->jw);
+			for (size_t t = 0; t < nsel && t < STATS_TALKERS; t++) {
+				char sb[VIPXDP_ADDR_STRLEN];
+
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "source", vipxdp_addr_str(vips[i].key.family,
+									  &sel[t].key.src, sb,
+									  sizeof(sb)));
+				json_ku64(&c->jw, "packets", sel[t].t.packets);
+				json_ku64(&c->jw, "bytes", sel[t].t.bytes);
+				json_obj_close(&c->jw);
+			}
+			json_arr_close(&c->jw);
 			json_key(&c->jw, "services");
 			json_arr_open(&c->jw);
 		} else {
@@ -479,6 +504,18 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 					       (qst.drop_packets - qp->drop_packets) / dt);
 				putchar('\n');
 			}
+			if (nsel)
+				printf("    top talkers:");
+			for (size_t t = 0; t < nsel && t < STATS_TALKERS; t++) {
+				char sb[VIPXDP_ADDR_STRLEN];
+
+				printf("%s %s %llu pkts %llu bytes", t ? "," : "",
+				       vipxdp_addr_str(vips[i].key.family, &sel[t].key.src, sb, sizeof(sb)),
+				       (unsigned long long)sel[t].t.packets,
+				       (unsigned long long)sel[t].t.bytes);
+			}
+			if (nsel)
+				putchar('\n');
 		}
 		for (s = 0; s < nsvcs; s++) {
 			struct vipxdp_dp_be *bes = NULL;
@@ -546,6 +583,8 @@ out:
 	free(buf);
 	free(vips);
 	free(svcs);
+	free(talkers);
+	free(sel);
 	return rc;
 }
 

@@ -22,10 +22,6 @@
 
 #define TOP_N 5
 
-struct talker_row {
-	struct vipxdp_talker_key key;
-	struct vipxdp_talker t;
-};
 
 static volatile sig_atomic_t top_stop;
 
@@ -39,14 +35,14 @@ static int key_cmp(const void *a, const void *b)
 	return memcmp(a, b, sizeof(struct vipxdp_talker_key));
 }
 
-static bool rank_bytes;
+static bool rank_bytes; /* top --bytes */
 
-/* Heaviest first; ties by address, so the order is stable. */
-static int rank_cmp(const void *a, const void *b)
+/* Heaviest first (by bytes, or by packets); ties by address, so the order
+ * is stable. */
+static int rank(const struct talker_row *x, const struct talker_row *y, bool bytes)
 {
-	const struct talker_row *x = a, *y = b;
-	__u64 vx = rank_bytes ? x->t.bytes : x->t.packets;
-	__u64 vy = rank_bytes ? y->t.bytes : y->t.packets;
+	__u64 vx = bytes ? x->t.bytes : x->t.packets;
+	__u64 vy = bytes ? y->t.bytes : y->t.packets;
 
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
@@ -55,8 +51,18 @@ static int rank_cmp(const void *a, const void *b)
 	return key_cmp(&x->key, &y->key);
 }
 
+static int rank_cmp(const void *a, const void *b)
+{
+	return rank(a, b, rank_bytes);
+}
+
+static int rank_packets_cmp(const void *a, const void *b)
+{
+	return rank(a, b, false);
+}
+
 /* Every (VIP, source) pair with its counts summed over CPUs, sorted by key. */
-static int read_talkers(struct vipxdp_dp *dp, struct talker_row **out, size_t *n)
+int cli_talkers_read(struct vipxdp_dp *dp, struct talker_row **out, size_t *n)
 {
 	int ncpu = libbpf_num_possible_cpus();
 	struct vipxdp_talker_key k, nk;
@@ -101,6 +107,20 @@ static int read_talkers(struct vipxdp_dp *dp, struct talker_row **out, size_t *n
 	*out = rows;
 	*n = cnt;
 	return 0;
+}
+
+/* The rows of VIP k (from cli_talkers_read()), heaviest first by packets,
+ * into sel (room for n); returns how many. */
+size_t cli_talkers_of(const struct talker_row *rows, size_t n, const struct vipxdp_vip_key *k,
+		      struct talker_row *sel)
+{
+	size_t cnt = 0;
+
+	for (size_t r = 0; r < n; r++)
+		if (rows[r].key.family == k->family && !memcmp(&rows[r].key.vip, &k->addr, sizeof(k->addr)))
+			sel[cnt++] = rows[r];
+	qsort(sel, cnt, sizeof(*sel), rank_packets_cmp);
+	return cnt;
 }
 
 static const struct talker_row *find_row(const struct talker_row *rows, size_t n,
@@ -296,7 +316,7 @@ int cmd_top(struct cli *c, int argc, char **argv)
 	for (;;) {
 		double dt;
 
-		rc = read_talkers(&dp, &cur, &ncur);
+		rc = cli_talkers_read(&dp, &cur, &ncur);
 		clock_gettime(CLOCK_MONOTONIC, &t1);
 		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 		t0 = t1;

@@ -1253,8 +1253,9 @@ int vipxdp_dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 			return -errno;
 	}
 	/* Flows already tracked: their forward entries carry the index too,
-	 * so the new limit applies to them from now on. */
-	{
+	 * so the new limit applies to them from now on (a walk of the whole
+	 * table, only when the index changes). */
+	if (idx != old) {
 		struct vipxdp_flow fk, nfk;
 		struct vipxdp_ct ct;
 

@@ -369,7 +369,8 @@ const struct cmd cli_cmds[] = {
 	{ "stats", cmd_stats, "stats [--watch SECONDS]",
 	  "Counters: per verdict reason, and per VIP, service and backend (packets,\n"
 	  "bytes, new flows, reply packets; JSON also has reply bytes); for a VIP\n"
-	  "with a rate limit (qos), the packets and bytes it passed and dropped.\n"
+	  "with a rate limit (qos), the packets and bytes it passed and dropped;\n"
+	  "per VIP, its three heaviest sources (see top).\n"
 	  "  -w, --watch SECONDS  refresh every SECONDS until interrupted, with rates\n" },
 	{ "status", cmd_status, "status",
 	  "Interfaces and attach mode, settings, VIPs (with their rate limit and its\n"

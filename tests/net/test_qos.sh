@@ -321,6 +321,13 @@ test_top() {
 		(.vips[] | select(.address == \"$VIP_PPS\") | .talkers[0].source == \"$VX_CLIENT4\") and
 		(.vips[] | select(.address == \"$VIP_TOP\") | .sources == 4)" \
 		"top over every VIP"
+	cli 0 -j stats
+	jq_check "$OUT" "(.vips[] | select(.address == \"$VIP_TOP\") | [.talkers[] | [.source, .packets, .bytes]]) ==
+		[[\"${TALKERS[0]}\", 30, 2760], [\"${TALKERS[1]}\", 20, 1840], [\"${TALKERS[2]}\", 10, 920]]" \
+		"top talkers in stats"
+	cli 0 stats
+	grep -Fx "    top talkers: ${TALKERS[0]} 30 pkts 2760 bytes, ${TALKERS[1]} 20 pkts 1840 bytes, ${TALKERS[2]} 10 pkts 920 bytes" \
+		"$OUT" || fail "top talkers in the text stats"
 	cli 0 top "$VIP_TOP" --interval 1 --count 2
 	[ "$(grep -c "^vip $VIP_TOP (talkers)  (4 sources)" "$OUT")" = 2 ] || fail "two plain reports"
 	grep -Eq "^ +${TALKERS[0]//./\\.} +30 +2760 " "$OUT" || fail "plain report row"
