@@ -26,8 +26,8 @@
  *   leaves a half-rewritten packet.
  *
  * Packets to a VIP (forward direction of its flows, elastic-IP inbound) go
- * through vip_account() (qos.h) when the VIP has a rate limit or talker
- * sampling is on; it may drop them (drop_qos).
+ * through vip_packet() (qos.h): the VIP's rate limit, if it has one, may
+ * drop them (drop_qos); the top-talker sampler may count them.
  */
 #ifndef VIPXDP_BPF_DATAPATH_H
 #define VIPXDP_BPF_DATAPATH_H
