@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdint.h>
@@ -1511,6 +1512,92 @@ static bool test_qos_bps(void)
 	return ok;
 }
 
+#define VIP4_QOS_CPUS "198.18.0.123"
+#define QOS_CPU_PKTS 2000
+
+struct qos_thread {
+	int cpu;
+	const __u8 *in;
+	int len;
+	int pass, drop, other;
+};
+
+static void *qos_thread_fn(void *arg)
+{
+	struct qos_thread *t = arg;
+	cpu_set_t set;
+	struct run r;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (int i = 0; i < QOS_CPU_PKTS; i++) {
+		if (run_prog(t->in, t->len, if_in, &r))
+			t->other++;
+		else if (r.retval == XDP_DROP)
+			t->drop++;
+		else if (r.retval == XDP_REDIRECT)
+			t->pass++;
+		else
+			t->other++;
+	}
+	return NULL;
+}
+
+/*
+ * One limit for all CPUs: two threads pinned to CPUs 0 and 1 send 2000
+ * packets each, at the same time, to a VIP with pps 1 and a burst of 10 s
+ * (10 packets): exactly 10 pass in all, not 10 per CPU, and the per-CPU
+ * drop counters show that both CPUs ran the program.
+ */
+static bool test_qos_cpus(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 45000, VIP4_QOS_CPUS, 53, 0));
+	int ncpu = libbpf_num_possible_cpus(), ran = 0;
+	struct qos_thread th[2] = {};
+	struct vipxdp_qos_stats *per, st;
+	struct vipxdp_qos_spec q;
+	struct vipxdp_addr a;
+	pthread_t tid[2];
+	__u8 in[2048];
+	__u32 idx = 0;
+	bool ok = true;
+	__u8 fam;
+	int len, i;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS_CPUS), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS_CPUS, 1, 0, 10000), "qos"))
+		return false;
+	len = pkt_build(&d, in, sizeof(in));
+	for (i = 0; i < 2; i++) {
+		th[i].cpu = i % (int)sysconf(_SC_NPROCESSORS_ONLN);
+		th[i].in = in;
+		th[i].len = len;
+		if (!ASSERT_OK(pthread_create(&tid[i], NULL, qos_thread_fn, &th[i]), "thread"))
+			return false;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	printf("# cpu %d: %d passed %d dropped; cpu %d: %d passed %d dropped\n", th[0].cpu, th[0].pass,
+	       th[0].drop, th[1].cpu, th[1].pass, th[1].drop);
+	ok &= ASSERT_EQ(th[0].other + th[1].other, 0, "other verdicts");
+	ok &= ASSERT_EQ(th[0].pass + th[1].pass, 10, "passed in all");
+	ok &= ASSERT_EQ(th[0].drop + th[1].drop, 2 * QOS_CPU_PKTS - 10, "dropped in all");
+	st = qos_total(VIP4_QOS_CPUS);
+	ok &= ASSERT_EQ(st.packets, 10, "qos passed packets");
+	ok &= ASSERT_EQ(st.drop_packets, 2 * QOS_CPU_PKTS - 10, "qos dropped packets");
+	pkt_env_addr(VIP4_QOS_CPUS, &fam, &a);
+	per = calloc(ncpu, sizeof(*per));
+	if (per && !vipxdp_dp_get_vip_qos(&dp, fam, &a, &q, &idx) &&
+	    !bpf_map_lookup_elem(dp.qos_st_fd, &idx, per))
+		for (i = 0; i < ncpu; i++)
+			ran += per[i].packets + per[i].drop_packets > 0;
+	free(per);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		ok &= ASSERT_EQ(ran, 2, "CPUs that counted packets");
+	return ok;
+}
+
 /* Packets of (VIP, source) in the top-talker map, summed over CPUs. */
 static struct vipxdp_talker talker_total(const char *vip, const char *src)
 {
@@ -2675,6 +2762,7 @@ static void run_cases(void)
 	tap_run("qos: pps limit with burst 5 drops exactly the excess (new and known flows)",
 		test_qos_pps);
 	tap_run("qos: bps limit passes 9 of 12 1000-byte frames (9216-byte burst)", test_qos_bps);
+	tap_run("qos: two CPUs at once share one limit: 10 of 4000 pass", test_qos_cpus);
 	tap_run("talkers: sample 1 counts every packet to the VIP per source, exactly",
 		test_talkers);
 	tap_run("icmp: DNAT frag needed to the client quotes client -> VIP (options, cut quote)",
