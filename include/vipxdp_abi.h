@@ -357,8 +357,9 @@ _Static_assert(sizeof(struct vipxdp_lb_stats) == 40, "vipxdp_lb_stats size");
  * shared "theoretical arrival time" per limit, updated with compare-and-swap
  * by every CPU, so the limit holds for the VIP as a whole. A packet costs
  * pkt_cost ns (packets) and bytes * byte_cost ns (bytes), both fixed point
- * with VIPXDP_QOS_FRAC fraction bits; it passes when the new arrival time is
- * at most tol ns ahead of now (tol = burst size times the cost of one unit).
+ * with VIPXDP_QOS_FRAC fraction bits (charged in whole ns, rounded at
+ * random); it passes when the new arrival time is at most tol ns ahead of
+ * now (tol = burst size, plus half a unit, times the cost of one unit).
  */
 #define VIPXDP_QOS_FRAC 20
 #define VIPXDP_DEFAULT_TALKERS_SAMPLE 16

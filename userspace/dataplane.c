@@ -1158,15 +1158,17 @@ void vipxdp_qos_entry(struct vipxdp_qos *e, __u8 family, const struct vipxdp_add
 		burst = q->pps * q->burst_ms / 1000;
 		if (!burst)
 			burst = 1;
-		/* The data path charges cost >> FRAC ns a packet. */
-		e->pkt_tol = burst * (e->pkt_cost >> VIPXDP_QOS_FRAC);
+		/* Half a unit more than the burst: costs are rounded at random
+		 * to whole ns, so a burst's sum may exceed its exact value by a
+		 * few ns, and its packets must still pass. */
+		e->pkt_tol = ((2 * burst + 1) * e->pkt_cost) >> (VIPXDP_QOS_FRAC + 1);
 	}
 	if (q->bps) {
 		e->byte_cost = (8000000000ull << VIPXDP_QOS_FRAC) / q->bps;
 		burst = q->bps / 8 * q->burst_ms / 1000;
 		if (burst < VIPXDP_QOS_MIN_BURST_BYTES)
 			burst = VIPXDP_QOS_MIN_BURST_BYTES;
-		e->byte_tol = (burst * e->byte_cost) >> VIPXDP_QOS_FRAC;
+		e->byte_tol = ((2 * burst + 1) * e->byte_cost) >> (VIPXDP_QOS_FRAC + 1);
 	}
 }
 

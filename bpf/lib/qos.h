@@ -77,7 +77,7 @@ static __always_inline int qos_check(const struct vipxdp_flow *f, __u32 qos, __u
 {
 	struct vipxdp_qos_stats *st;
 	struct vipxdp_qos *q;
-	__u64 now;
+	__u64 now, frac;
 	int drop = 0;
 
 	q = bpf_map_lookup_elem(&vipxdp_qos, &qos);
@@ -88,11 +88,14 @@ static __always_inline int qos_check(const struct vipxdp_flow *f, __u32 qos, __u
 	    q->vip.w[3] != f->daddr.w[3])
 		return 0;
 	now = bpf_ktime_get_ns();
+	/* Costs are charged in whole ns, rounded up or down at random in
+	 * proportion to their fraction, so no rounding bias builds up. */
+	frac = bpf_get_prandom_u32() & ((1u << VIPXDP_QOS_FRAC) - 1);
 	if (q->pkt_cost)
-		drop = gcra(&q->pkt_tat, q->pkt_cost >> VIPXDP_QOS_FRAC, q->pkt_tol, now);
+		drop = gcra(&q->pkt_tat, (q->pkt_cost + frac) >> VIPXDP_QOS_FRAC, q->pkt_tol, now);
 	if (!drop && q->byte_cost)
-		drop = gcra(&q->byte_tat, (q->byte_cost * bytes) >> VIPXDP_QOS_FRAC, q->byte_tol,
-			    now);
+		drop = gcra(&q->byte_tat, (q->byte_cost * bytes + frac) >> VIPXDP_QOS_FRAC,
+			    q->byte_tol, now);
 	st = bpf_map_lookup_elem(&vipxdp_qos_st, &qos);
 	if (st) {
 		if (drop) {

@@ -1512,6 +1512,30 @@ static bool test_qos_bps(void)
 	return ok;
 }
 
+#define VIP4_QOS_FRAC "198.18.0.124"
+
+/*
+ * A cost that is no whole number of ns (pps 3: 333333333.3 ns), charged
+ * rounded up or down at random: a burst of 6 (2 s) still passes whole, the
+ * 7th and 8th packets are dropped.
+ */
+static bool test_qos_fraction(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 46000, VIP4_QOS_FRAC, 53, 0));
+	bool ok = true;
+	int i;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS_FRAC), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS_FRAC, 3, 0, 2000), "qos"))
+		return false;
+	for (i = 0; i < 6; i++)
+		ok &= qos_send(d, true);
+	for (i = 0; i < 2; i++)
+		ok &= qos_send(d, false);
+	ok &= ASSERT_EQ(qos_total(VIP4_QOS_FRAC).drop_packets, 2, "dropped");
+	return ok;
+}
+
 #define VIP4_QOS_CPUS "198.18.0.123"
 #define QOS_CPU_PKTS 2000
 
@@ -2762,6 +2786,7 @@ static void run_cases(void)
 	tap_run("qos: pps limit with burst 5 drops exactly the excess (new and known flows)",
 		test_qos_pps);
 	tap_run("qos: bps limit passes 9 of 12 1000-byte frames (9216-byte burst)", test_qos_bps);
+	tap_run("qos: fractional cost (pps 3): a burst of 6 passes, then drops", test_qos_fraction);
 	tap_run("qos: two CPUs at once share one limit: 10 of 4000 pass", test_qos_cpus);
 	tap_run("talkers: sample 1 counts every packet to the VIP per source, exactly",
 		test_talkers);
