@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
  * Per-VIP accounting of packets addressed to a VIP: rate limits (QoS) and
- * top-talker counters, in one global subprogram, vip_account(), so the main
- * program pays one call (verified once) and nothing at all for packets of
- * VIPs without QoS while talker sampling is off.
+ * top-talker counters, in one global subprogram, vip_account() (verified
+ * once). The main program calls it through vip_packet(), which first draws
+ * the talker sample inline: a packet of a VIP without QoS that is not
+ * sampled costs a few instructions and no call; with sampling off
+ * (talkers_sample 0) not even the draw.
  *
  * Which packets: client -> VIP packets of a service's flows (new, and
  * established ones through their forward conntrack entry, which carries the
