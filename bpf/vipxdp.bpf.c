@@ -23,6 +23,7 @@ static __always_inline int reason_action(int reason)
 	case VIPXDP_R_drop_frag:
 	case VIPXDP_R_drop_no_backend:
 	case VIPXDP_R_drop_nat_ports:
+	case VIPXDP_R_drop_qos:
 	case VIPXDP_R_drop_error:
 		return XDP_DROP;
 	default:

@@ -66,7 +66,7 @@ enum vipxdp_vip_flags {
 
 struct vipxdp_vip {
 	__u32 flags; /* enum vipxdp_vip_flags */
-	__u32 reserved;
+	__u32 qos; /* index into vipxdp_qos, 0 = no rate limit */
 	char name[VIPXDP_NAME_LEN]; /* operator's name for the VIP, NUL-terminated */
 };
 _Static_assert(sizeof(struct vipxdp_vip) == 32, "vipxdp_vip size");
@@ -95,7 +95,8 @@ struct vipxdp_svc {
 	__u32 flags; /* enum vipxdp_svc_flags */
 	__u32 gen; /* active generation: slot id * 2 + (gen & 1) */
 	__u32 table_size[VIPXDP_GENERATIONS]; /* entries in each slot's table, by gen & 1 */
-	__u32 mode; /* enum vipxdp_svc_mode */
+	__u16 mode; /* enum vipxdp_svc_mode */
+	__u16 qos; /* the VIP's index into vipxdp_qos, 0 = no rate limit */
 	struct vipxdp_addr snat; /* FULLNAT: source address towards the backends */
 };
 _Static_assert(sizeof(struct vipxdp_svc) == 40, "vipxdp_svc size");
@@ -112,7 +113,7 @@ enum vipxdp_eip_dir {
 struct vipxdp_eip {
 	struct vipxdp_addr to;
 	__u32 dir; /* enum vipxdp_eip_dir */
-	__u32 pad;
+	__u32 qos; /* VIPXDP_EIP_IN: the VIP's index into vipxdp_qos, 0 = none */
 };
 _Static_assert(sizeof(struct vipxdp_eip) == 24, "vipxdp_eip size");
 
@@ -247,7 +248,7 @@ struct vipxdp_ct {
 	__u16 sport; /* network order */
 	__u8 flags; /* enum vipxdp_ct_flags */
 	__u8 state; /* enum vipxdp_ct_state */
-	__u16 reserved;
+	__u16 qos; /* forward entries of a VIP's flows: its vipxdp_qos index, 0 = none */
 	__u32 svc_id; /* for counters; VIPXDP_SVC_NONE when not a service */
 	__u32 backend_id;
 	__u32 last_seen; /* epoch of the last packet */
@@ -293,7 +294,9 @@ struct vipxdp_cfg {
 	__u32 hash_seed; /* same on every node serving the same VIPs */
 	__u32 table_size; /* control plane: Maglev size for new tables */
 	__u32 flags; /* enum vipxdp_cfg_flags */
-	__u32 reserved;
+	/* Top talkers: one packet in N to a VIP is counted in vipxdp_talkers
+	 * (as N packets); 1 = every packet, 0 = off. */
+	__u32 talkers_sample;
 	/* Idle timeouts per enum vipxdp_ct_state, in epochs; 0 = never. */
 	__u32 ct_timeout[VIPXDP_CT_NSTATES];
 	__u32 pad;
@@ -345,6 +348,7 @@ _Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size")
 	X(drop_frag)        /* IP fragment to a VIP */                         \
 	X(drop_no_backend)  /* service has no usable backend */                \
 	X(drop_nat_ports)   /* NAT: no free source port (exhaustion) */        \
+	X(drop_qos)         /* to a VIP over its rate limit (qos) */           \
 	X(drop_error)       /* internal error (map update, adjust_tail) */
 
 #define VIPXDP_REASON_ENUM(name) VIPXDP_R_##name,
@@ -381,5 +385,60 @@ struct vipxdp_lb_stats {
 	__u64 reply_bytes;
 };
 _Static_assert(sizeof(struct vipxdp_lb_stats) == 40, "vipxdp_lb_stats size");
+
+/*
+ * vipxdp_qos: array indexed by a VIP's QoS index (1..VIPXDP_MAX_VIPS; 0 is
+ * "none" and never used). Each limit is a GCRA (virtual scheduling) on one
+ * shared "theoretical arrival time" per limit, updated with compare-and-swap
+ * by every CPU, so the limit holds for the VIP as a whole. A packet costs
+ * pkt_cost ns (packets) and bytes * byte_cost ns (bytes), both fixed point
+ * with VIPXDP_QOS_FRAC fraction bits (charged in whole ns, rounded at
+ * random); it passes when the new arrival time is at most tol ns ahead of
+ * now (tol = burst size, plus half a unit, times the cost of one unit).
+ */
+#define VIPXDP_QOS_FRAC 20
+#define VIPXDP_DEFAULT_TALKERS_SAMPLE 16
+#define VIPXDP_MAX_TALKERS 65536
+
+struct vipxdp_qos {
+	__u64 pkt_tat; /* data path: theoretical arrival time, ns (bpf_ktime_get_ns) */
+	__u64 byte_tat;
+	__u64 pkt_cost; /* ns per packet << VIPXDP_QOS_FRAC; 0 = no packet limit */
+	__u64 byte_cost; /* ns per byte << VIPXDP_QOS_FRAC; 0 = no byte limit */
+	__u64 pkt_tol; /* burst tolerance, ns */
+	__u64 byte_tol;
+	__u64 pps; /* control plane: the limits as configured (bits/s for bps) */
+	__u64 bps;
+	__u32 burst_ms;
+	__u8 family; /* the VIP this index belongs to: a stale index in a */
+	__u8 pad[3]; /* conntrack entry of another address is not limited */
+	struct vipxdp_addr vip;
+};
+_Static_assert(sizeof(struct vipxdp_qos) == 88, "vipxdp_qos size");
+
+/* vipxdp_qos_st: per-CPU array by QoS index: what the limit let through
+ * and what it dropped. */
+struct vipxdp_qos_stats {
+	__u64 packets;
+	__u64 bytes;
+	__u64 drop_packets;
+	__u64 drop_bytes;
+};
+_Static_assert(sizeof(struct vipxdp_qos_stats) == 32, "vipxdp_qos_stats size");
+
+/* vipxdp_talkers: per-CPU LRU hash (VIP, source) -> packets and bytes sent
+ * to the VIP (sampled: see vipxdp_cfg.talkers_sample). */
+struct vipxdp_talker_key {
+	struct vipxdp_addr vip;
+	struct vipxdp_addr src;
+	__u8 family;
+	__u8 pad[3];
+};
+_Static_assert(sizeof(struct vipxdp_talker_key) == 36, "vipxdp_talker_key size");
+
+struct vipxdp_talker {
+	__u64 packets;
+	__u64 bytes;
+};
 
 #endif /* VIPXDP_ABI_H */

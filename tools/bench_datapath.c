@@ -85,6 +85,7 @@ static struct {
 	__u32 ct_large;
 	int cycle_log2; /* case 4: 2^cycle_log2 flows */
 	bool no_common_lru;
+	__u32 talkers; /* settings.talkers_sample of the data path under test */
 	unsigned int cases; /* bit n: run case n */
 	bool verbose;
 } opt = { .runs = 7, .ms = 150, .cpu = -1, .ct_large = CT_LARGE, .cycle_log2 = 20,
@@ -179,7 +180,7 @@ static int read_obj(const char *path)
  */
 static int dut_load(struct dut *d, __u32 ct_size)
 {
-	struct vipxdp_cfg cfg = { .hash_seed = SEED };
+	struct vipxdp_cfg cfg = { .hash_seed = SEED, .talkers_sample = opt.talkers };
 	__u32 k = BENCH_SLOT_DUT;
 	int err;
 
@@ -926,7 +927,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
-		   "                      [--ct-no-common-lru] [-v]\n"
+		   "                      [--ct-no-common-lru] [--talkers N] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
 		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
 		   "  --iters N     iterations per run (default: about --ms worth, 1e6..1e7)\n"
@@ -936,6 +937,7 @@ static void usage(FILE *f)
 		   "  --ct-large N  conntrack size of the 1M-flow case (default %d)\n"
 		   "  --cycle-log2 N  case 4 cycles over 2^N flows (default 20)\n"
 		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
+		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  -v            print every run\n", CT_LARGE);
 }
 
@@ -946,7 +948,7 @@ static int parse_args(int argc, char **argv)
 		{ "iters", required_argument, NULL, 'n' }, { "ms", required_argument, NULL, 'm' },
 		{ "cpu", required_argument, NULL, 'c' },   { "ct-large", required_argument, NULL, 'L' },
 		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
-		{ "ct-no-common-lru", no_argument, NULL, 'P' },
+		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
 		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1014,6 +1016,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'P':
 			opt.no_common_lru = true;
+			break;
+		case 'T':
+			opt.talkers = strtoul(optarg, NULL, 0);
 			break;
 		case 'v':
 			opt.verbose = true;

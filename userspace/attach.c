@@ -266,6 +266,7 @@ int vipxdp_attach(const char *pin_dir, const char *ifname, enum vipxdp_iface_mod
 		static const __u32 to[VIPXDP_CT_NSTATES] = VIPXDP_CT_TIMEOUTS_DEFAULT;
 
 		cfg.table_size = VIPXDP_MAGLEV_DEFAULT;
+		cfg.talkers_sample = VIPXDP_POLICY_TALKERS_SAMPLE;
 		for (int i = 0; i < VIPXDP_CT_NSTATES; i++)
 			cfg.ct_timeout[i] = vipxdp_ms_to_epochs(to[i]);
 		rc = vipxdp_dp_set_cfg(&dp, &cfg);

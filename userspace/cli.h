@@ -113,6 +113,16 @@ int cmd_status(struct cli *c, int argc, char **argv);
 int cmd_lookup(struct cli *c, int argc, char **argv);
 int cmd_run(struct cli *c, int argc, char **argv);
 int cmd_conntrack(struct cli *c, int argc, char **argv);
+int cmd_top(struct cli *c, int argc, char **argv);
+
+/* Top talkers (cmd_top.c), also shown by stats. */
+struct talker_row {
+	struct vipxdp_talker_key key;
+	struct vipxdp_talker t;
+};
+int cli_talkers_read(struct vipxdp_dp *dp, struct talker_row **out, size_t *n);
+size_t cli_talkers_of(const struct talker_row *rows, size_t n, const struct vipxdp_vip_key *k,
+		      struct talker_row *sel);
 
 extern const struct cmd cli_cmds[];
 

@@ -63,7 +63,7 @@ struct plan {
 	size_t nattach;
 	char (*detach)[IF_NAMESIZE];
 	size_t ndetach;
-	bool seed_changed, size_changed, timeouts_changed;
+	bool seed_changed, size_changed, timeouts_changed, talkers_changed;
 	bool snat_changed;
 	struct vipxdp_snat_rule *snat; /* the policy's rules, and exclusions */
 	size_t nsnat;
@@ -73,6 +73,26 @@ struct plan {
 };
 
 static int add_local_exclusions(struct plan *p);
+
+static void qos_spec_of(const struct vipxdp_policy_vip *pv, struct vipxdp_qos_spec *q)
+{
+	q->pps = pv->qos_pps;
+	q->bps = pv->qos_bps;
+	q->burst_ms = pv->qos_burst_ms;
+}
+
+/* Does the running VIP have the policy's rate limit (or none, alike)? */
+static bool qos_same(struct vipxdp_dp *dp, const struct vipxdp_policy_vip *pv)
+{
+	struct vipxdp_qos_spec cur, want;
+
+	if (vipxdp_dp_get_vip_qos(dp, pv->family, &pv->addr, &cur, NULL))
+		return !pv->has_qos;
+	if (!pv->has_qos)
+		return false;
+	qos_spec_of(pv, &want);
+	return cur.pps == want.pps && cur.bps == want.bps && cur.burst_ms == want.burst_ms;
+}
 
 static void plan_free(struct plan *p)
 {
@@ -228,6 +248,8 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 	p->cfg_new.table_size = pol->settings.table_size;
 	for (i = 0; i < VIPXDP_CT_NSTATES; i++)
 		p->cfg_new.ct_timeout[i] = vipxdp_ms_to_epochs(pol->settings.ct_timeout_ms[i]);
+	p->cfg_new.talkers_sample = pol->settings.talkers_sample;
+	p->talkers_changed = !dp || p->cfg_old.talkers_sample != p->cfg_new.talkers_sample;
 	p->seed_changed = dp && p->cfg_old.hash_seed != p->cfg_new.hash_seed;
 	p->size_changed = dp && p->cfg_old.table_size != p->cfg_new.table_size;
 	p->timeouts_changed = !dp || memcmp(p->cfg_old.ct_timeout, p->cfg_new.ct_timeout,
@@ -307,7 +329,8 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 			    memcmp(&vips[k].key.addr, &pv->addr, sizeof(pv->addr)))
 				continue;
 			vp.ch = (!!(vips[k].vip.flags & VIPXDP_VIP_F_ARP) != pv->arp ||
-				 strncmp(vips[k].vip.name, want_name, VIPXDP_NAME_LEN - 1))
+				 strncmp(vips[k].vip.name, want_name, VIPXDP_NAME_LEN - 1) ||
+				 !qos_same(dp, pv))
 					? CH_CHANGE
 					: CH_NONE;
 		}
@@ -473,6 +496,8 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		json_arr_close(&c->jw);
 		json_kbool(&c->jw, "hash_seed_changed", p->seed_changed);
 		json_kbool(&c->jw, "table_size_changed", p->size_changed);
+		json_kbool(&c->jw, "talkers_sample_changed",
+			   p->talkers_changed && p->cfg_old.talkers_sample != p->cfg_new.talkers_sample);
 		json_obj_close(&c->jw);
 		json_end(&c->jw);
 		return;
@@ -484,6 +509,9 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 	if (p->size_changed && p->cfg_old.table_size != p->cfg_new.table_size)
 		printf("  ~ table_size %u -> %u (every table is rebuilt)\n", p->cfg_old.table_size,
 		       p->cfg_new.table_size);
+	if (p->talkers_changed && p->cfg_old.talkers_sample != p->cfg_new.talkers_sample)
+		printf("  ~ talkers_sample %u -> %u\n", p->cfg_old.talkers_sample,
+		       p->cfg_new.talkers_sample);
 	for (i = 0; i < p->nattach; i++)
 		printf("  + interface %s\n", p->attach[i]);
 	for (i = 0; i < p->nvips; i++) {
@@ -491,9 +519,13 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		const struct vip_plan *v = &p->vips[i];
 
 		vipxdp_addr_str(v->family, &v->addr, a, sizeof(a));
-		printf("  %c vip %s%s%s%s\n", v->ch == CH_ADD ? '+' : v->ch == CH_CHANGE ? '~' : '-',
+		printf("  %c vip %s%s%s%s", v->ch == CH_ADD ? '+' : v->ch == CH_CHANGE ? '~' : '-',
 		       a, v->pv && v->pv->name ? " (" : "", v->pv && v->pv->name ? v->pv->name : "",
 		       v->pv && v->pv->name ? ")" : "");
+		if (v->pv && v->pv->has_qos)
+			printf(" qos pps %llu bps %llu burst %ums", (unsigned long long)v->pv->qos_pps,
+			       (unsigned long long)v->pv->qos_bps, v->pv->qos_burst_ms);
+		printf("\n");
 	}
 	for (i = 0; i < p->nsvcs; i++) {
 		const struct svc_plan *s = &p->svcs[i];
@@ -864,7 +896,7 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 	size_t i, njobs = 0;
 	int rc;
 
-	if (p->seed_changed || p->size_changed || p->timeouts_changed) {
+	if (p->seed_changed || p->size_changed || p->timeouts_changed || p->talkers_changed) {
 		if ((rc = vipxdp_dp_set_cfg(dp, &p->cfg_new))) {
 			snprintf(err, errlen, "writing settings: %s", strerror(-rc));
 			return rc;
@@ -926,8 +958,16 @@ out:
 			continue;
 		rc = vipxdp_dp_set_vip(dp, v->family, &v->addr, v->pv->arp ? VIPXDP_VIP_F_ARP : 0,
 				       v->pv->name);
+		if (!rc) {
+			struct vipxdp_qos_spec q;
+
+			qos_spec_of(v->pv, &q);
+			rc = vipxdp_dp_set_vip_qos(dp, v->family, &v->addr,
+						   v->pv->has_qos ? &q : NULL);
+		}
 		if (rc) {
-			snprintf(err, errlen, "VIP: %s", strerror(-rc));
+			snprintf(err, errlen, "VIP: %s",
+				 rc == -ENOSPC ? "no free rate-limit (qos) slot" : strerror(-rc));
 			return rc;
 		}
 	}

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * `vipxdp map add|del|list` (imperative VIP -> backend changes) and
+ * `vipxdp map add|del|list` (imperative VIP -> backend changes), `map qos`
+ * (a VIP's rate limit) and
  * `vipxdp lookup` (which backend a flow gets).
  */
 #include <errno.h>
@@ -415,12 +416,110 @@ out:
 	return rc;
 }
 
+/* A u64 option value in [min, max]. */
+static int parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
+		     __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (!*s || *end || errno || s[0] == '-')
+		return cli_fail(c, EXIT_USAGE, "%s: '%s' is not a number", what, s);
+	if (v < min || v > max)
+		return cli_fail(c, EXIT_USAGE, "%s: %llu is out of range (%llu-%llu)", what, v,
+				(unsigned long long)min, (unsigned long long)max);
+	*out = v;
+	return 0;
+}
+
+/* map qos VIP [--pps N] [--bps N] [--burst-ms N] | map qos VIP off */
+static int map_qos(struct cli *c, int argc, char **argv)
+{
+	static const struct option lo[] = { { "pps", required_argument, NULL, 'p' },
+					    { "bps", required_argument, NULL, 'b' },
+					    { "burst-ms", required_argument, NULL, 'B' },
+					    CLI_COMMON_LONGOPTS };
+	struct vipxdp_qos_spec q = { .burst_ms = VIPXDP_POLICY_BURST_MS };
+	struct vipxdp_addr addr;
+	struct vipxdp_dp dp;
+	bool off = false;
+	__u8 family;
+	int opt, rc;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, ":" CLI_COMMON_SHORTOPTS, lo, NULL)) != -1) {
+		if (cli_common_opt(c, opt))
+			continue;
+		switch (opt) {
+		case 'p':
+			if ((rc = parse_u64(c, "--pps", optarg, 1, VIPXDP_QOS_PPS_MAX, &q.pps)))
+				return rc;
+			break;
+		case 'b':
+			if ((rc = parse_u64(c, "--bps", optarg, VIPXDP_QOS_BPS_MIN, VIPXDP_QOS_BPS_MAX,
+					    &q.bps)))
+				return rc;
+			break;
+		case 'B':
+			if ((rc = cli_parse_u32(c, "--burst-ms", optarg, 1, VIPXDP_QOS_BURST_MAX_MS,
+						&q.burst_ms)))
+				return rc;
+			break;
+		case 'h':
+			cli_cmd_help(c, cli_find_cmd("map"));
+			return EXIT_OK;
+		default:
+			return cli_bad_option(c, opt, argv);
+		}
+	}
+	if (argc - optind == 2 && !strcmp(argv[optind + 1], "off"))
+		off = true;
+	else if (argc - optind != 1)
+		return cli_fail(c, EXIT_USAGE,
+				"usage: %s map qos VIP [--pps N] [--bps N] [--burst-ms N] | map qos VIP off",
+				c->prog);
+	if (vipxdp_addr_parse(argv[optind], &family, &addr))
+		return cli_fail(c, EXIT_USAGE, "VIP: '%s' is not an IPv4 or IPv6 address",
+				argv[optind]);
+	if (off && (q.pps || q.bps))
+		return cli_fail(c, EXIT_USAGE, "'off' takes no limits");
+	if (!off && !q.pps && !q.bps)
+		return cli_fail(c, EXIT_USAGE, "give --pps and/or --bps, or 'off'");
+	if ((rc = cli_open_dp(c, &dp)))
+		return rc;
+	rc = vipxdp_dp_set_vip_qos(&dp, family, &addr, off ? NULL : &q);
+	if (rc) {
+		rc = cli_fail(c, EXIT_FAIL, "%s: %s", argv[optind],
+			      rc == -ENOENT ? "not a VIP (see 'vipxdp status')"
+			      : rc == -ENOSPC ? "no free rate-limit slot"
+					      : strerror(-rc));
+		goto out;
+	}
+	if (c->json) {
+		json_init(&c->jw, stdout);
+		json_obj_open(&c->jw);
+		json_kstr(&c->jw, "vip", argv[optind]);
+		json_ku64(&c->jw, "pps", off ? 0 : q.pps);
+		json_ku64(&c->jw, "bps", off ? 0 : q.bps);
+		json_ku64(&c->jw, "burst_ms", off ? 0 : q.burst_ms);
+		json_kbool(&c->jw, "limited", !off);
+		json_obj_close(&c->jw);
+		json_end(&c->jw);
+	}
+	rc = EXIT_OK;
+out:
+	vipxdp_dp_close(&dp);
+	return rc;
+}
+
 int cmd_map(struct cli *c, int argc, char **argv)
 {
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
-	} subs[] = { { "add", map_add }, { "del", map_del }, { "list", map_list } };
+	} subs[] = { { "add", map_add }, { "del", map_del }, { "list", map_list }, { "qos", map_qos } };
 	static char name[32];
 	int sub = 1;
 	size_t k;
@@ -443,7 +542,7 @@ int cmd_map(struct cli *c, int argc, char **argv)
 		sub++;
 	}
 	if (sub >= argc)
-		return cli_fail(c, EXIT_USAGE, "missing 'map' command: add, del or list");
+		return cli_fail(c, EXIT_USAGE, "missing 'map' command: add, del, list or qos");
 	for (k = 0; k < sizeof(subs) / sizeof(subs[0]); k++) {
 		if (!strcmp(argv[sub], subs[k].name) || (!strcmp(argv[sub], "delete") && k == 1) ||
 		    (!strcmp(argv[sub], "ls") && k == 2)) {
@@ -452,7 +551,7 @@ int cmd_map(struct cli *c, int argc, char **argv)
 			return subs[k].fn(c, argc - sub, argv + sub);
 		}
 	}
-	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del or list", argv[sub]);
+	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del, list or qos", argv[sub]);
 }
 
 int cmd_lookup(struct cli *c, int argc, char **argv)

@@ -30,6 +30,16 @@ static bool same_vip(const struct vipxdp_svc_key *k, const struct vipxdp_vip_key
 	return k->family == v->family && !memcmp(&k->addr, &v->addr, sizeof(k->addr));
 }
 
+/* A limit for display: "-" for none. */
+static const char *qos_limit_str(__u64 v, char *buf, size_t len)
+{
+	if (!v)
+		snprintf(buf, len, "-");
+	else
+		snprintf(buf, len, "%llu", (unsigned long long)v);
+	return buf;
+}
+
 int cmd_status(struct cli *c, int argc, char **argv)
 {
 	struct vipxdp_attached *ifs = NULL;
@@ -86,17 +96,27 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		json_ku64(&c->jw, "hash_seed", cfg.hash_seed);
 		json_ku64(&c->jw, "table_size", cfg.table_size);
 		json_ku64(&c->jw, "conntrack_size", ct_size);
+		json_ku64(&c->jw, "talkers_sample", cfg.talkers_sample);
 		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
 	} else {
-		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u\nvips:\n",
-		       cfg.hash_seed, cfg.table_size, ct_size);
+		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u talkers_sample %u\n"
+		       "vips:\n",
+		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample);
 	}
 	for (i = 0; i < nvips; i++) {
 		bool arp = vips[i].vip.flags & VIPXDP_VIP_F_ARP;
 		struct vipxdp_addr priv;
-		char pbuf[VIPXDP_ADDR_STRLEN] = "";
+		char pbuf[VIPXDP_ADDR_STRLEN] = "", lp[24], lb[24];
+		struct vipxdp_qos_spec qs = {};
+		struct vipxdp_qos_stats qst = {};
+		__u32 qidx = 0;
+		bool has_qos = !vipxdp_dp_get_vip_qos(&dp, vips[i].key.family, &vips[i].key.addr,
+						       &qs, &qidx);
+
+		if (has_qos)
+			vipxdp_dp_qos_stats(&dp, qidx, &qst);
 
 		if (!vipxdp_dp_get_eip(&dp, vips[i].key.family, &vips[i].key.addr, &priv))
 			vipxdp_addr_str(vips[i].key.family, &priv, pbuf, sizeof(pbuf));
@@ -108,6 +128,18 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			json_kbool(&c->jw, "arp", arp);
 			if (pbuf[0])
 				json_kstr(&c->jw, "elastic_ip", pbuf);
+			if (has_qos) {
+				json_key(&c->jw, "qos");
+				json_obj_open(&c->jw);
+				json_ku64(&c->jw, "pps", qs.pps);
+				json_ku64(&c->jw, "bps", qs.bps);
+				json_ku64(&c->jw, "burst_ms", qs.burst_ms);
+				json_ku64(&c->jw, "passed_packets", qst.packets);
+				json_ku64(&c->jw, "passed_bytes", qst.bytes);
+				json_ku64(&c->jw, "dropped_packets", qst.drop_packets);
+				json_ku64(&c->jw, "dropped_bytes", qst.drop_bytes);
+				json_obj_close(&c->jw);
+			}
 			json_key(&c->jw, "services");
 			json_arr_open(&c->jw);
 		} else {
@@ -115,6 +147,13 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "",
 			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off",
 			       pbuf[0] ? "  elastic ip -> " : "", pbuf);
+			if (has_qos)
+				printf("        qos pps %s bps %s burst %ums: passed %llu packets, dropped %llu packets (%llu bytes)\n",
+				       qos_limit_str(qs.pps, lp, sizeof(lp)),
+				       qos_limit_str(qs.bps, lb, sizeof(lb)), qs.burst_ms,
+				       (unsigned long long)qst.packets,
+				       (unsigned long long)qst.drop_packets,
+				       (unsigned long long)qst.drop_bytes);
 		}
 		for (s = 0; s < nsvcs; s++) {
 			struct vipxdp_dp_be *bes = NULL;
@@ -330,9 +369,13 @@ static void print_lb(const char *indent, const char *what, const struct vipxdp_l
 	putchar('\n');
 }
 
+/* Top talkers shown per VIP by stats (vipxdp top shows five, with rates). */
+#define STATS_TALKERS 3
+
 /* Previous sample for rates, keyed by map and id. */
 struct sample {
 	struct vipxdp_lb_stats *svc, *be;
+	struct vipxdp_qos_stats qos[VIPXDP_MAX_VIPS + 1]; /* by QoS index */
 	struct vipxdp_counter reasons[VIPXDP_R_MAX];
 };
 
@@ -350,7 +393,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 	struct vipxdp_dp_vip *vips = NULL;
 	struct vipxdp_dp_svc *svcs = NULL;
 	struct vipxdp_lb_stats *buf;
-	size_t nvips = 0, nsvcs = 0, i, s, b;
+	struct talker_row *talkers = NULL, *sel = NULL;
+	size_t nvips = 0, nsvcs = 0, ntalkers = 0, nsel, i, s, b;
 	char abuf[VIPXDP_ADDR_STRLEN], ebuf[VIPXDP_ENDPOINT_STRLEN];
 	int rc;
 
@@ -358,8 +402,14 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 	if (!buf)
 		return -ENOMEM;
 	if ((rc = sum_reasons(dp, ncpu, cur->reasons)) || (rc = vipxdp_dp_vips(dp, &vips, &nvips)) ||
-	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)))
+	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)) ||
+	    (rc = cli_talkers_read(dp, &talkers, &ntalkers)))
 		goto out;
+	sel = calloc(ntalkers ? ntalkers : 1, sizeof(*sel));
+	if (!sel) {
+		rc = -ENOMEM;
+		goto out;
+	}
 	if (c->json) {
 		json_init(&c->jw, stdout);
 		json_obj_open(&c->jw);
@@ -393,16 +443,79 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 		}
 	}
 	for (i = 0; i < nvips; i++) {
+		__u32 q = vips[i].vip.qos;
+		struct vipxdp_qos_stats qst = {};
+		const struct vipxdp_qos_stats *qp = NULL;
+
+		if (q > VIPXDP_MAX_VIPS)
+			q = 0;
+		nsel = cli_talkers_of(talkers, ntalkers, &vips[i].key, sel);
+		if (q) {
+			vipxdp_dp_qos_stats(dp, q, &qst);
+			cur->qos[q] = qst;
+			qp = prev ? &prev->qos[q] : NULL;
+		}
 		vipxdp_addr_str(vips[i].key.family, &vips[i].key.addr, abuf, sizeof(abuf));
 		if (c->json) {
 			json_obj_open(&c->jw);
 			json_kstr(&c->jw, "address", abuf);
 			json_kstr(&c->jw, "name", vips[i].vip.name);
+			if (q) {
+				json_key(&c->jw, "qos");
+				json_obj_open(&c->jw);
+				json_ku64(&c->jw, "passed_packets", qst.packets);
+				json_ku64(&c->jw, "passed_bytes", qst.bytes);
+				json_ku64(&c->jw, "dropped_packets", qst.drop_packets);
+				json_ku64(&c->jw, "dropped_bytes", qst.drop_bytes);
+				if (qp && dt > 0) {
+					json_kdouble(&c->jw, "passed_pps", (qst.packets - qp->packets) / dt);
+					json_kdouble(&c->jw, "dropped_pps",
+						     (qst.drop_packets - qp->drop_packets) / dt);
+				}
+				json_obj_close(&c->jw);
+			}
+			json_key(&c->jw, "talkers");
+			json_arr_open(&c->jw);
+			for (size_t t = 0; t < nsel && t < STATS_TALKERS; t++) {
+				char sb[VIPXDP_ADDR_STRLEN];
+
+				json_obj_open(&c->jw);
+				json_kstr(&c->jw, "source", vipxdp_addr_str(vips[i].key.family,
+									  &sel[t].key.src, sb,
+									  sizeof(sb)));
+				json_ku64(&c->jw, "packets", sel[t].t.packets);
+				json_ku64(&c->jw, "bytes", sel[t].t.bytes);
+				json_obj_close(&c->jw);
+			}
+			json_arr_close(&c->jw);
 			json_key(&c->jw, "services");
 			json_arr_open(&c->jw);
 		} else {
 			printf("vip %s%s%s%s\n", abuf, vips[i].vip.name[0] ? " (" : "",
 			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "");
+			if (q) {
+				printf("    qos: passed pkts %-12llu bytes %-14llu dropped pkts %-12llu bytes %-14llu",
+				       (unsigned long long)qst.packets, (unsigned long long)qst.bytes,
+				       (unsigned long long)qst.drop_packets,
+				       (unsigned long long)qst.drop_bytes);
+				if (qp && dt > 0)
+					printf(" %.0f pps passed %.0f pps dropped",
+					       (qst.packets - qp->packets) / dt,
+					       (qst.drop_packets - qp->drop_packets) / dt);
+				putchar('\n');
+			}
+			if (nsel)
+				printf("    top talkers:");
+			for (size_t t = 0; t < nsel && t < STATS_TALKERS; t++) {
+				char sb[VIPXDP_ADDR_STRLEN];
+
+				printf("%s %s %llu pkts %llu bytes", t ? "," : "",
+				       vipxdp_addr_str(vips[i].key.family, &sel[t].key.src, sb, sizeof(sb)),
+				       (unsigned long long)sel[t].t.packets,
+				       (unsigned long long)sel[t].t.bytes);
+			}
+			if (nsel)
+				putchar('\n');
 		}
 		for (s = 0; s < nsvcs; s++) {
 			struct vipxdp_dp_be *bes = NULL;
@@ -470,6 +583,8 @@ out:
 	free(buf);
 	free(vips);
 	free(svcs);
+	free(talkers);
+	free(sel);
 	return rc;
 }
 

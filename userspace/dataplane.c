@@ -116,6 +116,9 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->eip_fd = bpf_map__fd(skel->maps.vipxdp_eip);
 	dp->snat_fd = bpf_map__fd(skel->maps.vipxdp_snat);
 	dp->rev_fd = bpf_map__fd(skel->maps.vipxdp_rev);
+	dp->qos_fd = bpf_map__fd(skel->maps.vipxdp_qos);
+	dp->qos_st_fd = bpf_map__fd(skel->maps.vipxdp_qos_st);
+	dp->talkers_fd = bpf_map__fd(skel->maps.vipxdp_talkers);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -141,6 +144,9 @@ static const struct {
 	{ "vipxdp_eip", offsetof(struct vipxdp_dp, eip_fd) },
 	{ "vipxdp_snat", offsetof(struct vipxdp_dp, snat_fd) },
 	{ "vipxdp_rev", offsetof(struct vipxdp_dp, rev_fd) },
+	{ "vipxdp_qos", offsetof(struct vipxdp_dp, qos_fd) },
+	{ "vipxdp_qos_st", offsetof(struct vipxdp_dp, qos_st_fd) },
+	{ "vipxdp_talkers", offsetof(struct vipxdp_dp, talkers_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -235,13 +241,16 @@ int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 		      __u32 flags, const char *name)
 {
 	struct vipxdp_vip_key k;
-	struct vipxdp_vip v = { .flags = flags };
+	struct vipxdp_vip v = { .flags = flags }, old;
 
 	int err;
 
 	if (name)
 		snprintf(v.name, sizeof(v.name), "%s", name);
 	vip_key(&k, family, addr);
+	/* The rate limit is set apart (vipxdp_dp_set_vip_qos) and stays. */
+	if (!bpf_map_lookup_elem(dp->vip_fd, &k, &old))
+		v.qos = old.qos;
 	err = filter_add(dp, addr, NULL, 0);
 	if (err)
 		return err;
@@ -251,8 +260,14 @@ int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr)
 {
 	struct vipxdp_vip_key k;
+	struct vipxdp_vip v;
 
 	vip_key(&k, family, addr);
+	if (!bpf_map_lookup_elem(dp->vip_fd, &k, &v) && v.qos) {
+		struct vipxdp_qos z = {};
+
+		bpf_map_update_elem(dp->qos_fd, &v.qos, &z, BPF_ANY);
+	}
 	if (bpf_map_delete_elem(dp->vip_fd, &k))
 		return -errno;
 	return filter_rebuild(dp);
@@ -1126,6 +1141,13 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 	svc.flags = spec->flags;
 	svc.mode = spec->mode;
 	svc.snat = spec->snat;
+	{
+		struct vipxdp_vip_key vk;
+		struct vipxdp_vip v;
+
+		vip_key(&vk, spec->family, &spec->vip);
+		svc.qos = bpf_map_lookup_elem(dp->vip_fd, &vk, &v) ? 0 : v.qos;
+	}
 	if (exists) {
 		par = old.gen & 1;
 		if (old.table_size[par] == spec->table_size) {
@@ -1188,7 +1210,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		}
 		svc.table_size[par] = spec->table_size;
 	}
-	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode ||
+	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode || svc.qos != old.qos ||
 	    memcmp(&svc.snat, &old.snat, sizeof(svc.snat))) {
 		if (!exists) {
 			int ncpu = libbpf_num_possible_cpus();
@@ -1602,6 +1624,11 @@ int vipxdp_dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	if (bpf_map_update_elem(dp->eip_fd, &k, &out, BPF_ANY))
 		return -errno;
 	vip_key(&k, family, vip);
+	{
+		struct vipxdp_vip v;
+
+		in.qos = bpf_map_lookup_elem(dp->vip_fd, &k, &v) ? 0 : v.qos;
+	}
 	if (bpf_map_update_elem(dp->eip_fd, &k, &in, BPF_ANY))
 		return -errno;
 	return 0;
@@ -1724,4 +1751,190 @@ int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rule
 out:
 	free(cur);
 	return err;
+}
+
+/* ---- per-VIP rate limits ------------------------------------------------ */
+
+void vipxdp_qos_entry(struct vipxdp_qos *e, __u8 family, const struct vipxdp_addr *addr,
+		      const struct vipxdp_qos_spec *q)
+{
+	__u64 burst;
+
+	memset(e, 0, sizeof(*e));
+	e->family = family;
+	e->vip = *addr;
+	e->pps = q->pps;
+	e->bps = q->bps;
+	e->burst_ms = q->burst_ms;
+	if (q->pps) {
+		e->pkt_cost = (1000000000ull << VIPXDP_QOS_FRAC) / q->pps;
+		burst = q->pps * q->burst_ms / 1000;
+		if (!burst)
+			burst = 1;
+		/* Half a unit more than the burst: costs are rounded at random
+		 * to whole ns, so a burst's sum may exceed its exact value by a
+		 * few ns, and its packets must still pass. */
+		e->pkt_tol = ((2 * burst + 1) * e->pkt_cost) >> (VIPXDP_QOS_FRAC + 1);
+	}
+	if (q->bps) {
+		e->byte_cost = (8000000000ull << VIPXDP_QOS_FRAC) / q->bps;
+		burst = q->bps / 8 * q->burst_ms / 1000;
+		if (burst < VIPXDP_QOS_MIN_BURST_BYTES)
+			burst = VIPXDP_QOS_MIN_BURST_BYTES;
+		e->byte_tol = ((2 * burst + 1) * e->byte_cost) >> (VIPXDP_QOS_FRAC + 1);
+	}
+}
+
+/* The lowest QoS index no VIP uses, or 0 when all are taken. */
+static __u32 qos_free_index(struct vipxdp_dp *dp)
+{
+	struct vipxdp_dp_vip *vips = NULL;
+	size_t n = 0, i;
+	__u8 *used;
+	__u32 idx = 0;
+
+	used = calloc(VIPXDP_MAX_VIPS + 1, 1);
+	if (!used || vipxdp_dp_vips(dp, &vips, &n)) {
+		free(used);
+		return 0;
+	}
+	for (i = 0; i < n; i++)
+		if (vips[i].vip.qos <= VIPXDP_MAX_VIPS)
+			used[vips[i].vip.qos] = 1;
+	for (idx = 1; idx <= VIPXDP_MAX_VIPS && used[idx]; idx++)
+		;
+	free(vips);
+	free(used);
+	return idx <= VIPXDP_MAX_VIPS ? idx : 0;
+}
+
+int vipxdp_dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+			  const struct vipxdp_qos_spec *q)
+{
+	struct vipxdp_svc_key sk, nsk;
+	struct vipxdp_qos e, cur;
+	struct vipxdp_vip_key k;
+	struct vipxdp_vip v;
+	struct vipxdp_eip ei;
+	struct vipxdp_svc svc;
+	__u32 idx, old;
+	void *prev = NULL;
+
+	vip_key(&k, family, addr);
+	if (bpf_map_lookup_elem(dp->vip_fd, &k, &v))
+		return -errno;
+	old = v.qos;
+	idx = 0;
+	if (q) {
+		idx = old ? old : qos_free_index(dp);
+		if (!idx)
+			return -ENOSPC;
+		vipxdp_qos_entry(&e, family, addr, q);
+		if (bpf_map_lookup_elem(dp->qos_fd, &idx, &cur) || cur.pps != e.pps ||
+		    cur.bps != e.bps || cur.burst_ms != e.burst_ms || cur.family != e.family ||
+		    memcmp(&cur.vip, &e.vip, sizeof(e.vip))) {
+			if (!old) {
+				int ncpu = libbpf_num_possible_cpus();
+				struct vipxdp_qos_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+
+				if (!z)
+					return -ENOMEM;
+				bpf_map_update_elem(dp->qos_st_fd, &idx, z, BPF_ANY);
+				free(z);
+			}
+			if (bpf_map_update_elem(dp->qos_fd, &idx, &e, BPF_ANY))
+				return -errno;
+		}
+	}
+	if (idx != old) {
+		v.qos = idx;
+		if (bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY))
+			return -errno;
+	}
+	/* The VIP's services and elastic IP carry the index to the data path. */
+	while (!bpf_map_get_next_key(dp->svc_fd, prev, &nsk)) {
+		sk = nsk;
+		prev = &sk;
+		if (sk.family != family || memcmp(&sk.addr, addr, sizeof(*addr)) ||
+		    bpf_map_lookup_elem(dp->svc_fd, &sk, &svc) || svc.qos == idx)
+			continue;
+		svc.qos = idx;
+		if (bpf_map_update_elem(dp->svc_fd, &sk, &svc, BPF_EXIST))
+			return -errno;
+	}
+	if (!bpf_map_lookup_elem(dp->eip_fd, &k, &ei) && ei.dir == VIPXDP_EIP_IN && ei.qos != idx) {
+		ei.qos = idx;
+		if (bpf_map_update_elem(dp->eip_fd, &k, &ei, BPF_EXIST))
+			return -errno;
+	}
+	/* Flows already tracked: their forward entries carry the index too,
+	 * so the new limit applies to them from now on (a walk of the whole
+	 * table, only when the index changes). */
+	if (idx != old) {
+		struct vipxdp_flow fk, nfk;
+		struct vipxdp_ct ct;
+
+		prev = NULL;
+		while (!bpf_map_get_next_key(dp->ct_fd, prev, &nfk)) {
+			fk = nfk;
+			prev = &fk;
+			if (fk.family != family || memcmp(&fk.daddr, addr, sizeof(*addr)) ||
+			    bpf_map_lookup_elem(dp->ct_fd, &fk, &ct) ||
+			    (ct.flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) != VIPXDP_CT_F_DNAT ||
+			    ct.qos == idx)
+				continue;
+			ct.qos = idx;
+			bpf_map_update_elem(dp->ct_fd, &fk, &ct, BPF_EXIST);
+		}
+	}
+	if (old && !idx) {
+		memset(&e, 0, sizeof(e));
+		bpf_map_update_elem(dp->qos_fd, &old, &e, BPF_ANY);
+	}
+	return 0;
+}
+
+int vipxdp_dp_get_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+			  struct vipxdp_qos_spec *q, __u32 *idx)
+{
+	struct vipxdp_vip_key k;
+	struct vipxdp_vip v;
+	struct vipxdp_qos e;
+
+	vip_key(&k, family, addr);
+	if (bpf_map_lookup_elem(dp->vip_fd, &k, &v))
+		return -errno;
+	if (!v.qos || bpf_map_lookup_elem(dp->qos_fd, &v.qos, &e))
+		return -ENOENT;
+	q->pps = e.pps;
+	q->bps = e.bps;
+	q->burst_ms = e.burst_ms;
+	if (idx)
+		*idx = v.qos;
+	return 0;
+}
+
+int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), i;
+	struct vipxdp_qos_stats *buf;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu <= 0)
+		return -EINVAL;
+	buf = calloc(ncpu, sizeof(*buf));
+	if (!buf)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->qos_st_fd, &idx, buf)) {
+		free(buf);
+		return -errno;
+	}
+	for (i = 0; i < ncpu; i++) {
+		out->packets += buf[i].packets;
+		out->bytes += buf[i].bytes;
+		out->drop_packets += buf[i].drop_packets;
+		out->drop_bytes += buf[i].drop_bytes;
+	}
+	free(buf);
+	return 0;
 }

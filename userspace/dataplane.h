@@ -44,6 +44,9 @@ struct vipxdp_dp {
 	int eip_fd;
 	int snat_fd;
 	int rev_fd;
+	int qos_fd;
+	int qos_st_fd;
+	int talkers_fd;
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
@@ -218,6 +221,34 @@ struct vipxdp_snat_rule {
 int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n);
 /* The current rules, malloc-ed. */
 int vipxdp_dp_snat_rules(struct vipxdp_dp *dp, struct vipxdp_snat_rule **out, size_t *n);
+
+/*
+ * Per-VIP rate limit (QoS): pps packets/s and bps bits/s (0 = no such
+ * limit), bursts of burst_ms worth of each (at least one packet and
+ * VIPXDP_QOS_MIN_BURST_BYTES bytes).
+ */
+#define VIPXDP_QOS_DEFAULT_BURST_MS 100
+#define VIPXDP_QOS_MIN_BURST_BYTES 9216
+struct vipxdp_qos_spec {
+	__u64 pps;
+	__u64 bps;
+	__u32 burst_ms;
+};
+/* The data-path entry for a limit of the VIP (family, addr). */
+void vipxdp_qos_entry(struct vipxdp_qos *e, __u8 family, const struct vipxdp_addr *addr,
+		      const struct vipxdp_qos_spec *q);
+/*
+ * Give the VIP (which must exist: -ENOENT) the limit q, or none (q NULL).
+ * Allocates or frees its QoS index and writes it into the VIP, its services
+ * and its elastic IP. An unchanged limit keeps its buckets' state.
+ */
+int vipxdp_dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+			  const struct vipxdp_qos_spec *q);
+/* The VIP's limit: 0 and *q filled, -ENOENT when it has none (or no VIP). */
+int vipxdp_dp_get_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+			  struct vipxdp_qos_spec *q, __u32 *idx);
+/* Sum over CPUs of the QoS counters of index idx. */
+int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats *out);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

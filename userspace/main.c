@@ -335,7 +335,7 @@ const struct cmd cli_cmds[] = {
 	{ "unload", cmd_unload, "unload IFACE... [--keep-state]",
 	  "Detach the data path from each IFACE. The last unload removes the pinned\n"
 	  "maps too, unless --keep-state.\n" },
-	{ "map", cmd_map, "map add|del|list ...",
+	{ "map", cmd_map, "map add|del|list|qos ...",
 	  "Imperative changes of VIP -> backend mappings (DNAT mode):\n"
 	  "  map add VIP:PORT/PROTO BACKEND:PORT [--weight N]\n"
 	  "      add a backend (or change its weight, 0-65535, default 100; 0 drains);\n"
@@ -345,6 +345,10 @@ const struct cmd cli_cmds[] = {
 	  "      remove one backend, or the whole service; a VIP without services is\n"
 	  "      removed too\n"
 	  "  map list\n"
+	  "  map qos VIP [--pps N] [--bps N] [--burst-ms N]\n"
+	  "      set the VIP's rate limit (packets/s, bits/s, burst in ms, default 100);\n"
+	  "  map qos VIP off\n"
+	  "      remove it; a policy applied later sets what its file says\n"
 	  "IPv6 is written [2001:db8::1]:80/tcp; PROTO is tcp or udp.\n" },
 	{ "apply", cmd_apply, "apply -c FILE [--dry-run]",
 	  "Validate the whole policy FILE, print the plan (added, changed, removed;\n"
@@ -364,11 +368,22 @@ const struct cmd cli_cmds[] = {
 	  "  -c, --config FILE  the policy (YAML), see vipxdp(8)\n" },
 	{ "stats", cmd_stats, "stats [--watch SECONDS]",
 	  "Counters: per verdict reason, and per VIP, service and backend (packets,\n"
-	  "bytes, new flows, reply packets; JSON also has reply bytes).\n"
+	  "bytes, new flows, reply packets; JSON also has reply bytes); for a VIP\n"
+	  "with a rate limit (qos), the packets and bytes it passed and dropped;\n"
+	  "per VIP, its three heaviest sources (see top).\n"
 	  "  -w, --watch SECONDS  refresh every SECONDS until interrupted, with rates\n" },
 	{ "status", cmd_status, "status",
-	  "Interfaces and attach mode, settings, VIPs, services, and backends with\n"
-	  "weight and state.\n" },
+	  "Interfaces and attach mode, settings, VIPs (with their rate limit and its\n"
+	  "pass/drop counts), services, and backends with weight and state.\n" },
+	{ "top", cmd_top, "top [VIP] [--interval SECONDS] [--count N] [--bytes]",
+	  "The five heaviest sources of each VIP (or of VIP) by packets, with bytes\n"
+	  "and, from the second refresh on, rates; from the data path's top-talker\n"
+	  "counters (settings.talkers_sample: one packet in N is counted as N).\n"
+	  "Redraws the screen on a terminal, prints one report per interval\n"
+	  "otherwise; -j prints one JSON report and exits.\n"
+	  "  -i, --interval SECONDS  time between refreshes (1-3600, default 2)\n"
+	  "  -n, --count N           stop after N refreshes\n"
+	  "  -b, --bytes             rank by bytes instead of packets\n" },
 	{ "conntrack", cmd_conntrack, "conntrack list|flush",
 	  "list: every tracked flow direction: protocol, source and destination as\n"
 	  "received, the source/destination it is rewritten to, its state (syn,\n"

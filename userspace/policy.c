@@ -1183,9 +1183,50 @@ out:
 	return ok;
 }
 
-enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_EIP, V_NKEYS };
+enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_EIP, V_QOS, V_NKEYS };
 static const char *const vip_keys[] = {"address",	"name",	      "arp", "services",
-				       "port_forwards", "elastic_ip", NULL};
+				       "port_forwards", "elastic_ip", "qos", NULL};
+
+enum { Q_PPS, Q_BPS, Q_BURST, Q_NKEYS };
+static const char *const qos_keys[] = {"pps", "bps", "burst", NULL};
+
+/* qos: {pps: N, bps: N, burst: DURATION} under a VIP. */
+static void parse_qos(struct pctx *c, const struct ynode *n, struct vipxdp_policy_vip *vip)
+{
+	const struct ynode *v[Q_NKEYS];
+	long long x;
+	bool ok = true;
+
+	vip->qos_burst_ms = VIPXDP_POLICY_BURST_MS;
+	if (is_null(n)) {
+		err_node(c, n, "qos: expected a mapping with pps and/or bps, got null");
+		return;
+	}
+	if (want_kind(c, n, "qos", Y_MAP) <= 0)
+		return;
+	map_fields(c, n, "in qos", qos_keys, v);
+	if (!v[Q_PPS] && !v[Q_BPS]) {
+		err_node(c, n, "qos: needs pps (packets/s) or bps (bits/s), or both");
+		return;
+	}
+	if (v[Q_PPS]) {
+		if (get_int(c, v[Q_PPS], "pps", 1, (long long)VIPXDP_QOS_PPS_MAX, &x))
+			vip->qos_pps = (__u64)x;
+		else
+			ok = false;
+	}
+	if (v[Q_BPS]) {
+		if (get_int(c, v[Q_BPS], "bps", (long long)VIPXDP_QOS_BPS_MIN,
+			    (long long)VIPXDP_QOS_BPS_MAX, &x))
+			vip->qos_bps = (__u64)x;
+		else
+			ok = false;
+	}
+	if (v[Q_BURST] && !get_duration(c, v[Q_BURST], "burst", 1, VIPXDP_QOS_BURST_MAX_MS,
+					 &vip->qos_burst_ms))
+		ok = false;
+	vip->has_qos = ok;
+}
 
 /* "N" or "N-M" (1-65535, N <= M, at most VIPXDP_PORTFWD_RANGE_MAX ports). */
 static bool get_port_range(struct pctx *c, const struct ynode *n, const char *key, __u16 *lo,
@@ -1408,6 +1449,8 @@ static bool parse_vip(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 				vip->has_eip = true;
 		}
 	}
+	if (v[V_QOS])
+		parse_qos(c, v[V_QOS], vip);
 
 	if (!v[V_SERVICES] || want_kind(c, v[V_SERVICES], "services", Y_SEQ) <= 0)
 		goto out_forwards;
@@ -1592,9 +1635,10 @@ out:
 	free(first);
 }
 
-enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_NKEYS };
-static const char *const settings_keys[] = {"hash_seed", "table_size", "conntrack_size",
-					    "conntrack_timeouts", NULL};
+enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_TALKERS, G_NKEYS };
+static const char *const settings_keys[] = {"hash_seed",	  "table_size",
+					    "conntrack_size",	  "conntrack_timeouts",
+					    "talkers_sample", NULL};
 /* In enum vipxdp_ct_state order. */
 static const char *const ct_timeout_keys[] = {"tcp_syn", "tcp_established", "tcp_closing", "udp",
 					      "other", NULL};
@@ -1642,6 +1686,15 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 			&s->conntrack_size);
 	if (v[G_CT_TIMEOUTS])
 		parse_ct_timeouts(c, v[G_CT_TIMEOUTS], s->ct_timeout_ms);
+	if (v[G_TALKERS] && get_u32(c, v[G_TALKERS], "talkers_sample", 0,
+				    VIPXDP_TALKERS_SAMPLE_MAX, &size)) {
+		if (size & (size - 1))
+			err_node(c, v[G_TALKERS],
+				 "talkers_sample %s is not a power of two (1, 2, 4 ... 65536) or 0 (off)",
+				 quote(v[G_TALKERS], q, sizeof(q)));
+		else
+			s->talkers_sample = size;
+	}
 }
 
 enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_SNAT, T_NKEYS };
@@ -1781,6 +1834,7 @@ static int parse(struct pctx *c, const char *text, size_t len, struct vipxdp_pol
 	}
 	p->settings.table_size = VIPXDP_MAGLEV_DEFAULT;
 	p->settings.conntrack_size = VIPXDP_CT_DEFAULT_SIZE;
+	p->settings.talkers_sample = VIPXDP_POLICY_TALKERS_SAMPLE;
 	{
 		static const __u32 to[VIPXDP_CT_NSTATES] = VIPXDP_CT_TIMEOUTS_DEFAULT;
 

@@ -161,6 +161,16 @@ struct vipxdp_policy_vip {
 	 * as source. A VIP with elastic_ip has no services or port_forwards. */
 	bool has_eip;
 	struct vipxdp_addr eip;
+	/* qos: {pps: N, bps: N, burst: DURATION}: a rate limit on the packets
+	 * sent to the VIP (services, port forwards, elastic IP), shared by
+	 * every CPU. pps 1-VIPXDP_QOS_PPS_MAX packets/s, bps
+	 * VIPXDP_QOS_BPS_MIN-VIPXDP_QOS_BPS_MAX bits/s (frame bytes * 8), at
+	 * least one of the two; burst 1ms-10s, default 100ms: how much above
+	 * the rate may pass at once. */
+	bool has_qos;
+	__u64 qos_pps; /* 0 = no packet limit */
+	__u64 qos_bps; /* 0 = no bit limit */
+	__u32 qos_burst_ms;
 	struct vipxdp_policy_loc loc; /* the VIP's mapping */
 };
 
@@ -187,7 +197,18 @@ struct vipxdp_policy_settings {
 	 * 1s-7d, or 0 ("never": only the LRU evicts). The data path counts in
 	 * ~1.07 s epochs, so a timeout is exact to about a second. */
 	__u32 ct_timeout_ms[VIPXDP_CT_NSTATES];
+	/* talkers_sample: top talkers count one packet in N to a VIP (as N
+	 * packets): a power of two 1-65536, or 0 (off); default 128 */
+	__u32 talkers_sample;
 };
+
+#define VIPXDP_QOS_PPS_MAX 1000000000ull
+#define VIPXDP_QOS_BPS_MIN 8000ull
+#define VIPXDP_QOS_BPS_MAX 10000000000000ull
+#define VIPXDP_QOS_BURST_MAX_MS 10000
+#define VIPXDP_POLICY_BURST_MS 100
+#define VIPXDP_POLICY_TALKERS_SAMPLE 128
+#define VIPXDP_TALKERS_SAMPLE_MAX 65536
 
 /* Default idle timeouts, ms, by enum vipxdp_ct_state. */
 #define VIPXDP_CT_TIMEOUTS_DEFAULT { 60000, 3600000, 10000, 60000, 30000 }

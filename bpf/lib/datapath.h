@@ -24,6 +24,10 @@
  *   match no service and pass untouched.
  * - A packet is only written to once every check has passed: no verdict
  *   leaves a half-rewritten packet.
+ *
+ * Packets to a VIP (forward direction of its flows, elastic-IP inbound) go
+ * through vip_packet() (qos.h): the VIP's rate limit, if it has one, may
+ * drop them (drop_qos); the top-talker sampler may count them.
  */
 #ifndef VIPXDP_BPF_DATAPATH_H
 #define VIPXDP_BPF_DATAPATH_H
@@ -35,6 +39,7 @@
 #include "forward.h"
 #include "eip.h"
 #include "icmp.h"
+#include "qos.h"
 
 /* Is the flow's destination a VIP address? (Used on error paths only.) */
 static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
@@ -91,7 +96,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, one = 1, bit, now;
+	__u32 zero = 0, one = 1, bit, now, sample;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
 	void *l4_end;
@@ -199,6 +204,9 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 							 : VIPXDP_R_pass_no_service;
 		if (ttl_expiring(&p))
 			return VIPXDP_R_pass_ttl;
+		sample = cfg ? cfg->talkers_sample : 0;
+		if (eip->dir == VIPXDP_EIP_IN && vip_packet(&f, eip->qos, sample, bytes))
+			return VIPXDP_R_drop_qos;
 		eip_apply(&p, eip);
 		return forward(ctx, eth, &p, NULL, ct_epoch());
 	}
@@ -213,6 +221,7 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 
 	/* Known flows, both directions; a SYN always starts afresh. */
 	now = ct_epoch();
+	sample = cfg ? cfg->talkers_sample : 0;
 	if (!syn) {
 		/* A backend's reply to a one-entry DNAT flow: tried first, as
 		 * replies are most of a DNAT service's packets. */
@@ -239,6 +248,10 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		if (ct) {
 			if (ttl_expiring(&p))
 				return VIPXDP_R_pass_ttl;
+			/* Forward entries of a VIP's flows rewrite the destination. */
+			if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
+			    vip_packet(&f, ct->qos, sample, bytes))
+				return VIPXDP_R_drop_qos;
 			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
 			return forward(ctx, eth, &p, &ct->nh[0], now);
@@ -260,6 +273,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		if (ttl_expiring(&p))
 			return VIPXDP_R_pass_ttl;
 		if (eip) {
+			if (eip->dir == VIPXDP_EIP_IN && vip_packet(&f, eip->qos, sample, bytes))
+				return VIPXDP_R_drop_qos;
 			eip_apply(&p, eip);
 		} else {
 			rc = snat_new_flow(&p, &f, now, cfg);
@@ -270,6 +285,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	}
 	if (ttl_expiring(&p))
 		return VIPXDP_R_pass_ttl;
+	if (vip_packet(&f, svc->qos, sample, bytes))
+		return VIPXDP_R_drop_qos;
 	rc = lb_new_flow(svc, &f, &p, syn, bytes, now, cfg);
 	if (rc >= 0)
 		return rc;

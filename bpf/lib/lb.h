@@ -457,6 +457,7 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
 	fwd->sport = rk.dport;
+	fwd->qos = svc->qos;
 	ct_init(fwd, f->proto, svc->id, be_id, now);
 	if (ct_commit(f, fwd, &rk))
 		return VIPXDP_R_drop_error;
@@ -548,6 +549,7 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 		fwd->daddr = be->addr;
 		fwd->dport = be->port;
 		fwd->flags = VIPXDP_CT_F_DNAT;
+		fwd->qos = svc->qos;
 		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
 			fwd->flags |= VIPXDP_CT_F_BOTH;
 		ct_init(fwd, f->proto, svc->id, be_id, now);

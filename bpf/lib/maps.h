@@ -195,4 +195,42 @@ struct {
 	__type(value, struct vipxdp_lb_stats);
 } vipxdp_be_st SEC(".maps");
 
+/* Per-VIP rate limits by QoS index: shared by every CPU (qos.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIPXDP_MAX_VIPS + 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_qos);
+} vipxdp_qos SEC(".maps");
+
+/* What each rate limit passed and dropped, by QoS index. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIPXDP_MAX_VIPS + 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_qos_stats);
+} vipxdp_qos_st SEC(".maps");
+
+/* Top talkers: (VIP, source) -> packets and bytes, sampled. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_PERCPU_HASH);
+	__uint(max_entries, VIPXDP_MAX_TALKERS);
+	__type(key, struct vipxdp_talker_key);
+	__type(value, struct vipxdp_talker);
+} vipxdp_talkers SEC(".maps");
+
+/* Per-CPU state of qos.h: the talker sampler's random state, and room for
+ * a talker key (vip_account's frame must stay small). */
+struct vipxdp_acct_scratch {
+	struct vipxdp_talker_key key;
+	__u32 rng; /* xorshift32 state, 0 = not seeded yet */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_acct_scratch);
+} vipxdp_tk_scr SEC(".maps");
+
 #endif /* VIPXDP_BPF_MAPS_H */

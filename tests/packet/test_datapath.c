@@ -13,6 +13,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <net/if.h>
 #include <sched.h>
 #include <stdint.h>
@@ -1450,6 +1451,318 @@ static bool test_elastic_ip(void)
 }
 
 
+/* ---- per-VIP rate limits and top talkers ------------------------------- */
+
+#define VIP4_QOS "198.18.0.120"
+#define VIP4_QOS_BPS "198.18.0.121"
+#define VIP4_TALK "198.18.0.122"
+
+static struct vipxdp_qos_stats qos_total(const char *vip)
+{
+	struct vipxdp_qos_stats st = {};
+	struct vipxdp_qos_spec q;
+	struct vipxdp_addr a;
+	__u32 idx = 0;
+	__u8 fam;
+
+	pkt_env_addr(vip, &fam, &a);
+	if (!vipxdp_dp_get_vip_qos(&dp, fam, &a, &q, &idx))
+		vipxdp_dp_qos_stats(&dp, idx, &st);
+	return st;
+}
+
+static int set_qos(const char *vip, __u64 pps, __u64 bps, __u32 burst_ms)
+{
+	struct vipxdp_qos_spec q = { .pps = pps, .bps = bps, .burst_ms = burst_ms };
+	struct vipxdp_addr a;
+	__u8 fam;
+
+	pkt_env_addr(vip, &fam, &a);
+	return vipxdp_dp_set_vip_qos(&dp, fam, &a, pps || bps ? &q : NULL);
+}
+
+/* A VIP with one UDP service (port 53) to be4[0]:5353. */
+static int add_udp_vip(const char *vip)
+{
+	static const char *const one[] = { "198.19.0.1" };
+	int err = add_vip(vip, VIPXDP_VIP_F_ARP);
+
+	return err ?: add_service(vip, IPPROTO_UDP, 53, 0, one, 1, 5353);
+}
+
+/* Send d: it must be forwarded to be4[0]:5353 (pass) or dropped by QoS. */
+static bool qos_send(struct pkt_desc d, bool pass)
+{
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	int len, wlen;
+
+	pkt_mac(be_mac[0], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	if (!pass)
+		return expect(in, len, if_in, XDP_DROP, VIPXDP_R_drop_qos, NULL, 0, &r);
+	wlen = expected_fwd(d, true, be4[0], 5353, mac_be, bmac, want);
+	return expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+}
+
+/*
+ * pps 1 with a burst of 5 s: 5 packets pass at once, the next ones are
+ * dropped (refill is one packet a second; the test sends within
+ * milliseconds). The new flow and its established packets (conntrack path)
+ * share the bucket; a second flow is limited too; replies are not; the
+ * per-VIP counters and drop_qos count exactly. Removing the limit lets the
+ * established flow through again.
+ */
+static bool test_qos_pps(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 42000, VIP4_QOS, 53, 0));
+	struct vipxdp_qos_stats st;
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	int i, len;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS, 1, 0, 5000), "qos"))
+		return false;
+	for (i = 0; i < 5; i++)
+		ok &= qos_send(d, true);
+	for (i = 0; i < 3; i++)
+		ok &= qos_send(d, false);
+	d.sport = 42001; /* a new flow of the same VIP */
+	ok &= qos_send(d, false);
+	st = qos_total(VIP4_QOS);
+	ok &= ASSERT_EQ(st.packets, 5, "qos passed packets");
+	ok &= ASSERT_EQ(st.drop_packets, 4, "qos dropped packets");
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= ASSERT_EQ(st.drop_bytes, 4 * len, "qos dropped bytes");
+
+	/* The backend's reply is not limited. */
+	d = as_udp(tcp4(be4[0], 5353, CLIENT4, 42000, 0));
+	memcpy(d.l2.dmac, mac_be, 6);
+	pkt_mac(be_mac[0], d.l2.smac);
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= ASSERT_OK(run_prog(in, len, if_be, &r), "reply");
+	ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "reply verdict");
+
+	/* No limit: the established flow passes again, nothing is counted. */
+	ok &= ASSERT_OK(set_qos(VIP4_QOS, 0, 0, 0), "qos off");
+	d = as_udp(tcp4(CLIENT4, 42000, VIP4_QOS, 53, 0));
+	ok &= qos_send(d, true);
+	return ok;
+}
+
+/*
+ * bps 8000 (1000 bytes/s) with the minimum burst of 9216 bytes: nine
+ * 1000-byte frames pass, the tenth and later are dropped.
+ */
+static bool test_qos_bps(void)
+{
+	static char payload[958];
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 43000, VIP4_QOS_BPS, 53, 0));
+	struct vipxdp_qos_stats st;
+	bool ok = true;
+	int i;
+
+	memset(payload, 'x', sizeof(payload));
+	d.payload = payload;
+	d.payload_len = sizeof(payload); /* 14 + 20 + 8 + 958 = 1000 bytes */
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS_BPS), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS_BPS, 0, 8000, 1000), "qos"))
+		return false;
+	for (i = 0; i < 9; i++)
+		ok &= qos_send(d, true);
+	for (i = 0; i < 3; i++)
+		ok &= qos_send(d, false);
+	st = qos_total(VIP4_QOS_BPS);
+	ok &= ASSERT_EQ(st.packets, 9, "qos passed packets");
+	ok &= ASSERT_EQ(st.bytes, 9000, "qos passed bytes");
+	ok &= ASSERT_EQ(st.drop_packets, 3, "qos dropped packets");
+	ok &= ASSERT_EQ(st.drop_bytes, 3000, "qos dropped bytes");
+	return ok;
+}
+
+#define VIP4_QOS_FRAC "198.18.0.124"
+
+/*
+ * A cost that is no whole number of ns (pps 3: 333333333.3 ns), charged
+ * rounded up or down at random: a burst of 6 (2 s) still passes whole, the
+ * 7th and 8th packets are dropped.
+ */
+static bool test_qos_fraction(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 46000, VIP4_QOS_FRAC, 53, 0));
+	bool ok = true;
+	int i;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS_FRAC), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS_FRAC, 3, 0, 2000), "qos"))
+		return false;
+	for (i = 0; i < 6; i++)
+		ok &= qos_send(d, true);
+	for (i = 0; i < 2; i++)
+		ok &= qos_send(d, false);
+	ok &= ASSERT_EQ(qos_total(VIP4_QOS_FRAC).drop_packets, 2, "dropped");
+	return ok;
+}
+
+#define VIP4_QOS_CPUS "198.18.0.123"
+#define QOS_CPU_PKTS 2000
+
+struct qos_thread {
+	int cpu;
+	const __u8 *in;
+	int len;
+	int pass, drop, other;
+};
+
+static void *qos_thread_fn(void *arg)
+{
+	struct qos_thread *t = arg;
+	cpu_set_t set;
+	struct run r;
+
+	CPU_ZERO(&set);
+	CPU_SET(t->cpu, &set);
+	pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+	for (int i = 0; i < QOS_CPU_PKTS; i++) {
+		if (run_prog(t->in, t->len, if_in, &r))
+			t->other++;
+		else if (r.retval == XDP_DROP)
+			t->drop++;
+		else if (r.retval == XDP_REDIRECT)
+			t->pass++;
+		else
+			t->other++;
+	}
+	return NULL;
+}
+
+/*
+ * One limit for all CPUs: two threads pinned to CPUs 0 and 1 send 2000
+ * packets each, at the same time, to a VIP with pps 1 and a burst of 10 s
+ * (10 packets): exactly 10 pass in all, not 10 per CPU, and the per-CPU
+ * drop counters show that both CPUs ran the program.
+ */
+static bool test_qos_cpus(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 45000, VIP4_QOS_CPUS, 53, 0));
+	int ncpu = libbpf_num_possible_cpus(), ran = 0;
+	struct qos_thread th[2] = {};
+	struct vipxdp_qos_stats *per, st;
+	struct vipxdp_qos_spec q;
+	struct vipxdp_addr a;
+	pthread_t tid[2];
+	__u8 in[2048];
+	__u32 idx = 0;
+	bool ok = true;
+	__u8 fam;
+	int len, i;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_QOS_CPUS), "vip") ||
+	    !ASSERT_OK(set_qos(VIP4_QOS_CPUS, 1, 0, 10000), "qos"))
+		return false;
+	len = pkt_build(&d, in, sizeof(in));
+	for (i = 0; i < 2; i++) {
+		th[i].cpu = i % (int)sysconf(_SC_NPROCESSORS_ONLN);
+		th[i].in = in;
+		th[i].len = len;
+		if (!ASSERT_OK(pthread_create(&tid[i], NULL, qos_thread_fn, &th[i]), "thread"))
+			return false;
+	}
+	for (i = 0; i < 2; i++)
+		pthread_join(tid[i], NULL);
+	printf("# cpu %d: %d passed %d dropped; cpu %d: %d passed %d dropped\n", th[0].cpu, th[0].pass,
+	       th[0].drop, th[1].cpu, th[1].pass, th[1].drop);
+	ok &= ASSERT_EQ(th[0].other + th[1].other, 0, "other verdicts");
+	ok &= ASSERT_EQ(th[0].pass + th[1].pass, 10, "passed in all");
+	ok &= ASSERT_EQ(th[0].drop + th[1].drop, 2 * QOS_CPU_PKTS - 10, "dropped in all");
+	st = qos_total(VIP4_QOS_CPUS);
+	ok &= ASSERT_EQ(st.packets, 10, "qos passed packets");
+	ok &= ASSERT_EQ(st.drop_packets, 2 * QOS_CPU_PKTS - 10, "qos dropped packets");
+	pkt_env_addr(VIP4_QOS_CPUS, &fam, &a);
+	per = calloc(ncpu, sizeof(*per));
+	if (per && !vipxdp_dp_get_vip_qos(&dp, fam, &a, &q, &idx) &&
+	    !bpf_map_lookup_elem(dp.qos_st_fd, &idx, per))
+		for (i = 0; i < ncpu; i++)
+			ran += per[i].packets + per[i].drop_packets > 0;
+	free(per);
+	if (sysconf(_SC_NPROCESSORS_ONLN) >= 2)
+		ok &= ASSERT_EQ(ran, 2, "CPUs that counted packets");
+	return ok;
+}
+
+/* Packets of (VIP, source) in the top-talker map, summed over CPUs. */
+static struct vipxdp_talker talker_total(const char *vip, const char *src)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_talker_key k = {};
+	struct vipxdp_talker t = {}, *per;
+
+	pkt_env_addr(vip, &k.family, &k.vip);
+	pkt_env_addr(src, &k.family, &k.src);
+	per = calloc(ncpu, sizeof(*per));
+	if (per && !bpf_map_lookup_elem(dp.talkers_fd, &k, per)) {
+		for (int i = 0; i < ncpu; i++) {
+			t.packets += per[i].packets;
+			t.bytes += per[i].bytes;
+		}
+	}
+	free(per);
+	return t;
+}
+
+static int set_talkers(__u32 n)
+{
+	struct vipxdp_cfg cfg;
+	int err = vipxdp_dp_get_cfg(&dp, &cfg);
+
+	cfg.talkers_sample = n;
+	return err ?: vipxdp_dp_set_cfg(&dp, &cfg);
+}
+
+/*
+ * talkers_sample 1: every packet to the VIP is counted under its source,
+ * new flows and established ones, exactly; replies are not; with 0 nothing
+ * is counted.
+ */
+static bool test_talkers(void)
+{
+	static const char *const src[] = { "198.18.0.31", "198.18.0.32", "198.18.0.33" };
+	static const int n[] = { 3, 2, 5 };
+	struct vipxdp_talker t;
+	struct pkt_desc d;
+	__u8 in[2048];
+	struct run r;
+	bool ok = true;
+	int i, k, len = 0;
+
+	if (!ASSERT_OK(add_udp_vip(VIP4_TALK), "vip") || !ASSERT_OK(set_talkers(1), "sample"))
+		return false;
+	for (i = 0; i < 3; i++) {
+		d = as_udp(tcp4(src[i], 44000, VIP4_TALK, 53, 0));
+		for (k = 0; k < n[i]; k++)
+			ok &= qos_send(d, true);
+	}
+	len = pkt_build(&d, in, sizeof(in));
+	/* A reply to the first source: not a packet to the VIP. */
+	d = as_udp(tcp4(be4[0], 5353, src[0], 44000, 0));
+	memcpy(d.l2.dmac, mac_be, 6);
+	pkt_mac(be_mac[0], d.l2.smac);
+	ok &= ASSERT_OK(run_prog(in, pkt_build(&d, in, sizeof(in)), if_be, &r), "reply");
+	for (i = 0; i < 3; i++) {
+		t = talker_total(VIP4_TALK, src[i]);
+		ok &= ASSERT_EQ(t.packets, n[i], src[i]);
+		ok &= ASSERT_EQ(t.bytes, (__u64)n[i] * len, src[i]);
+	}
+	ok &= ASSERT_OK(set_talkers(0), "sample off");
+	d = as_udp(tcp4(src[0], 44000, VIP4_TALK, 53, 0));
+	ok &= qos_send(d, true);
+	t = talker_total(VIP4_TALK, src[0]);
+	ok &= ASSERT_EQ(t.packets, n[0], "not counted with sampling off");
+	return ok;
+}
+
 /* The port (ICMP: identifier) source NAT allocates first for a flow. */
 static __u16 snat_candidate(const struct pkt_desc *d, __u16 sport, __u16 dport)
 {
@@ -2694,6 +3007,13 @@ static void run_cases(void)
 		test_fullnat_exhaustion);
 	tap_run("elastic ip: 1:1 both ways, TCP/UDP/ICMP/ICMPv6, removal", test_elastic_ip);
 	tap_run("snat: TCP and ICMP echo out through a VIP and back; elastic IP wins", test_snat);
+	tap_run("qos: pps limit with burst 5 drops exactly the excess (new and known flows)",
+		test_qos_pps);
+	tap_run("qos: bps limit passes 9 of 12 1000-byte frames (9216-byte burst)", test_qos_bps);
+	tap_run("qos: fractional cost (pps 3): a burst of 6 passes, then drops", test_qos_fraction);
+	tap_run("qos: two CPUs at once share one limit: 10 of 4000 pass", test_qos_cpus);
+	tap_run("talkers: sample 1 counts every packet to the VIP per source, exactly",
+		test_talkers);
 	tap_run("icmp: DNAT frag needed to the client quotes client -> VIP (options, cut quote)",
 		test_icmp_dnat_frag_needed);
 	tap_run("icmp: DNAT time exceeded to the VIP about the reply goes to the backend",

@@ -359,6 +359,42 @@ static bool test_empty_policy(void)
 	return ok;
 }
 
+/* qos values and defaults; talkers_sample value and default. */
+static bool test_qos(void)
+{
+	static const char text[] = "settings:\n"
+				   "  talkers_sample: 1\n"
+				   "vips:\n"
+				   "  - address: 198.18.0.1\n"
+				   "    qos: {pps: 2000}\n"
+				   "  - address: 198.18.0.2\n"
+				   "    qos: {bps: 10000000000000, pps: 0x10, burst: 1.5s}\n"
+				   "  - address: 198.18.0.3\n";
+	struct vipxdp_policy_errors errs;
+	struct vipxdp_policy *p = NULL;
+	bool ok;
+
+	if (!parsed_ok(parse(text, &p, &errs), &errs))
+		return false;
+	ok = ASSERT_EQ(p->settings.talkers_sample, 1, "talkers_sample") &&
+	     ASSERT_EQ(p->n_vips, 3, "vips") && ASSERT_TRUE(p->vips[0].has_qos, "qos 0") &&
+	     ASSERT_EQ(p->vips[0].qos_pps, 2000, "pps 0") && ASSERT_EQ(p->vips[0].qos_bps, 0, "bps 0") &&
+	     ASSERT_EQ(p->vips[0].qos_burst_ms, 100, "default burst") &&
+	     ASSERT_TRUE(p->vips[1].has_qos, "qos 1") && ASSERT_EQ(p->vips[1].qos_pps, 16, "pps 1") &&
+	     ASSERT_EQ(p->vips[1].qos_bps, 10000000000000ull, "bps 1") &&
+	     ASSERT_EQ(p->vips[1].qos_burst_ms, 1500, "burst 1") &&
+	     ASSERT_TRUE(!p->vips[2].has_qos, "no qos");
+	vipxdp_policy_free(p);
+	if (!ok)
+		return false;
+	p = NULL;
+	if (!parsed_ok(parse("vips: []\n", &p, &errs), &errs))
+		return false;
+	ok = ASSERT_EQ(p->settings.talkers_sample, VIPXDP_POLICY_TALKERS_SAMPLE, "default sample");
+	vipxdp_policy_free(p);
+	return ok;
+}
+
 /* The annotated example in deploy/examples parses and means what it says. */
 static bool test_example_file(void)
 {
@@ -372,7 +408,12 @@ static bool test_example_file(void)
 	if (!ASSERT_EQ(p->settings.hash_seed, 0x5eed1234, "seed") ||
 	    !ASSERT_EQ(p->settings.table_size, 65537, "table") ||
 	    !ASSERT_EQ(p->settings.conntrack_size, 1000000, "ct") ||
+	    !ASSERT_EQ(p->settings.talkers_sample, 128, "talkers_sample") ||
 	    !ASSERT_EQ(p->n_ifaces, 2, "interfaces") || !ASSERT_EQ(p->n_vips, 3, "vips") ||
+	    !ASSERT_TRUE(p->vips[0].has_qos, "qos") || !ASSERT_EQ(p->vips[0].qos_pps, 200000, "pps") ||
+	    !ASSERT_EQ(p->vips[0].qos_bps, 1000000000, "bps") ||
+	    !ASSERT_EQ(p->vips[0].qos_burst_ms, 50, "burst") ||
+	    !ASSERT_TRUE(!p->vips[1].has_qos, "no qos") ||
 	    !ASSERT_EQ(p->vips[0].n_services, 2, "web services") ||
 	    !ASSERT_TRUE(!p->vips[2].arp, "arp: false") ||
 	    !ASSERT_EQ(p->vips[2].n_services, 0, "-"))
@@ -481,14 +522,14 @@ static const struct error_case error_cases[] = {
 	/* An unknown key in settings. */
 	{"unknown settings key", "settings:\n  seed: 1\n",
 	 "t.yaml:2:3: unknown key 'seed' in settings (allowed: hash_seed, table_size, "
-	 "conntrack_size, conntrack_timeouts)"},
+	 "conntrack_size, conntrack_timeouts, talkers_sample)"},
 	/* An unknown key in an interface. */
 	{"unknown interface key", "interfaces:\n  - {name: eth0, driver: x}\n",
 	 "t.yaml:2:18: unknown key 'driver' in interface (allowed: name, mode)"},
 	/* An unknown key in a VIP. */
 	{"unknown VIP key", VIP "    port: 80\n",
 	 "t.yaml:3:5: unknown key 'port' in VIP (allowed: address, name, arp, services, "
-	 "port_forwards, elastic_ip)"},
+	 "port_forwards, elastic_ip, qos)"},
 	/* An unknown key in a service. */
 	/* A port forward on a port a service already uses. */
 	{"port forward conflicts with a service",
@@ -749,6 +790,31 @@ static const struct error_case error_cases[] = {
 	{"deep nesting",
 	 "a: [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]\n",
 	 "t.yaml:1:35: nesting deeper than 32 levels"},
+	/* qos: bad values, each with its position. */
+	{"qos pps zero", VIP "    qos: {pps: 0}\n",
+	 "t.yaml:3:16: pps 0 out of range (1-1000000000)"},
+	{"qos pps negative", VIP "    qos: {pps: -5}\n",
+	 "t.yaml:3:16: pps -5 out of range (1-1000000000)"},
+	{"qos pps not a number", VIP "    qos: {pps: fast}\n",
+	 "t.yaml:3:16: pps: expected an integer, got 'fast'"},
+	{"qos pps quoted", VIP "    qos: {pps: \"10\"}\n",
+	 "t.yaml:3:16: pps: expected an integer, got a quoted string '10'"},
+	{"qos bps too small", VIP "    qos: {bps: 100}\n",
+	 "t.yaml:3:16: bps 100 out of range (8000-10000000000000)"},
+	{"qos unknown key", VIP "    qos: {pps: 10, rate: 5}\n",
+	 "t.yaml:3:20: unknown key 'rate' in qos (allowed: pps, bps, burst)"},
+	{"qos without a limit", VIP "    qos: {burst: 1s}\n",
+	 "t.yaml:3:10: qos: needs pps (packets/s) or bps (bits/s), or both"},
+	{"qos null", VIP "    qos:\n",
+	 "t.yaml:3:9: qos: expected a mapping with pps and/or bps, got null"},
+	{"qos not a mapping", VIP "    qos: 100\n",
+	 "t.yaml:3:10: qos: expected a mapping, got '100'"},
+	{"qos burst too long", VIP "    qos: {pps: 10, burst: 20s}\n",
+	 "t.yaml:3:27: burst 20s out of range (1ms-10s)"},
+	{"talkers_sample not a power of two", "settings:\n  talkers_sample: 3\n",
+	 "t.yaml:2:19: talkers_sample 3 is not a power of two (1, 2, 4 ... 65536) or 0 (off)"},
+	{"talkers_sample too big", "settings:\n  talkers_sample: 131072\n",
+	 "t.yaml:2:19: talkers_sample 131072 out of range (0-65536)"},
 	/* A second document is refused. */
 	{"two documents", "vips: []\n---\nvips: []\n",
 	 "t.yaml:2:1: only one YAML document is allowed"},
@@ -781,6 +847,7 @@ int main(void)
 	tap_run("lookups", test_find);
 	tap_run("health inheritance", test_health_inheritance);
 	tap_run("empty policy", test_empty_policy);
+	tap_run("qos and talkers_sample: values and defaults", test_qos);
 	tap_run("example file " EXAMPLE_POLICY, test_example_file);
 	tap_run("missing file", test_missing_file);
 	tap_run("errors in file order", test_errors_in_file_order);
