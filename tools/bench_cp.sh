@@ -354,7 +354,7 @@ print(f"  its entries in the preallocated maps: service {per('vipxdp_svc'):.0f} 
       f"service counters {per('vipxdp_svc_st'):.0f} = {pre:.0f} bytes")
 ct = by["vipxdp_ct"]
 print(f"per conntrack entry: {per('vipxdp_ct'):.1f} bytes (vipxdp_ct: {ct['type']}, {ct['max_entries']} entries, "
-      f"preallocated: {mib(ct['bytes_memlock'])}); two entries per flow; full NAT also takes one "
+      f"preallocated: {mib(ct['bytes_memlock'])}); one entry per DNAT flow, two per full-NAT or source-NAT flow; full NAT also takes one "
       f"vipxdp_nat entry per flow (hash map without preallocation, {by['vipxdp_nat']['max_entries']} entries at most)")
 EOF
 
