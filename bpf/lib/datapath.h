@@ -241,7 +241,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 			}
 		}
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
-		if (ct && ct_stale(&f, ct, now, cfg)) {
+		/* The expiry test inline: most hits are live, and skip the call. */
+		if (ct && ct_expired(ct, now, cfg) && ct_stale(&f, ct, now, cfg)) {
 			bpf_map_delete_elem(&vipxdp_ct, &f);
 			ct = NULL;
 		}
