@@ -19,7 +19,7 @@
  * Usually a DNAT flow has only its client -> VIP entry (F_BOTH): the
  * control plane lists every DNAT backend endpoint with the (VIP, port) of
  * its services in vipxdp_rev, and a backend's reply finds the flow through
- * that (ct_find_both). One insert per new flow instead of two, half the
+ * that (both_search). One insert per new flow instead of two, half the
  * memory. Backends whose endpoint has no free vipxdp_rev slot
  * (VIPXDP_BE_F_REPLY_CT) get the reply entry as other modes do.
  */
