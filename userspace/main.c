@@ -413,8 +413,9 @@ static void usage(struct cli *c, FILE *f)
 
 	fprintf(f,
 		"Usage: %s [-j|--json] [--bpffs DIR] COMMAND [ARGS]\n\n"
-		"vipxdp serves virtual IPs from XDP: ARP/NDP answers, DNAT load balancing with\n"
-		"Maglev consistent hashing, counters. State lives in pinned BPF maps and links\n"
+		"vipxdp serves virtual IPs from XDP: ARP/NDP answers, load balancing (DNAT or\n"
+		"full NAT) with Maglev consistent hashing, port forwards, elastic IPs, source\n"
+		"NAT, per-VIP rate limits, counters. State lives in pinned BPF maps and links\n"
 		"under DIR/vipxdp (default %s/vipxdp), so forwarding goes on without any\n"
 		"vipxdp process.\n\nCommands:\n",
 		c->prog, VIPXDP_DEFAULT_BPFFS);
