@@ -339,6 +339,7 @@ _Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size")
 	X(pass_frag)        /* fragment to a non-VIP address */                \
 	X(pass_no_neigh)    /* rewritten, next hop unresolved: kernel forwards */ \
 	X(pass_fib)         /* rewritten, FIB says the kernel must handle it */ \
+	X(pass_frag_needed) /* rewritten, bigger than the egress MTU: kernel */    \
 	X(pass_ttl)         /* TTL/hop limit would expire: kernel answers */   \
 	X(arp_reply)        /* ARP request for a VIP answered (XDP_TX) */      \
 	X(ndp_reply)        /* neighbour solicitation for a VIP answered */    \

@@ -57,6 +57,8 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 	rc = bpf_fib_lookup(ctx, &fib, sizeof(fib), 0);
 	if (rc == BPF_FIB_LKUP_RET_NO_NEIGH)
 		return VIPXDP_R_pass_no_neigh;
+	if (rc == BPF_FIB_LKUP_RET_FRAG_NEEDED)
+		return VIPXDP_R_pass_frag_needed;
 	if (rc != BPF_FIB_LKUP_RET_SUCCESS)
 		return VIPXDP_R_pass_fib;
 	*ifindex = fib.ifindex;

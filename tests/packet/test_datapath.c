@@ -790,6 +790,35 @@ static bool test_forward_no_neigh(void)
 	return expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_no_neigh, want, wlen, &r);
 }
 
+/* A translated packet bigger than the egress interface's MTU (vt_be set to
+ * 1280 for the test): the FIB says fragmentation needed and the translated
+ * packet goes to the kernel (TTL and MACs untouched), counted apart. */
+static bool test_forward_frag_needed(void)
+{
+	static char big[1400];
+	struct pkt_desc d = tcp4(CLIENT4, 43002, VIP4, 80, PKT_ACK), w;
+	__u8 in[2048], want[2048];
+	struct run r;
+	int len, wlen, be;
+	bool ok;
+
+	memset(big, 'x', sizeof(big));
+	d.payload = big;
+	d.payload_len = sizeof(big);
+	be = predict(&d, false);
+	if (!ASSERT_GE(be, 0, "backend") ||
+	    !ASSERT_EQ(system("ip link set dev vt_be mtu 1280"), 0, "mtu 1280"))
+		return false;
+	len = pkt_build(&d, in, sizeof(in));
+	w = d;
+	snprintf(w.daddr, sizeof(w.daddr), "%s", be4[be]);
+	w.dport = 8080;
+	wlen = pkt_build(&w, want, sizeof(want));
+	ok = expect(in, len, if_in, XDP_PASS, VIPXDP_R_pass_frag_needed, want, wlen, &r);
+	ok &= ASSERT_EQ(system("ip link set dev vt_be mtu 1500"), 0, "mtu back to 1500");
+	return ok;
+}
+
 /* TTL 1 to a VIP: untouched to the kernel, which answers time exceeded. */
 static bool test_ttl_expiring(void)
 {
@@ -2993,6 +3022,8 @@ static void run_cases(void)
 	tap_run("lb: 802.1Q and QinQ tagged TCP translated, tags kept", test_vlan_tcp);
 	tap_run("forward: egress = ingress gives XDP_TX", test_forward_tx);
 	tap_run("forward: unresolved neighbour passes the translated packet", test_forward_no_neigh);
+	tap_run("forward: bigger than the egress MTU passes the translated packet (pass_frag_needed)",
+		test_forward_frag_needed);
 	tap_run("forward: TTL 1 passes untouched", test_ttl_expiring);
 	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
