@@ -38,6 +38,16 @@
 #define VIPXDP_GENERATIONS 2
 /* Backend id that means "no backend" in a Maglev slot. */
 #define VIPXDP_BACKEND_NONE 0xffffffffu
+/*
+ * A Maglev table is an array map whose element i holds slots 2i and 2i + 1
+ * (array maps store values in multiples of 8 bytes: a 4-byte value would
+ * waste half). A table of M slots has (M + 1) / 2 elements, and mmap-ed it
+ * is simply M backend ids in a row.
+ */
+struct vipxdp_mtbl_pair {
+	__u32 id[2];
+};
+#define VIPXDP_MTBL_ELEMS(size) (((size) + 1) / 2)
 
 /* Pin directory (relative to the bpffs mount) and map names. */
 #define VIPXDP_PIN_SUBDIR "vipxdp"

@@ -340,7 +340,7 @@ tables = [m for m in ours if m["name"] == "vipxdp_mtbl"]
 for m in sorted((m for m in ours if m["name"] != "vipxdp_mtbl"), key=lambda m: -m["bytes_memlock"]):
     print(f"  {m['name']:<16} {m['type']:<14} max_entries {m['max_entries']:>9}  {mib(m['bytes_memlock'])}")
 t = tables[0]["bytes_memlock"]
-print(f"  vipxdp_mtbl x {len(tables)} (Maglev tables, {tables[0]['max_entries']} entries each): "
+print(f"  vipxdp_mtbl x {len(tables)} (Maglev tables, {tables[0]['max_entries']} elements of two slots each): "
       f"{mib(sum(m['bytes_memlock'] for m in tables))}, {t} bytes each")
 print(f"  total: {mib(sum(m['bytes_memlock'] for m in ours))} in {len(ours)} maps "
       f"(possible CPUs {possible}: per-CPU maps hold one copy per possible CPU)")

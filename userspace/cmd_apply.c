@@ -788,14 +788,13 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 		tp.tbl[s].fd = -1;
 	/* The main thread's share is small: one worker per CPU. */
 	if (njobs >= 2 * TBL_RING) {
-		size_t pg = (size_t)sysconf(_SC_PAGESIZE);
 		__u32 max_size = 0;
 		void *r;
 
 		for (k = 0; k < njobs; k++)
 			if (jobs[k].spec.table_size > max_size)
 				max_size = jobs[k].spec.table_size;
-		tp.stride = ((size_t)max_size * 2 * sizeof(__u32) + pg - 1) / pg * pg;
+		tp.stride = vipxdp_dp_table_len(max_size);
 		r = mmap(NULL, njobs * tp.stride, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (r != MAP_FAILED) {

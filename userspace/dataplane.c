@@ -22,9 +22,10 @@
 #include "vipxdp_hash.h"
 #include "vipxdp.skel.h"
 
-/* Array maps store each value in round_up(value_size, 8) bytes; an mmap-ed
- * table of __u32 backend ids therefore has one id every 8 bytes. */
-#define TABLE_STRIDE 2 /* in __u32 units */
+/* A table map holds two slots per 8-byte element (struct vipxdp_mtbl_pair):
+ * mmap-ed, its slots are consecutive __u32 backend ids. */
+#define TABLE_STRIDE 1 /* in __u32 units */
+#define TABLE_BYTES(size) ((size_t)VIPXDP_MTBL_ELEMS(size) * sizeof(struct vipxdp_mtbl_pair))
 
 static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
 		      const struct vipxdp_be_spec *bes, size_t n);
@@ -809,6 +810,11 @@ static void health_forget(struct vipxdp_dp *dp, const __u32 *ids, __u32 n)
 	}
 }
 
+size_t vipxdp_dp_table_len(__u32 size)
+{
+	return page_round(TABLE_BYTES(size));
+}
+
 /* Read one table slot's whole table; NULL when the slot is empty. */
 static __u32 *table_read(struct vipxdp_dp *dp, __u32 idx, __u32 size)
 {
@@ -821,7 +827,7 @@ static __u32 *table_read(struct vipxdp_dp *dp, __u32 idx, __u32 size)
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return NULL;
-	len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
+	len = vipxdp_dp_table_len(size);
 	m = mmap(NULL, len, PROT_READ, MAP_SHARED, fd, 0);
 	close(fd);
 	if (m == MAP_FAILED)
@@ -882,7 +888,7 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 	t->m = NULL;
 	t->at = at;
 	t->size = size;
-	t->len = page_round((size_t)size * TABLE_STRIDE * sizeof(__u32));
+	t->len = vipxdp_dp_table_len(size);
 	t->buf = buf;
 	t->own_buf = !buf;
 	if (!buf && !(t->buf = calloc(1, t->len)))
@@ -894,11 +900,11 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 	err = build_index_table(spec, bes, n, table);
 	if (err)
 		goto out;
-	/* The map's layout; the words in between stay zero. */
+	/* The map's layout: slot i at buf[i]. */
 	for (__u32 i = 0; i < size; i++)
 		t->buf[(size_t)i * TABLE_STRIDE] = table[i];
-	t->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32), sizeof(__u32),
-			       size, &opts);
+	t->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32),
+			       sizeof(struct vipxdp_mtbl_pair), VIPXDP_MTBL_ELEMS(size), &opts);
 	if (t->fd < 0) {
 		err = -errno;
 		goto out;
@@ -1319,8 +1325,15 @@ static int table_lookup(struct vipxdp_dp *dp, __u32 idx, __u32 slot, __u32 *val)
 	fd = bpf_map_get_fd_by_id(inner_id);
 	if (fd < 0)
 		return -errno;
-	if (bpf_map_lookup_elem(fd, &slot, val))
-		err = -errno;
+	{
+		struct vipxdp_mtbl_pair pair;
+		__u32 elem = slot >> 1;
+
+		if (bpf_map_lookup_elem(fd, &elem, &pair))
+			err = -errno;
+		else
+			*val = pair.id[slot & 1];
+	}
 	close(fd);
 	return err;
 }

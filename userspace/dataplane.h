@@ -142,13 +142,15 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  */
 struct vipxdp_dp_table {
 	int fd; /* the table map, -1 when none */
-	__u32 *m; /* its values: slot i at m[i * 2] (array values are 8 bytes apart) */
-	size_t len; /* of the mapping: table_size * 8 rounded up to pages */
+	__u32 *m; /* its values: slot i at m[i] (two slots per 8-byte element) */
+	size_t len; /* of the mapping: vipxdp_dp_table_len(table_size) */
 	void *at; /* the caller's address, or NULL: mapped and unmapped here */
 	__u32 *buf; /* the values to write, laid out as in m */
 	bool own_buf; /* buf allocated by prepare, freed by free */
 	__u32 size;
 };
+/* Bytes of a table mapping of `size` slots, rounded up to whole pages. */
+size_t vipxdp_dp_table_len(__u32 size);
 int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *svc, const struct vipxdp_be_spec *bes,
 			    size_t n, __u32 *scratch, __u32 *buf, void *at,
 			    struct vipxdp_dp_table *t);

@@ -53,15 +53,15 @@ struct l4_ptrs {
 
 static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
 {
-	__u32 slot = vipxdp_table_slot(hash, size);
+	__u32 slot = vipxdp_table_slot(hash, size), elem = slot >> 1;
+	__u32 *pair; /* struct vipxdp_mtbl_pair */
 	void *tbl;
-	__u32 *be;
 
 	tbl = bpf_map_lookup_elem(&vipxdp_maglev, &slot_idx);
 	if (!tbl)
 		return VIPXDP_BACKEND_NONE;
-	be = bpf_map_lookup_elem(tbl, &slot);
-	return be ? *be : VIPXDP_BACKEND_NONE;
+	pair = bpf_map_lookup_elem(tbl, &elem);
+	return pair ? pair[slot & 1] : VIPXDP_BACKEND_NONE;
 }
 
 /* The backend for a flow without conntrack, or NULL. */

@@ -64,10 +64,10 @@ struct {
  * mmap-able so a whole table is written with one memcpy. */
 struct vipxdp_maglev_inner {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VIPXDP_MAGLEV_DEFAULT);
+	__uint(max_entries, VIPXDP_MTBL_ELEMS(VIPXDP_MAGLEV_DEFAULT));
 	__uint(map_flags, BPF_F_INNER_MAP | BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, __u32);
+	__type(value, __u64); /* struct vipxdp_mtbl_pair: two slots per element */
 };
 
 struct {
