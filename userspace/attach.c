@@ -141,6 +141,27 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 		}
 		fd = bpf_obj_get(p);
 		if (fd >= 0) {
+			struct bpf_map_info info = {};
+			__u32 ilen = sizeof(info);
+
+			/* Reuse takes the pinned map as it is: one of another
+			 * layout (another vipxdp version) would only fail at
+			 * verification, with a cryptic error. */
+			if (!bpf_obj_get_info_by_fd(fd, &info, &ilen) &&
+			    (info.type != bpf_map__type(map) ||
+			     info.key_size != bpf_map__key_size(map) ||
+			     info.value_size != bpf_map__value_size(map))) {
+				close(fd);
+				rc = -EINVAL;
+				snprintf(err, errlen,
+					 "pinned map %s has another layout (made by another vipxdp version: "
+					 "key %u B, value %u B; this one needs %u B, %u B); its state cannot be "
+					 "carried over: unload every interface (which removes the pins), then "
+					 "load and apply again",
+					 p, info.key_size, info.value_size, bpf_map__key_size(map),
+					 bpf_map__value_size(map));
+				goto fail;
+			}
 			rc = bpf_map__reuse_fd(map, fd);
 			close(fd);
 			if (rc) {
@@ -160,8 +181,10 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 	rc = vipxdp_bpf__load(skel);
 	if (rc) {
 		snprintf(err, errlen,
-			 "loading the BPF program: %s (run with LIBBPF_DEBUG=1 for the verifier log)",
-			 strerror(-rc));
+			 "loading the BPF program: %s (run with LIBBPF_DEBUG=1 for the verifier log; "
+			 "if the pins in %s were made by another vipxdp version, unload every "
+			 "interface and load again)",
+			 strerror(-rc), pin_dir);
 		goto fail;
 	}
 	bpf_object__for_each_map(map, skel->obj) {

@@ -333,6 +333,17 @@ test_cli_failures() {
 	assert_match "$(err)" 'not (a |on a )?bpf' "VIPXDP_BPFFS: message: not a bpffs"
 	[ -z "$(ls -A "$plain")" ] || fail "vipxdp wrote into a directory that is not a bpffs: $(ls -A "$plain")"
 	check_rc 1 timeout 10 ip netns exec "$NS_LB" "$VIPXDP" --bpffs "$T/does-not-exist" status
+	# Pins of another layout (another vipxdp version): load refuses with a
+	# message naming the map and what to do, and attaches nothing.
+	mkdir -p "$T/oldfs" && mount -t bpf bpf "$T/oldfs" || fail "mounting a second bpffs"
+	mkdir "$T/oldfs/vipxdp"
+	bpftool map create "$T/oldfs/vipxdp/vipxdp_ct" type lru_hash key 40 value 80 \
+		entries 1024 name vipxdp_ct || { umount "$T/oldfs"; fail "bpftool map create"; }
+	check_rc 1 timeout 30 ip netns exec "$NS_LB" "$VIPXDP" --bpffs "$T/oldfs" load lo
+	umount "$T/oldfs"
+	assert_match "$(err)" 'vipxdp_ct has another layout.*value 80 B.*unload every interface' \
+		"message: pinned map of another layout"
+	ip -n "$NS_LB" -d link show dev lo | grep -q 'prog/xdp' && fail "lo got an XDP program"
 	# A multi-interface command that fails changes nothing, not even the
 	# interfaces named before the bad one (lo exists, vipxdp is not on it).
 	cli 1 unload "$VX_LB_CLIENT_IF" lo
