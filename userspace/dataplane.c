@@ -23,8 +23,7 @@
 #include "vipxdp.skel.h"
 
 /* A table map holds two slots per 8-byte element (struct vipxdp_mtbl_pair):
- * mmap-ed, its slots are consecutive __u32 backend ids. */
-#define TABLE_STRIDE 1 /* in __u32 units */
+ * mmap-ed, its slots are consecutive __u32 backend ids, slot i at index i. */
 #define TABLE_BYTES(size) ((size_t)VIPXDP_MTBL_ELEMS(size) * sizeof(struct vipxdp_mtbl_pair))
 
 static int filter_add(struct vipxdp_dp *dp, const struct vipxdp_addr *vip,
@@ -834,7 +833,7 @@ static __u32 *table_read(struct vipxdp_dp *dp, __u32 idx, __u32 size)
 		return NULL;
 	copy = malloc((size_t)size * sizeof(__u32));
 	for (__u32 i = 0; copy && i < size; i++)
-		copy[i] = m[(size_t)i * TABLE_STRIDE];
+		copy[i] = m[i];
 	munmap(m, len);
 	return copy;
 }
@@ -902,7 +901,7 @@ int vipxdp_dp_table_prepare(const struct vipxdp_svc_spec *spec, const struct vip
 		goto out;
 	/* The map's layout: slot i at buf[i]. */
 	for (__u32 i = 0; i < size; i++)
-		t->buf[(size_t)i * TABLE_STRIDE] = table[i];
+		t->buf[i] = table[i];
 	t->fd = bpf_map_create(BPF_MAP_TYPE_ARRAY, "vipxdp_mtbl", sizeof(__u32),
 			       sizeof(struct vipxdp_mtbl_pair), VIPXDP_MTBL_ELEMS(size), &opts);
 	if (t->fd < 0) {
@@ -940,7 +939,7 @@ static void table_store(struct vipxdp_dp_table *t)
 	    pwrite(mem_fd, t->buf, t->len, (off_t)(uintptr_t)t->m) == (ssize_t)t->len)
 		return;
 	for (__u32 i = 0; i < t->size; i++)
-		t->m[(size_t)i * TABLE_STRIDE] = t->buf[(size_t)i * TABLE_STRIDE];
+		t->m[i] = t->buf[i];
 }
 
 int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
@@ -983,7 +982,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		goto out;
 	}
 	for (i = 0; i < t->size; i++) {
-		j = t->buf[(size_t)i * TABLE_STRIDE];
+		j = t->buf[i];
 		if (j != VIPXDP_BACKEND_NONE && j >= n) {
 			err = -EINVAL;
 			goto out;
@@ -1132,7 +1131,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 	}
 	/* Indexes into bes[] become backend ids. */
 	for (i = 0; i < t->size; i++) {
-		__u32 *v = &t->buf[(size_t)i * TABLE_STRIDE];
+		__u32 *v = &t->buf[i];
 
 		*v = *v == VIPXDP_BACKEND_NONE ? VIPXDP_BACKEND_NONE : ids[*v];
 	}
@@ -1160,7 +1159,7 @@ int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 			cur = table_read(dp, svc.id * VIPXDP_GENERATIONS + par, spec->table_size);
 			table_same = cur != NULL;
 			for (i = 0; table_same && i < t->size; i++)
-				table_same = cur[i] == t->buf[(size_t)i * TABLE_STRIDE];
+				table_same = cur[i] == t->buf[i];
 		}
 		svc.gen = table_same ? old.gen : old.gen + 1;
 		svc.table_size[0] = old.table_size[0];
