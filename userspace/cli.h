@@ -78,6 +78,8 @@ int cli_pin_dir(struct cli *c, bool create);
 int cli_open_dp(struct cli *c, struct vipxdp_dp *dp);
 
 /* Typed argument parsers that name the bad value on failure. */
+int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
+		  __u64 *out);
 int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max,
 		  __u32 *out);
 

@@ -416,24 +416,6 @@ out:
 	return rc;
 }
 
-/* A u64 option value in [min, max]. */
-static int parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
-		     __u64 *out)
-{
-	unsigned long long v;
-	char *end;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (!*s || *end || errno || s[0] == '-')
-		return cli_fail(c, EXIT_USAGE, "%s: '%s' is not a number", what, s);
-	if (v < min || v > max)
-		return cli_fail(c, EXIT_USAGE, "%s: %llu is out of range (%llu-%llu)", what, v,
-				(unsigned long long)min, (unsigned long long)max);
-	*out = v;
-	return 0;
-}
-
 /* map qos VIP [--pps N] [--bps N] [--burst-ms N] | map qos VIP off */
 static int map_qos(struct cli *c, int argc, char **argv)
 {
@@ -454,11 +436,11 @@ static int map_qos(struct cli *c, int argc, char **argv)
 			continue;
 		switch (opt) {
 		case 'p':
-			if ((rc = parse_u64(c, "--pps", optarg, 1, VIPXDP_QOS_PPS_MAX, &q.pps)))
+			if ((rc = cli_parse_u64(c, "--pps", optarg, 1, VIPXDP_QOS_PPS_MAX, &q.pps)))
 				return rc;
 			break;
 		case 'b':
-			if ((rc = parse_u64(c, "--bps", optarg, VIPXDP_QOS_BPS_MIN, VIPXDP_QOS_BPS_MAX,
+			if ((rc = cli_parse_u64(c, "--bps", optarg, VIPXDP_QOS_BPS_MIN, VIPXDP_QOS_BPS_MAX,
 					    &q.bps)))
 				return rc;
 			break;

@@ -54,8 +54,8 @@ void cli_warn(struct cli *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max,
-		  __u32 *out)
+int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
+		  __u64 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -65,9 +65,21 @@ int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u
 	if (!*s || *end || errno || s[0] == '-')
 		return cli_fail(c, EXIT_USAGE, "%s: '%s' is not a number", what, s);
 	if (v < min || v > max)
-		return cli_fail(c, EXIT_USAGE, "%s: %llu is out of range (%u-%u)", what, v, min, max);
-	*out = (__u32)v;
+		return cli_fail(c, EXIT_USAGE, "%s: %llu is out of range (%llu-%llu)", what, v,
+				(unsigned long long)min, (unsigned long long)max);
+	*out = v;
 	return 0;
+}
+
+int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max,
+		  __u32 *out)
+{
+	__u64 v;
+	int rc = cli_parse_u64(c, what, s, min, max, &v);
+
+	if (!rc)
+		*out = (__u32)v;
+	return rc;
 }
 
 int cli_pin_dir(struct cli *c, bool create)
