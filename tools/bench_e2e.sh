@@ -535,8 +535,26 @@ verdict() {
 	awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "met" : "MISSED" }'
 }
 
+# row FIGURE A B TARGET [NOTE]: one line of the ratio table, A/B of FIGURE
+# (udp, conn, req or bulk); with a TARGET, whether the ratio meets it.
+row() {
+	local r label
+	case $1 in
+	udp) label=UDP ;;
+	conn) label=conn/s ;;
+	req) label=req/s ;;
+	*) label=$1 ;;
+	esac
+	r=$(ratio "${R[$2,$1]:-}" "${R[$3,$1]:-}")
+	if [ -n "$4" ]; then
+		printf '%-28s %7s %8s %s\n' "$label $2/$3" "$r" ">= $4" "$(verdict "$r" "$4")"
+	else
+		printf '%-28s %7s %8s %s\n' "$label $2/$3" "$r" "" "$5"
+	fi
+}
+
 report() {
-	local m r
+	local m
 	echo
 	echo "== end to end: kernel $(uname -r), $(nproc) CPUs, everything on CPU $CPU, ${DUR} s per figure, best of $ROUNDS rounds, load average $(cut -d' ' -f1-3 /proc/loadavg) =="
 	printf '%-8s %12s %10s %10s %10s\n' mode "UDP pps" "conn/s" "req/s" "bulk Gb/s"
@@ -547,34 +565,20 @@ report() {
 	done
 	echo
 	printf '%-28s %7s %8s %s\n' ratio value target ""
-	r=$(ratio "${R[vipxdp,udp]:-}" "${R[ideal,udp]:-}")
-	printf '%-28s %7s %8s %s\n' "UDP vipxdp/ideal" "$r" ">= 0.75" "$(verdict "$r" 0.75)"
-	r=$(ratio "${R[vipxdp,udp]:-}" "${R[nft,udp]:-}")
-	printf '%-28s %7s %8s %s\n' "UDP vipxdp/nft" "$r" ">= 4" "$(verdict "$r" 4)"
-	r=$(ratio "${R[ideal,udp]:-}" "${R[nft,udp]:-}")
-	printf '%-28s %7s %8s %s\n' "UDP ideal/nft" "$r" "" "(reference; issue: ~6.4)"
-	r=$(ratio "${R[vipxdp,conn]:-}" "${R[direct,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s vipxdp/direct" "$r" ">= 0.97" "$(verdict "$r" 0.97)"
-	r=$(ratio "${R[nft,conn]:-}" "${R[direct,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s nft/direct" "$r" "" "(reference; issue: 0.81)"
-	r=$(ratio "${R[haproxy,conn]:-}" "${R[direct,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s haproxy/direct" "$r" "" "(reference; issue: 0.49)"
-	r=$(ratio "${R[vipxdp,req]:-}" "${R[direct,req]:-}")
-	printf '%-28s %7s %8s %s\n' "req/s vipxdp/direct" "$r" "" "(reference)"
-	r=$(ratio "${R[vipxdp,bulk]:-}" "${R[direct,bulk]:-}")
-	printf '%-28s %7s %8s %s\n' "bulk vipxdp/direct" "$r" ">= 0.97" "$(verdict "$r" 0.97)"
-	r=$(ratio "${R[xdppass,conn]:-}" "${R[direct,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s xdppass/direct" "$r" "" "(reference: XDP_PASS on the lb's veths)"
-	r=$(ratio "${R[vipxdp,conn]:-}" "${R[xdppass,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s vipxdp/xdppass" "$r" "" "(reference)"
-	r=$(ratio "${R[vipxdp,bulk]:-}" "${R[offload,bulk]:-}")
-	printf '%-28s %7s %8s %s\n' "bulk vipxdp/offload" "$r" "" "(reference: direct with TSO, no XDP)"
-	r=$(ratio "${R[vipxdp,conn]:-}" "${R[offload,conn]:-}")
-	printf '%-28s %7s %8s %s\n' "conn/s vipxdp/offload" "$r" "" "(reference: direct with TSO, no XDP)"
-	r=$(ratio "${R[nft,bulk]:-}" "${R[direct,bulk]:-}")
-	printf '%-28s %7s %8s %s\n' "bulk nft/direct" "$r" "" "(reference)"
-	r=$(ratio "${R[haproxy,bulk]:-}" "${R[direct,bulk]:-}")
-	printf '%-28s %7s %8s %s\n' "bulk haproxy/direct" "$r" "" "(reference)"
+	row udp vipxdp ideal 0.75
+	row udp vipxdp nft 4
+	row udp ideal nft "" "(reference; issue: ~6.4)"
+	row conn vipxdp direct 0.97
+	row conn nft direct "" "(reference; issue: 0.81)"
+	row conn haproxy direct "" "(reference; issue: 0.49)"
+	row req vipxdp direct "" "(reference)"
+	row bulk vipxdp direct 0.97
+	row conn xdppass direct "" "(reference: XDP_PASS on the lb's veths)"
+	row conn vipxdp xdppass "" "(reference)"
+	row bulk vipxdp offload "" "(reference: direct with TSO, no XDP)"
+	row conn vipxdp offload "" "(reference: direct with TSO, no XDP)"
+	row bulk nft direct "" "(reference)"
+	row bulk haproxy direct "" "(reference)"
 }
 
 echo "== end to end: namespaces client, lb, be1..be3; modes: $MODES =="
