@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
 /*
- * vipxdp XDP entry point. The per-packet logic lives in lib/; this file turns
- * the reason a packet ends with into its verdict and counts it, in one place.
+ * vipxdp XDP entry point. The per-packet logic lives in lib/: the flow
+ * cache's fast path (flowcache.h) first, the whole path (datapath.h) when it
+ * does not answer. This file turns the reason a packet ends with into its
+ * verdict and counts it, in one place.
  */
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
@@ -35,7 +37,13 @@ SEC("xdp")
 int vipxdp_xdp(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
-	int reason = vipxdp_process(ctx, bytes);
+	__u32 talk = 0;
+	int reason = fc_fast(ctx, bytes, &talk);
+
+	if (reason < 0)
+		reason = vipxdp_process(ctx, bytes);
+	else if (talk)
+		fc_talker_count(talk, bytes);
 
 	count_reason(reason, bytes);
 	return reason_action(reason);

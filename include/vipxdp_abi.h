@@ -272,6 +272,78 @@ _Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
 #define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */
 
 /*
+ * vipxdp_fc: the flow cache, an array with VIPXDP_FC_ENTRIES entries per
+ * possible CPU (CPU c owns entries [c * VIPXDP_FC_ENTRIES, (c + 1) *
+ * VIPXDP_FC_ENTRIES): one plain array, so a lookup is one address
+ * computation, where a per-CPU array's entries each need a pointer load
+ * first), in sets of VIPXDP_FC_WAYS. An established flow's packets skip the
+ * service and conntrack hash lookups: the entry holds what its conntrack
+ * entry does to them (the rewrite, the counters to bump, the next hop). An
+ * entry is filled by a packet that went the whole way (conntrack hit,
+ * forwarded by XDP) and is good while both hold:
+ * - it is younger than VIPXDP_FC_TTL_JIFFIES: then a packet of the flow
+ *   takes the whole path again, which refreshes the conntrack entry's age
+ *   and the next hop, and re-reads the entry (jiffies, as the data path
+ *   reads them without a helper call);
+ * - its gen is vipxdp_gen's value: the control plane bumps that on every
+ *   change it makes (configuration, conntrack flush), which empties every
+ *   CPU's cache at once.
+ * TCP packets with SYN, FIN or RST always take the whole path (they change
+ * conntrack) and drop the entry of their flow on their CPU. Flows with a
+ * rate limit (qos) are not cached.
+ */
+#define VIPXDP_FC_TTL_JIFFIES 256 /* 0.26 s at HZ 1000, 2.6 s at HZ 100 */
+#define VIPXDP_FC_SETS 4096
+#define VIPXDP_FC_WAYS 2
+#define VIPXDP_FC_ENTRIES (VIPXDP_FC_SETS * VIPXDP_FC_WAYS)
+
+enum vipxdp_fc_flags {
+	VIPXDP_FC_F_DNAT = 1u << 0, /* rewrite the destination to daddr:dport */
+	VIPXDP_FC_F_SNAT = 1u << 1, /* rewrite the source to saddr:sport */
+	VIPXDP_FC_F_COUNT = 1u << 2, /* count under svc_id and backend_id */
+	VIPXDP_FC_F_REPLY = 1u << 3, /* ... as a reply */
+	VIPXDP_FC_F_VIP = 1u << 4, /* a packet to a VIP: the talker sampler sees it */
+};
+
+/*
+ * One entry: two cache lines. Line 0 holds all an IPv4 flow needs (its key
+ * is the first 16 bytes, compared as two 64-bit words); line 1 the other
+ * three words of IPv6 addresses.
+ */
+struct vipxdp_fc {
+	__be32 saddr0; /* key: word 0 of the source and destination */
+	__be32 daddr0;
+	__be16 sport; /* key */
+	__be16 dport;
+	__u8 proto; /* key */
+	__u8 family; /* key; 0 = empty */
+	__u16 kpad; /* key: 0 */
+	__u32 gen; /* vipxdp_gen when filled */
+	__u32 jif; /* jiffies when filled (low 32 bits) */
+	__u16 svc_id;
+	__u16 l4_diff; /* the rewrite's change to the L4 checksum, folded */
+	__u32 backend_id;
+	__be32 new_daddr0; /* F_DNAT: word 0 of the new destination */
+	__be32 new_saddr0; /* F_SNAT: word 0 of the new source */
+	__be16 new_dport;
+	__be16 new_sport;
+	__u32 ifindex; /* the next hop */
+	__u8 dmac[6];
+	__u8 smac[6];
+	__u8 flags; /* enum vipxdp_fc_flags */
+	__u8 pad;
+	__u16 ip_diff; /* IPv4: the rewrite's and TTL's change to the header checksum */
+	/* line 1: IPv6 only */
+	__be32 saddr[3]; /* key: words 1..3 */
+	__be32 daddr[3];
+	__be32 new_daddr[3];
+	__be32 new_saddr[3];
+	__u8 pad2[16];
+};
+_Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
+_Static_assert(VIPXDP_MAX_SERVICES <= 0xffff, "vipxdp_fc.svc_id is 16 bits");
+
+/*
  * vipxdp_filter: a quick "could this be ours?" test before any hash lookup,
  * so foreign traffic passes at the cost of two bit tests. One bit per hash of
  * every VIP address (destination side) and of every backend address (source
@@ -298,6 +370,7 @@ _Static_assert(sizeof(struct vipxdp_iface) == 12, "vipxdp_iface size");
 /* vipxdp_cfg: one entry of global configuration. */
 enum vipxdp_cfg_flags {
 	VIPXDP_CFG_F_SNAT = 1u << 0, /* source NAT rules exist: look up sources */
+	VIPXDP_CFG_F_NO_FC = 1u << 1, /* flow cache off (settings.flow_cache: false) */
 };
 
 struct vipxdp_cfg {

@@ -99,12 +99,17 @@ VIPXDP_HASH_INLINE __u32 vipxdp_table_slot(__u32 hash, __u32 size)
 	return (__u32)(((__u64)hash * size) >> 32);
 }
 
-/* Bit index of an address in struct vipxdp_filter (Fibonacci hashing). */
+/* Bit index in struct vipxdp_filter of an address whose four words XOR
+ * to x (Fibonacci hashing). */
+VIPXDP_HASH_INLINE __u32 vipxdp_filter_bit_x(__u32 x)
+{
+	return (x * 0x9e3779b1u) >> 16;
+}
+
+/* Bit index of an address in struct vipxdp_filter. */
 VIPXDP_HASH_INLINE __u32 vipxdp_filter_bit(const struct vipxdp_addr *a)
 {
-	__u32 x = a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
-
-	return (x * 0x9e3779b1u) >> 16;
+	return vipxdp_filter_bit_x(a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3]);
 }
 
 #endif /* VIPXDP_HASH_H */

@@ -205,6 +205,7 @@ static int dut_load(struct dut *d, __u32 ct_size)
 	    libbpf_num_possible_cpus() > 0)
 		ct_size *= libbpf_num_possible_cpus();
 	err = err ?: bpf_map__set_max_entries(d->skel->maps.vipxdp_ct, ct_size);
+	err = err ?: vipxdp_size_flow_cache(d->skel);
 	if (err) {
 		fprintf(stderr, "bench_datapath: opening the BPF object: %s\n", strerror(-err));
 		return -1;

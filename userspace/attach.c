@@ -122,6 +122,12 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 		snprintf(err, errlen, "opening the BPF object: %s", strerror(-rc));
 		return rc;
 	}
+	rc = vipxdp_size_flow_cache(skel);
+	if (rc) {
+		snprintf(err, errlen, "sizing the flow cache: %s", strerror(-rc));
+		vipxdp_bpf__destroy(skel);
+		return rc;
+	}
 	if (ct_size) {
 		bpf_map__set_max_entries(skel->maps.vipxdp_ct, ct_size);
 		bpf_map__set_max_entries(skel->maps.vipxdp_nat, ct_size);

@@ -122,25 +122,11 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 }
 
 /* Delete every key of a map; returns the number deleted. */
-static size_t map_clear(int fd, size_t ksz)
-{
-	char key[64], next[64];
-	size_t n = 0;
-
-	/* Always restart from the first key: deleting invalidates iteration. */
-	while (!bpf_map_get_next_key(fd, NULL, next)) {
-		memcpy(key, next, ksz);
-		if (bpf_map_delete_elem(fd, key))
-			break;
-		n++;
-	}
-	return n;
-}
-
 static int ct_flush(struct cli *c, struct vipxdp_dp *dp)
 {
-	size_t n = map_clear(dp->ct_fd, sizeof(struct vipxdp_flow));
-	size_t np = map_clear(dp->nat_fd, sizeof(struct vipxdp_flow));
+	size_t n, np;
+
+	vipxdp_dp_ct_flush(dp, &n, &np);
 
 	if (c->json) {
 		json_init(&c->jw, stdout);

@@ -96,6 +96,15 @@ static int dp_finish_open(struct vipxdp_dp *dp)
 	return 0;
 }
 
+int vipxdp_size_flow_cache(struct vipxdp_bpf *skel)
+{
+	int ncpu = libbpf_num_possible_cpus();
+
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	return bpf_map__set_max_entries(skel->maps.vipxdp_fc, (__u32)ncpu * VIPXDP_FC_ENTRIES);
+}
+
 int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 {
 	memset(dp, 0, sizeof(*dp));
@@ -119,6 +128,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->qos_fd = bpf_map__fd(skel->maps.vipxdp_qos);
 	dp->qos_st_fd = bpf_map__fd(skel->maps.vipxdp_qos_st);
 	dp->talkers_fd = bpf_map__fd(skel->maps.vipxdp_talkers);
+	dp->gen_fd = bpf_map__fd(skel->maps.vipxdp_gen);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -147,6 +157,7 @@ static const struct {
 	{ "vipxdp_qos", offsetof(struct vipxdp_dp, qos_fd) },
 	{ "vipxdp_qos_st", offsetof(struct vipxdp_dp, qos_st_fd) },
 	{ "vipxdp_talkers", offsetof(struct vipxdp_dp, talkers_fd) },
+	{ "vipxdp_gen", offsetof(struct vipxdp_dp, gen_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -182,6 +193,9 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
 	size_t i;
 
 	vipxdp_dp_batch_end(dp);
+	if (dp->gen)
+		munmap(dp->gen, page_round(sizeof(*dp->gen)));
+	dp->gen = NULL;
 	if (!dp->owns_fds)
 		return;
 	for (i = 0; i < sizeof(pinned_maps) / sizeof(pinned_maps[0]); i++) {
@@ -193,7 +207,7 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
 	}
 }
 
-int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg)
+static int dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg)
 {
 	__u32 zero = 0;
 
@@ -207,7 +221,7 @@ int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg)
 	return bpf_map_lookup_elem(dp->cfg_fd, &zero, cfg) ? -errno : 0;
 }
 
-int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], __u32 flags)
+static int dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], __u32 flags)
 {
 	struct vipxdp_iface ifc = { .flags = flags };
 
@@ -219,7 +233,7 @@ int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], 
 	return 0;
 }
 
-int vipxdp_dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex)
+static int dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex)
 {
 	int err = 0;
 
@@ -237,7 +251,7 @@ static void vip_key(struct vipxdp_vip_key *k, __u8 family, const struct vipxdp_a
 	k->family = family;
 }
 
-int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+static int dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
 		      __u32 flags, const char *name)
 {
 	struct vipxdp_vip_key k;
@@ -257,7 +271,7 @@ int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	return bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY) ? -errno : 0;
 }
 
-int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr)
+static int dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr)
 {
 	struct vipxdp_vip_key k;
 	struct vipxdp_vip v;
@@ -432,7 +446,7 @@ size_t vipxdp_dp_batch_pending(struct vipxdp_dp *dp)
 	return dp->cache ? dp->cache->npending : 0;
 }
 
-int vipxdp_dp_batch_flush(struct vipxdp_dp *dp)
+static int dp_batch_flush(struct vipxdp_dp *dp)
 {
 	LIBBPF_OPTS(bpf_map_batch_opts, bo);
 	struct vipxdp_dp_cache *c = dp->cache;
@@ -948,7 +962,7 @@ int vipxdp_dp_set_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 	return vipxdp_dp_set_service_tbl(dp, spec, bes, n, NULL, svc_id);
 }
 
-int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+static int dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
 			      const struct vipxdp_be_spec *bes, size_t n,
 			      struct vipxdp_dp_table *pre, __u32 *svc_id)
 {
@@ -1271,7 +1285,7 @@ out:
 	return err;
 }
 
-int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec)
+static int dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec)
 {
 	struct vipxdp_svc_key key;
 	struct vipxdp_svc svc;
@@ -1614,7 +1628,7 @@ out:
 	return err;
 }
 
-int vipxdp_dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+static int dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
 		      const struct vipxdp_addr *priv)
 {
 	struct vipxdp_eip in = { .to = *priv, .dir = VIPXDP_EIP_IN };
@@ -1661,7 +1675,7 @@ int vipxdp_dp_get_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_add
 	return 0;
 }
 
-int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip)
+static int dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip)
 {
 	struct vipxdp_addr priv;
 	struct vipxdp_vip_key k;
@@ -1715,7 +1729,7 @@ int vipxdp_dp_snat_rules(struct vipxdp_dp *dp, struct vipxdp_snat_rule **out, si
 	return 0;
 }
 
-int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n)
+static int dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n)
 {
 	struct vipxdp_snat_rule *cur = NULL;
 	struct vipxdp_snat_key k;
@@ -1820,7 +1834,7 @@ static __u32 qos_free_index(struct vipxdp_dp *dp)
 	return idx <= VIPXDP_MAX_VIPS ? idx : 0;
 }
 
-int vipxdp_dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
 			  const struct vipxdp_qos_spec *q)
 {
 	struct vipxdp_svc_key sk, nsk;
@@ -1949,4 +1963,126 @@ int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats
 	}
 	free(buf);
 	return 0;
+}
+
+static size_t map_clear(int fd, size_t ksz)
+{
+	char key[64], next[64];
+	size_t n = 0;
+
+	/* Always restart from the first key: deleting invalidates iteration. */
+	while (!bpf_map_get_next_key(fd, NULL, next)) {
+		memcpy(key, next, ksz);
+		if (bpf_map_delete_elem(fd, key))
+			break;
+		n++;
+	}
+	return n;
+}
+
+static int dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat)
+{
+	*n = map_clear(dp->ct_fd, sizeof(struct vipxdp_flow));
+	*nat = map_clear(dp->nat_fd, sizeof(struct vipxdp_flow));
+	return 0;
+}
+
+/*
+ * After a change: bump vipxdp_gen (in place, atomically: other vipxdp
+ * processes may bump it too). Returns rc, the change's result; a change
+ * that failed half way bumps as well.
+ */
+static int dp_changed(struct vipxdp_dp *dp, int rc)
+{
+	__u32 zero = 0, v;
+
+	if (!dp->gen) {
+		void *m = mmap(NULL, page_round(sizeof(*dp->gen)), PROT_READ | PROT_WRITE,
+			       MAP_SHARED, dp->gen_fd, 0);
+
+		if (m != MAP_FAILED)
+			dp->gen = m;
+	}
+	if (dp->gen) {
+		__atomic_add_fetch(dp->gen, 1, __ATOMIC_SEQ_CST);
+	} else if (!bpf_map_lookup_elem(dp->gen_fd, &zero, &v)) {
+		v++; /* not mappable (cannot happen with our maps): best effort */
+		bpf_map_update_elem(dp->gen_fd, &zero, &v, BPF_ANY);
+	}
+	return rc;
+}
+
+/*
+ * Every change goes through one of these: the change, then a bump of
+ * vipxdp_gen, so the data path's flow caches drop what they hold (an entry
+ * filled from the state before the change carries the old value).
+ */
+int vipxdp_dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg)
+{
+	return dp_changed(dp, dp_set_cfg(dp, cfg));
+}
+
+int vipxdp_dp_set_iface(struct vipxdp_dp *dp, __u32 ifindex, const __u8 mac[6], __u32 flags)
+{
+	return dp_changed(dp, dp_set_iface(dp, ifindex, mac, flags));
+}
+
+int vipxdp_dp_del_iface(struct vipxdp_dp *dp, __u32 ifindex)
+{
+	return dp_changed(dp, dp_del_iface(dp, ifindex));
+}
+
+int vipxdp_dp_set_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+		      __u32 flags, const char *name)
+{
+	return dp_changed(dp, dp_set_vip(dp, family, addr, flags, name));
+}
+
+int vipxdp_dp_del_vip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr)
+{
+	return dp_changed(dp, dp_del_vip(dp, family, addr));
+}
+
+int vipxdp_dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec,
+			      const struct vipxdp_be_spec *bes, size_t n,
+			      struct vipxdp_dp_table *pre, __u32 *svc_id)
+{
+	return dp_changed(dp, dp_set_service_tbl(dp, spec, bes, n, pre, svc_id));
+}
+
+int vipxdp_dp_del_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *spec)
+{
+	return dp_changed(dp, dp_del_service(dp, spec));
+}
+
+int vipxdp_dp_batch_flush(struct vipxdp_dp *dp)
+{
+	return dp_changed(dp, dp_batch_flush(dp));
+}
+
+int vipxdp_dp_set_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip,
+		      const struct vipxdp_addr *priv)
+{
+	return dp_changed(dp, dp_set_eip(dp, family, vip, priv));
+}
+
+int vipxdp_dp_del_eip(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *vip)
+{
+	return dp_changed(dp, dp_del_eip(dp, family, vip));
+}
+
+int vipxdp_dp_set_snat(struct vipxdp_dp *dp, const struct vipxdp_snat_rule *rules, size_t n)
+{
+	return dp_changed(dp, dp_set_snat(dp, rules, n));
+}
+
+int vipxdp_dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp_addr *addr,
+			  const struct vipxdp_qos_spec *q)
+{
+	return dp_changed(dp, dp_set_vip_qos(dp, family, addr, q));
+}
+
+int vipxdp_dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat)
+{
+	return dp_changed(dp, dp_ct_flush(dp, n, nat));
 }

@@ -47,6 +47,8 @@ struct vipxdp_dp {
 	int qos_fd;
 	int qos_st_fd;
 	int talkers_fd;
+	int gen_fd; /* vipxdp_gen: bumped after every change */
+	__u32 *gen; /* vipxdp_gen mapped, once a change needs it */
 	__u32 max_services;
 	__u32 max_backends;
 	bool owns_fds; /* close fds in vipxdp_dp_close() */
@@ -75,6 +77,9 @@ struct vipxdp_svc_spec {
 };
 
 /* Use the maps of a loaded (not necessarily attached) skeleton. */
+/* Before load: give the flow cache (vipxdp_fc) its part for every
+ * possible CPU. 0 or -errno. */
+int vipxdp_size_flow_cache(struct vipxdp_bpf *skel);
 int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel);
 /* Open the maps pinned in DIR (e.g. /sys/fs/bpf/vipxdp). */
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir);
@@ -251,6 +256,10 @@ int vipxdp_dp_get_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 			  struct vipxdp_qos_spec *q, __u32 *idx);
 /* Sum over CPUs of the QoS counters of index idx. */
 int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats *out);
+
+/* Remove every conntrack entry and NAT port claim (`vipxdp conntrack
+ * flush`); *n and *nat say how many. */
+int vipxdp_dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

@@ -40,6 +40,7 @@
 #include "eip.h"
 #include "icmp.h"
 #include "qos.h"
+#include "flowcache.h"
 
 /* Is the flow's destination a VIP address? (Used on error paths only.) */
 static __always_inline bool dst_is_vip(const struct vipxdp_flow *f)
@@ -96,7 +97,8 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, one = 1, bit, now, sample;
+	__u32 zero = 0, one = 1, bit, now, sample, gen = 0;
+	bool fc_on;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
 	void *l4_end;
@@ -222,6 +224,17 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	/* Known flows, both directions; a SYN always starts afresh. */
 	now = ct_epoch();
 	sample = cfg ? cfg->talkers_sample : 0;
+	/* The flow cache (flowcache.h): fc_fast() found no entry for this
+	 * packet; one is filled below when a known flow is forwarded. A TCP
+	 * packet that changes the flow's state drops the flow's entry. gen is
+	 * read before conntrack: a change made after this (which bumps it)
+	 * leaves the filled entry stale. */
+	fc_on = cfg && !(cfg->flags & VIPXDP_CFG_F_NO_FC) && !echo;
+	if (fc_on) {
+		gen = fc_gen();
+		if (tcpflags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
+			fc_forget(&f);
+	}
 	if (!syn) {
 		/* A backend's reply to a one-entry DNAT flow: tried first, as
 		 * replies are most of a DNAT service's packets. */
@@ -237,7 +250,10 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
 				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
 				rewrite(&p, false, &fk->daddr, fk->dport);
-				return forward(ctx, eth, &p, &ct->nh[1], now);
+				rc = forward(ctx, eth, &p, &ct->nh[1], now);
+				if (fc_on && forwarded(rc))
+					fc_fill_reply(&f, fk, ct, now, gen);
+				return rc;
 			}
 		}
 		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
@@ -255,7 +271,10 @@ static __always_inline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				return VIPXDP_R_drop_qos;
 			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
-			return forward(ctx, eth, &p, &ct->nh[0], now);
+			rc = forward(ctx, eth, &p, &ct->nh[0], now);
+			if (fc_on && forwarded(rc))
+				fc_fill_ct(&f, ct, now, gen);
+			return rc;
 		}
 	}
 	svc = NULL;

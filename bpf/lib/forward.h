@@ -73,6 +73,45 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 	return -1;
 }
 
+/* What decrementing the IPv4 TTL does to the header checksum: the TTL
+ * sits in the high byte of its 16-bit word with the protocol. */
+static __always_inline __u64 csum_ttl_diff(void)
+{
+	return csum_diff16(bpf_htons(0x0100), 0);
+}
+
+/* Send the frame, TTL already down, to next hop (ifindex, dmac) from smac:
+ * MACs set, XDP_TX or a redirect. */
+static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32 ifindex,
+				   const __u8 *dmac, const __u8 *smac)
+{
+	int rc;
+
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+
+	if (ifindex == ctx->ingress_ifindex)
+		return VIPXDP_R_fwd_tx;
+	rc = bpf_redirect_map(&vipxdp_devmap, ifindex, 0);
+	if (rc != XDP_REDIRECT)
+		rc = bpf_redirect(ifindex, 0);
+	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
+}
+
+/* Send the rewritten packet to next hop (ifindex, dmac) from smac: TTL or
+ * hop limit down by one, then send_to(). */
+static __always_inline int forward_via(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
+				       __u32 ifindex, const __u8 *dmac, const __u8 *smac)
+{
+	if (!p->v6) {
+		p->ip4->check = csum_apply(p->ip4->check, csum_ttl_diff());
+		p->ip4->ttl--;
+	} else {
+		p->ip6->hop_limit--;
+	}
+	return send_to(ctx, eth, ifindex, dmac, smac);
+}
+
 /*
  * Send the rewritten packet on. nh (may be NULL) is the next-hop cache of
  * the packet's direction in its flow's conntrack entry: used while it is
@@ -94,23 +133,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 		if (rc >= 0)
 			return rc;
 	}
-
-	if (!p->v6) {
-		/* TTL sits in the high byte of its 16-bit word with protocol. */
-		p->ip4->check = csum_apply(p->ip4->check, csum_diff16(bpf_htons(0x0100), 0));
-		p->ip4->ttl--;
-	} else {
-		p->ip6->hop_limit--;
-	}
-	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
-
-	if (ifindex == ctx->ingress_ifindex)
-		return VIPXDP_R_fwd_tx;
-	rc = bpf_redirect_map(&vipxdp_devmap, ifindex, 0);
-	if (rc != XDP_REDIRECT)
-		rc = bpf_redirect(ifindex, 0);
-	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
+	return forward_via(ctx, eth, p, ifindex, dmac, smac);
 }
 
 #endif /* VIPXDP_BPF_FORWARD_H */

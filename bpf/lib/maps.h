@@ -145,6 +145,28 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_rev SEC(".maps");
 
+/* The flow cache (see struct vipxdp_fc). The loader sizes it for the
+ * possible CPUs (vipxdp_size_flow_cache()); CPUs beyond its size find no
+ * entry and take the whole path. mmap-able only for the alignment: entries
+ * start on page and cache-line boundaries. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, VIPXDP_FC_ENTRIES);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, struct vipxdp_fc);
+} vipxdp_fc SEC(".maps");
+
+/* The control plane's change counter: flow cache entries of another value
+ * are stale. mmap-able: the control plane increments it in place. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__type(key, __u32);
+	__type(value, __u32);
+} vipxdp_gen SEC(".maps");
+
 /* Per-CPU scratch space for subprograms whose stack frame must stay small
  * (the main frame is near the 512-byte limit): [0] ct_stale's peer key and
  * ct_commit's reply key, [1] both_search's keys. */

@@ -107,7 +107,11 @@ static int setup_dataplane(void)
 	struct vipxdp_cfg cfg = { .hash_seed = SEED };
 	int err;
 
-	skel = vipxdp_bpf__open_and_load();
+	skel = vipxdp_bpf__open();
+	if (skel && (vipxdp_size_flow_cache(skel) || vipxdp_bpf__load(skel))) {
+		vipxdp_bpf__destroy(skel);
+		skel = NULL;
+	}
 	if (!skel) {
 		printf("# loading the BPF object failed: %s\n", strerror(errno));
 		return -1;
@@ -1249,6 +1253,224 @@ static bool test_dnat_one_entry(void)
 }
 
 
+
+/* ---- flow cache ------------------------------------------------------- */
+
+#define VIP4_FC "198.18.0.108"
+
+/* Milliseconds on the monotonic clock. */
+static __u64 now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void fc_flow(const struct pkt_desc *d, struct vipxdp_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	pkt_env_addr(d->saddr, &f->family, &f->saddr);
+	pkt_env_addr(d->daddr, &f->family, &f->daddr);
+	f->sport = htons(d->sport);
+	f->dport = htons(d->dport);
+	f->proto = d->proto;
+}
+
+static bool fc_ct_get(const struct pkt_desc *d, struct vipxdp_ct *ct)
+{
+	struct vipxdp_flow f;
+
+	fc_flow(d, &f);
+	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
+}
+
+static bool fc_ct_exists(const struct pkt_desc *d)
+{
+	struct vipxdp_ct ct;
+
+	return fc_ct_get(d, &ct);
+}
+
+static void fc_ct_delete(const struct pkt_desc *d)
+{
+	struct vipxdp_flow f;
+
+	fc_flow(d, &f);
+	bpf_map_delete_elem(dp.ct_fd, &f);
+}
+
+static int set_flow_cache(bool on)
+{
+	struct vipxdp_cfg cfg;
+	int err = vipxdp_dp_get_cfg(&dp, &cfg);
+
+	if (on)
+		cfg.flags &= ~VIPXDP_CFG_F_NO_FC;
+	else
+		cfg.flags |= VIPXDP_CFG_F_NO_FC;
+	return err ?: vipxdp_dp_set_cfg(&dp, &cfg);
+}
+
+/*
+ * One attempt of test_flow_cache (a run slower than an entry's life, 256
+ * jiffies, is retried). The way to tell a cache hit from the
+ * whole path: a conntrack entry deleted behind the data path's back (no
+ * control-plane change) stays deleted while hits forward the flow, and
+ * comes back on the first packet that takes the whole path.
+ */
+static bool fc_attempt(int n, bool *crossed)
+{
+	static const char *const one[] = { "198.19.0.1" };
+	struct pkt_desc u = as_udp(tcp4(CLIENT4, 41000 + n * 10, VIP4_FC, 53, 0));
+	struct pkt_desc t = tcp4(CLIENT4, 41001 + n * 10, VIP4_FC, 80, PKT_SYN);
+	struct pkt_desc rep = tcp4(one[0], 8088, CLIENT4, 41001 + n * 10, PKT_ACK);
+	__u8 in[2048], want[2048], bmac[6];
+	struct vipxdp_lb_stats s0, s1, b0, b1;
+	size_t nct, nnat;
+	__u64 t0 = now_ms();
+	struct vipxdp_ct ct;
+	struct run r;
+	bool ok = true;
+	int len, wlen, i;
+
+	pkt_mac(be_mac[0], bmac);
+	/* UDP: packet 1 makes the flow, packet 2 (conntrack hit) fills the
+	 * cache, 3..6 hit it with the conntrack entry gone: the same bytes,
+	 * exact counters. */
+	len = pkt_build(&u, in, sizeof(in));
+	wlen = expected_fwd(u, true, one[0], 5353, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	if (!ASSERT_TRUE(fc_ct_get(&u, &ct), "conntrack entry"))
+		return false;
+	fc_ct_delete(&u);
+	s0 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	b0 = lb_total(dp.be_stats_fd, ct.backend_id);
+	for (i = 0; i < 4; i++)
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	b1 = lb_total(dp.be_stats_fd, ct.backend_id);
+	ok &= ASSERT_EQ(b1.packets - b0.packets, 4, "backend packets");
+	ok &= ASSERT_TRUE(!fc_ct_exists(&u), "hits leave conntrack alone");
+	ok &= ASSERT_EQ(s1.packets - s0.packets, 4, "service packets");
+	ok &= ASSERT_EQ(s1.bytes - s0.bytes, 4 * (__u64)len, "service bytes");
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "no new flow");
+	/* TTL 1 is never answered from the cache. */
+	{
+		struct pkt_desc x = u;
+		__u8 xin[2048];
+		int xlen;
+
+		x.ttl = 1;
+		xlen = pkt_build(&x, xin, sizeof(xin));
+		ok &= expect(xin, xlen, if_in, XDP_PASS, VIPXDP_R_pass_ttl, NULL, 0, &r);
+	}
+	/* A control-plane change (here: conntrack flush) empties the cache:
+	 * the next packet takes the whole path and makes the flow again. */
+	ok &= ASSERT_OK(vipxdp_dp_ct_flush(&dp, &nct, &nnat), "flush");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_exists(&u), "after a flush: the whole path");
+	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "counted as a new flow");
+	/* flow_cache off: every packet takes the whole path. */
+	ok &= ASSERT_OK(set_flow_cache(false), "cache off");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	fc_ct_delete(&u);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_exists(&u), "cache off: the whole path");
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+
+	/* TCP: SYN, ACK (established: fills), ACK (hit). A FIN takes the
+	 * whole path and drops the entry: the ACK after it does too. */
+	len = pkt_build(&t, in, sizeof(in));
+	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	t.tcp_flags = PKT_ACK;
+	t.ack = 2000;
+	t.payload_len = 5;
+	len = pkt_build(&t, in, sizeof(in));
+	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	fc_ct_delete(&t);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(!fc_ct_exists(&t), "established TCP: a hit");
+	/* The backend's replies: the first fills, the second hits. */
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	memcpy(rep.l2.dmac, mac_be, 6);
+	memcpy(rep.l2.smac, bmac, 6);
+	{
+		__u8 rin[2048], rwant[2048];
+		int rlen = pkt_build(&rep, rin, sizeof(rin));
+		int rwlen = expected_fwd(rep, false, VIP4_FC, 80, mac_in, mac_client, rwant);
+
+		t.tcp_flags = PKT_SYN;
+		t.payload_len = 0;
+		t.ack = 0;
+		fc_ct_delete(&t); /* from the whole path's ACK: start afresh */
+		len = pkt_build(&t, in, sizeof(in));
+		wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		t.tcp_flags = PKT_ACK;
+		t.ack = 2000;
+		t.payload_len = 5;
+		len = pkt_build(&t, in, sizeof(in));
+		wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		if (!ASSERT_TRUE(fc_ct_get(&t, &ct), "tcp entry"))
+			return false;
+		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH, "one entry");
+		b0 = lb_total(dp.be_stats_fd, ct.backend_id);
+		ok &= expect(rin, rlen, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, rwant, rwlen, &r);
+		fc_ct_delete(&t);
+		ok &= expect(rin, rlen, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, rwant, rwlen, &r);
+		b1 = lb_total(dp.be_stats_fd, ct.backend_id);
+		ok &= ASSERT_EQ(b1.reply_packets - b0.reply_packets, 2, "reply packets");
+		ok &= ASSERT_EQ(b1.reply_bytes - b0.reply_bytes, 2 * (__u64)rlen, "reply bytes");
+		/* Once the cache is emptied, a reply without its flow passes. */
+		ok &= ASSERT_OK(set_flow_cache(true), "a change");
+		ok &= expect(rin, rlen, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+	}
+	/* FIN: the whole path, and the entry of the flow goes. */
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	t.tcp_flags = PKT_ACK | PKT_FIN;
+	len = pkt_build(&t, in, sizeof(in));
+	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_exists(&t), "FIN: the whole path");
+	t.tcp_flags = PKT_ACK;
+	len = pkt_build(&t, in, sizeof(in));
+	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
+	fc_ct_delete(&t);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_exists(&t), "after a FIN: no hit");
+	/* Entries live VIPXDP_FC_TTL_JIFFIES: 256 ms at HZ 1000. */
+	*crossed = now_ms() - t0 > 200;
+	return ok;
+}
+
+/*
+ * Flow cache (flowcache.h): hits give the same bytes and counters as the
+ * whole path and skip conntrack; TTL 1, TCP SYN/FIN/RST, a control-plane
+ * change and flow_cache off all take the whole path.
+ */
+static bool test_flow_cache(void)
+{
+	static const char *const one[] = { "198.19.0.1" };
+	bool crossed = true, ok = false;
+
+	if (!ASSERT_OK(add_vip(VIP4_FC, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_UDP, 53, 0, one, 1, 5353), "udp") ||
+	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_TCP, 80, 0, one, 1, 8088), "tcp"))
+		return false;
+	for (int n = 0; n < 3 && crossed; n++) {
+		ok = fc_attempt(n, &crossed);
+		if (crossed)
+			printf("# attempt %d took over 200 ms: again\n", n + 1);
+	}
+	return ok && ASSERT_TRUE(!crossed, "a run within an entry's life");
+}
 
 #define VIP4_FULLNAT "198.18.0.107"
 #define SNAT4 "198.19.0.254"
@@ -3033,6 +3255,8 @@ static void run_cases(void)
 	tap_run("conntrack: TCP states and idle timeout expiry", test_conntrack_lifecycle);
 	tap_run("lb4: one conntrack entry per DNAT flow, reply entries past two services per backend",
 		test_dnat_one_entry);
+	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
+		test_flow_cache);
 	tap_run("fullnat: both directions translated, SYN retransmit keeps its port", test_fullnat);
 	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
 		test_fullnat_exhaustion);
@@ -3088,6 +3312,14 @@ int main(void)
 	pkt_mac(MAC_CLIENT, mac_client);
 	pkt_mac(MAC_LOCAL_BE, mac_local_be);
 	pkt_mac(MAC_PEER, mac_peer);
+	/* The flow cache is per CPU: every packet on one CPU, one cache. */
+	{
+		cpu_set_t set;
+
+		CPU_ZERO(&set);
+		CPU_SET(sched_getcpu() < 0 ? 0 : sched_getcpu(), &set);
+		sched_setaffinity(0, sizeof(set), &set);
+	}
 	if (setup_netns() || setup_dataplane()) {
 		printf("Bail out! test environment could not be set up\n");
 		return 1;

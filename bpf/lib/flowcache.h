@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The flow cache: a per-CPU, two-way set-associative copy of what conntrack
+ * does to an established flow's packets (struct vipxdp_fc says when an
+ * entry is good), and the fast path that uses it.
+ *
+ * fc_fast() runs first on every packet. It parses what the whole path
+ * (datapath.h) parses, with the same helpers, but goes on only for TCP and
+ * UDP without SYN, FIN or RST, TTL above 1, and an entry: then a
+ * multiply-shift hash, one array lookup and a 16-byte compare (IPv6: 40)
+ * replace the service and conntrack hash lookups (jhash over 40 bytes and a
+ * bucket walk each), and the packet gets exactly what the whole path would
+ * do to it and is counted the same way (service, backend, verdict, sampled
+ * talkers). Anything else returns -1 and takes the whole path, which fills
+ * the cache after a conntrack hit that it forwarded.
+ *
+ * What a hit may miss, for at most one epoch (about 1 s): a change another
+ * CPU makes to the flow's conntrack entry (LRU eviction, a SYN reusing the
+ * 5-tuple that lands on another CPU). Changes the control plane makes bump
+ * vipxdp_gen and take effect at once; a CPU's own SYN, FIN or RST drops its
+ * entry.
+ */
+#ifndef VIPXDP_BPF_FLOWCACHE_H
+#define VIPXDP_BPF_FLOWCACHE_H
+
+#include "maps.h"
+#include "parse.h"
+#include "lb.h"
+#include "forward.h"
+#include "qos.h"
+#include "stats.h"
+
+/* A flow as the cache keys it: the 16 bytes of line 0 as two words, and
+ * the pointers to its four-word source and destination (the packet's, or a
+ * struct vipxdp_flow's); IPv6 compares words 1..3 too. */
+struct fc_key {
+	__u64 k0; /* saddr0 | daddr0 << 32 */
+	__u64 k1; /* sport | dport << 16 | proto << 32 | family << 40 */
+	const __u32 *s;
+	const __u32 *d;
+	bool v6;
+};
+
+static __always_inline void fc_key_set(struct fc_key *k, const __u32 *s, const __u32 *d,
+				       __be16 sport, __be16 dport, __u8 proto, __u8 family)
+{
+	k->k0 = (__u64)s[0] | (__u64)d[0] << 32;
+	k->k1 = (__u64)sport | (__u64)dport << 16 | (__u64)proto << 32 | (__u64)family << 40;
+	k->s = s;
+	k->d = d;
+	k->v6 = family == VIPXDP_AF_INET6;
+}
+
+static __always_inline void fc_key_of(struct fc_key *k, const struct vipxdp_flow *f)
+{
+	fc_key_set(k, f->saddr.w, f->daddr.w, f->sport, f->dport, f->proto, f->family);
+}
+
+/* The first entry of the key's set, in this CPU's part of the array. */
+static __always_inline __u32 fc_index(const struct fc_key *k)
+{
+	__u64 h = k->k0 ^ (k->k1 * 0xff51afd7ed558ccdull);
+
+	if (k->v6)
+		h ^= (__u64)(k->s[1] ^ k->s[2] ^ k->s[3]) << 32 | (k->d[1] ^ k->d[2] ^ k->d[3]);
+	h *= 0x9e3779b97f4a7c15ull;
+	/* 4096 sets: 12 bits. */
+	return bpf_get_smp_processor_id() * VIPXDP_FC_ENTRIES + (__u32)(h >> 52) * VIPXDP_FC_WAYS;
+}
+_Static_assert(VIPXDP_FC_SETS == 4096, "fc_index takes 12 bits");
+
+static __always_inline bool fc_match(const struct vipxdp_fc *e, const struct fc_key *k)
+{
+	const __u64 *w = (const __u64 *)e;
+
+	if (w[0] != k->k0 || w[1] != k->k1)
+		return false;
+	return !k->v6 || !((e->saddr[0] ^ k->s[1]) | (e->saddr[1] ^ k->s[2]) |
+			   (e->saddr[2] ^ k->s[3]) | (e->daddr[0] ^ k->d[1]) |
+			   (e->daddr[1] ^ k->d[2]) | (e->daddr[2] ^ k->d[3]));
+}
+
+/* The fast path's clock: jiffies, read without a helper call. */
+static __always_inline __u32 fc_now(void)
+{
+	return (__u32)bpf_jiffies64();
+}
+
+static __always_inline bool fc_good(const struct vipxdp_fc *e, __u32 now, __u32 gen)
+{
+	return e->family && now - e->jif < VIPXDP_FC_TTL_JIFFIES && e->gen == gen;
+}
+
+/* Did forward() send the packet (so that its next hop is cached)? */
+static __always_inline bool forwarded(int reason)
+{
+	return reason == VIPXDP_R_fwd_tx || reason == VIPXDP_R_fwd_redirect;
+}
+
+/* The control plane's change counter (vipxdp_gen). */
+static __always_inline __u32 fc_gen(void)
+{
+	__u32 zero = 0, *g = bpf_map_lookup_elem(&vipxdp_gen, &zero);
+
+	return g ? *(volatile __u32 *)g : 0;
+}
+
+/* The good entry of key k, or NULL. */
+static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
+{
+	__u32 idx = fc_index(k);
+	struct vipxdp_fc *e;
+
+#pragma unroll
+	for (int w = 0; w < VIPXDP_FC_WAYS; w++, idx++) {
+		e = bpf_map_lookup_elem(&vipxdp_fc, &idx);
+		if (e && fc_match(e, k))
+			return fc_good(e, now, gen) ? e : NULL;
+	}
+	return NULL;
+}
+
+/* Forget flow f on this CPU (its TCP state is about to change). Out of
+ * line, as the fills below: the whole path's stack frame is full. */
+static __noinline void fc_forget(const struct vipxdp_flow *f)
+{
+	struct vipxdp_fc *e;
+	struct fc_key k;
+	__u32 idx;
+
+	if (!f)
+		return;
+	fc_key_of(&k, f);
+	idx = fc_index(&k);
+#pragma unroll
+	for (int w = 0; w < VIPXDP_FC_WAYS; w++, idx++) {
+		e = bpf_map_lookup_elem(&vipxdp_fc, &idx);
+		if (e && fc_match(e, &k)) {
+			e->family = 0;
+			return;
+		}
+	}
+}
+
+/*
+ * Remember what was just done to flow f's packet: flags (enum
+ * vipxdp_fc_flags), the new destination and source (daddr/saddr may be
+ * NULL when the flags do not rewrite them), counters, and the next hop nh
+ * that forward() has just used or filled. The flow's own entry is reused,
+ * else a way of its set that is not good; good entries of other flows stay
+ * (a burst of new flows does not push out the established ones, and costs
+ * no writes once the set is full).
+ */
+static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
+				    const struct vipxdp_addr *daddr, __be16 dport,
+				    const struct vipxdp_addr *saddr, __be16 sport, __u32 svc_id,
+				    __u32 be_id, const struct vipxdp_nh *nh, __u32 epoch, __u32 gen)
+{
+	struct vipxdp_fc *e = NULL, *w;
+	__u64 addr_diff = 0, port_diff = 0;
+	__u32 idx, now = fc_now();
+	struct fc_key k;
+
+	if (!nh->ifindex || nh->epoch != epoch)
+		return;
+	fc_key_of(&k, f);
+	idx = fc_index(&k);
+#pragma unroll
+	for (int i = 0; i < VIPXDP_FC_WAYS; i++, idx++) {
+		w = bpf_map_lookup_elem(&vipxdp_fc, &idx);
+		if (!w)
+			return;
+		if (fc_match(w, &k)) {
+			e = w;
+			break;
+		}
+		if (!e && !fc_good(w, now, gen))
+			e = w;
+	}
+	if (!e)
+		return;
+	*(__u64 *)e = k.k0;
+	*((__u64 *)e + 1) = k.k1;
+	e->saddr[0] = f->saddr.w[1];
+	e->saddr[1] = f->saddr.w[2];
+	e->saddr[2] = f->saddr.w[3];
+	e->daddr[0] = f->daddr.w[1];
+	e->daddr[1] = f->daddr.w[2];
+	e->daddr[2] = f->daddr.w[3];
+	e->gen = gen;
+	e->jif = now;
+	e->svc_id = svc_id;
+	e->backend_id = be_id;
+	e->flags = flags;
+	e->ifindex = nh->ifindex;
+	__builtin_memcpy(e->dmac, nh->dmac, ETH_ALEN);
+	__builtin_memcpy(e->smac, nh->smac, ETH_ALEN);
+	/* What the rewrite does to the checksums, summed once here: a hit
+	 * only adds it (RFC 1624). */
+	if (flags & VIPXDP_FC_F_DNAT) {
+		e->new_daddr0 = daddr->w[0];
+		e->new_daddr[0] = daddr->w[1];
+		e->new_daddr[1] = daddr->w[2];
+		e->new_daddr[2] = daddr->w[3];
+		e->new_dport = dport;
+		addr_diff += k.v6 ? csum_diff_addr6(f->daddr.w, daddr->w)
+				  : csum_diff32(f->daddr.w[0], daddr->w[0]);
+		port_diff += csum_diff16(f->dport, dport);
+	}
+	if (flags & VIPXDP_FC_F_SNAT) {
+		e->new_saddr0 = saddr->w[0];
+		e->new_saddr[0] = saddr->w[1];
+		e->new_saddr[1] = saddr->w[2];
+		e->new_saddr[2] = saddr->w[3];
+		e->new_sport = sport;
+		addr_diff += k.v6 ? csum_diff_addr6(f->saddr.w, saddr->w)
+				  : csum_diff32(f->saddr.w[0], saddr->w[0]);
+		port_diff += csum_diff16(f->sport, sport);
+	}
+	e->ip_diff = csum_fold64(addr_diff + csum_ttl_diff());
+	e->l4_diff = csum_fold64(addr_diff + port_diff);
+}
+
+/* Is a flow in conntrack state st (enum vipxdp_ct_state) cacheable? Only
+ * established TCP and UDP: their packets change no state. */
+static __always_inline bool fc_state_ok(__u8 st)
+{
+	return st == VIPXDP_CT_EST || st == VIPXDP_CT_UDP;
+}
+
+/* Fill the cache from conntrack entry ct after forwarding a packet of its
+ * key's direction (lb_known), with the next hop cached in ct->nh[0]. */
+static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
+				  __u32 now, __u32 gen)
+{
+	__u8 flags = 0;
+
+	if (!f || !ct || ct->qos || !fc_state_ok(ct->state))
+		return;
+	if (ct->flags & VIPXDP_CT_F_DNAT)
+		flags |= VIPXDP_FC_F_DNAT;
+	if (ct->flags & VIPXDP_CT_F_SNAT)
+		flags |= VIPXDP_FC_F_SNAT;
+	if (ct->svc_id != VIPXDP_SVC_NONE)
+		flags |= VIPXDP_FC_F_COUNT;
+	if (ct->flags & VIPXDP_CT_F_REPLY)
+		flags |= VIPXDP_FC_F_REPLY;
+	else if (ct->flags & VIPXDP_CT_F_DNAT)
+		flags |= VIPXDP_FC_F_VIP;
+	fc_fill(f, flags, &ct->daddr, ct->dport, &ct->saddr, ct->sport, ct->svc_id, ct->backend_id,
+		&ct->nh[0], now, gen);
+}
+
+/* Fill the cache for a backend's reply f to the one-entry DNAT flow of
+ * entry ct, keyed fk (both_search()), with the next hop in ct->nh[1]: the
+ * source becomes the address and port the flow was addressed to. */
+static __noinline void fc_fill_reply(const struct vipxdp_flow *f, const struct vipxdp_flow *fk,
+				     const struct vipxdp_ct *ct, __u32 now, __u32 gen)
+{
+	if (!f || !fk || !ct || !fc_state_ok(ct->state))
+		return;
+	fc_fill(f, VIPXDP_FC_F_SNAT | VIPXDP_FC_F_COUNT | VIPXDP_FC_F_REPLY, NULL, 0, &fk->daddr,
+		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], now, gen);
+}
+
+/* A sampled packet to a VIP: its flow (what the sampler counts) into
+ * scratch slot 0, for fc_talker_count() after the fast path (whose stack
+ * frame would be too deep with vip_account's). 1 when it is there. */
+static __always_inline bool fc_talker(const struct fc_key *k)
+{
+	struct vipxdp_flow *f;
+	__u32 zero = 0;
+
+	f = bpf_map_lookup_elem(&vipxdp_scratch, &zero);
+	if (!f)
+		return false;
+	__builtin_memset(f, 0, sizeof(*f));
+	f->family = k->v6 ? VIPXDP_AF_INET6 : VIPXDP_AF_INET;
+	f->saddr.w[0] = k->s[0];
+	f->daddr.w[0] = k->d[0];
+	if (k->v6) {
+		__builtin_memcpy(&f->saddr.w[1], &k->s[1], 12);
+		__builtin_memcpy(&f->daddr.w[1], &k->d[1], 12);
+	}
+	return true;
+}
+
+/* Count the packet fc_fast() sampled (*talk) for the top talkers. */
+static __always_inline void fc_talker_count(__u32 sample, __u64 bytes)
+{
+	struct vipxdp_flow *f;
+	__u32 zero = 0;
+
+	f = bpf_map_lookup_elem(&vipxdp_scratch, &zero);
+	if (f)
+		vip_account(f, 0, sample, bytes); /* no limit: only the sampler */
+}
+
+/* Write address word 0 and, for IPv6, words 1..3. */
+static __always_inline void fc_put_addr(__u32 *a, __be32 w0, const __be32 *rest, bool v6)
+{
+	a[0] = w0;
+	if (v6) {
+		a[1] = rest[0];
+		a[2] = rest[1];
+		a[3] = rest[2];
+	}
+}
+
+/* A hit: the packet gets what the whole path would do to it; the checksums
+ * take the entry's precomputed differences. */
+static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
+				    const struct vipxdp_fc *e, const struct fc_key *k,
+				    const struct vipxdp_cfg *cfg, __u64 bytes, __u32 *talk)
+{
+	__u8 flags = e->flags;
+	__u32 sample;
+
+	if ((flags & VIPXDP_FC_F_VIP) && (sample = talker_sampled(cfg->talkers_sample)) &&
+	    fc_talker(k))
+		*talk = sample;
+	if (flags & VIPXDP_FC_F_COUNT) {
+		bool reply = flags & VIPXDP_FC_F_REPLY;
+
+		count_lb(&vipxdp_svc_st, e->svc_id, bytes, false, reply);
+		count_lb(&vipxdp_be_st, e->backend_id, bytes, false, reply);
+	}
+	if (flags & VIPXDP_FC_F_DNAT) {
+		fc_put_addr(p->v6 ? p->ip6->daddr.in6_u.u6_addr32 : &p->ip4->daddr, e->new_daddr0,
+			    e->new_daddr, p->v6);
+		*p->dport = e->new_dport;
+	}
+	if (flags & VIPXDP_FC_F_SNAT) {
+		fc_put_addr(p->v6 ? p->ip6->saddr.in6_u.u6_addr32 : &p->ip4->saddr, e->new_saddr0,
+			    e->new_saddr, p->v6);
+		*p->sport = e->new_sport;
+	}
+	if (!p->v6) {
+		p->ip4->check = csum_apply(p->ip4->check, e->ip_diff);
+		p->ip4->ttl--;
+	} else {
+		p->ip6->hop_limit--;
+	}
+	*p->check = p->udp ? csum_apply_udp(*p->check, e->l4_diff) : csum_apply(*p->check, e->l4_diff);
+	return send_to(ctx, eth, e->ifindex, e->dmac, e->smac);
+}
+
+/*
+ * The fast path: the reason the packet ends with when the cache answers it
+ * (or when it is TCP/UDP that the address filter says is not ours, which
+ * the whole path would pass too), -1 to take the whole path. *talk is set
+ * when the top-talker sampler picked the packet: the caller then counts it
+ * (fc_talker_count()). Out of line: its code stays small and together, and
+ * its stack frame is not added to the whole path's.
+ */
+static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
+{
+	void *data, *data_end;
+	struct hdr_cursor c;
+	const struct vipxdp_filter *filt;
+	const struct vipxdp_cfg *cfg;
+	struct l4_ptrs p = {};
+	struct vipxdp_fc *e;
+	struct ethhdr *eth;
+	struct fc_key k;
+	const __u32 *s, *d;
+	__u32 zero = 0, bit, sx, dx;
+	bool maybe_vip, maybe_be;
+	__u8 l4proto, family;
+	void *l4_end;
+	int proto;
+
+	if (!ctx || !talk)
+		return -1;
+	data = (void *)(long)ctx->data;
+	data_end = (void *)(long)ctx->data_end;
+	c.pos = data;
+	proto = parse_eth(&c, data_end, &eth);
+	if (proto == bpf_htons(ETH_P_IP)) {
+		if (parse_ipv4(&c, data_end, &p.ip4, &l4proto) != IP_OK || p.ip4->ttl <= 1)
+			return -1;
+		s = &p.ip4->saddr;
+		d = &p.ip4->daddr;
+		sx = s[0];
+		dx = d[0];
+		family = VIPXDP_AF_INET;
+		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
+	} else if (proto == bpf_htons(ETH_P_IPV6)) {
+		if (parse_ipv6(&c, data_end, &p.ip6, &l4proto) != IP_OK || p.ip6->hop_limit <= 1)
+			return -1;
+		p.v6 = true;
+		s = p.ip6->saddr.in6_u.u6_addr32;
+		d = p.ip6->daddr.in6_u.u6_addr32;
+		sx = s[0] ^ s[1] ^ s[2] ^ s[3];
+		dx = d[0] ^ d[1] ^ d[2] ^ d[3];
+		family = VIPXDP_AF_INET6;
+		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
+	} else {
+		return -1;
+	}
+	if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP)
+		return -1;
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!filt || !cfg)
+		return -1;
+	bit = vipxdp_filter_bit_x(dx);
+	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	bit = vipxdp_filter_bit_x(sx);
+	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
+		return VIPXDP_R_pass_no_service; /* as the whole path: not ours */
+	if (cfg->flags & VIPXDP_CFG_F_NO_FC)
+		return -1;
+	if (l4proto == IPPROTO_TCP) {
+		struct tcphdr *th;
+
+		if (parse_tcp(&c, data_end, l4_end, &th) ||
+		    (((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)))
+			return -1;
+		p.sport = &th->source;
+		p.dport = &th->dest;
+		p.check = &th->check;
+	} else {
+		struct udphdr *uh;
+
+		if (parse_udp(&c, data_end, l4_end, &uh))
+			return -1;
+		p.sport = &uh->source;
+		p.dport = &uh->dest;
+		p.check = &uh->check;
+		p.udp = true;
+	}
+	p.has_ports = true;
+	p.has_csum = true;
+	p.csum_pseudo = true;
+	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
+	e = fc_find(&k, fc_now(), fc_gen());
+	if (!e)
+		return -1;
+	return fc_apply(ctx, eth, &p, e, &k, cfg, bytes, talk);
+}
+
+#endif /* VIPXDP_BPF_FLOWCACHE_H */
