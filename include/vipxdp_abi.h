@@ -306,6 +306,24 @@ enum vipxdp_fc_flags {
 };
 
 /*
+ * vipxdp_fc_ctl: per CPU, whether the flow cache pays. A window of
+ * VIPXDP_FC_WINDOW lookups with fewer than one hit in VIPXDP_FC_MIN_HIT
+ * (far more flows than entries: every lookup a miss in memory, every fill
+ * in vain) stops lookups and fills for the next VIPXDP_FC_SKIP packets
+ * (they go straight to the whole path); then the next window decides again.
+ */
+#define VIPXDP_FC_WINDOW 1024
+#define VIPXDP_FC_MIN_HIT 8
+#define VIPXDP_FC_SKIP (15 * VIPXDP_FC_WINDOW)
+
+struct vipxdp_fc_ctl {
+	__u32 lookups; /* in this window */
+	__u32 hits;
+	__u32 skip; /* packets left to take the whole path without the cache */
+	__u32 bypasses; /* windows that started a skip, since load */
+};
+
+/*
  * One entry: two cache lines. Line 0 holds all an IPv4 flow needs (its key
  * is the first 16 bytes, compared as two 64-bit words); line 1 the other
  * three words of IPv6 addresses.

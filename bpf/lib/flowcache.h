@@ -12,7 +12,8 @@
  * bucket walk each), and the packet gets exactly what the whole path would
  * do to it and is counted the same way (service, backend, verdict, sampled
  * talkers). Anything else returns -1 and takes the whole path, which fills
- * the cache after a conntrack hit that it forwarded.
+ * the cache after a conntrack hit that it forwarded. When a CPU's lookups
+ * stop hitting (struct vipxdp_fc_ctl), it leaves the cache alone for a while.
  *
  * What a hit may miss, for at most one epoch (about 1 s): a change another
  * CPU makes to the flow's conntrack entry (LRU eviction, a SYN reusing the
@@ -105,6 +106,42 @@ static __always_inline __u32 fc_gen(void)
 	return g ? *(volatile __u32 *)g : 0;
 }
 
+/* Is this CPU leaving the cache alone now (struct vipxdp_fc_ctl)? Counts
+ * the packet when it is. */
+static __always_inline bool fc_skip(void)
+{
+	struct vipxdp_fc_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	if (!ctl)
+		return true;
+	if (!ctl->skip)
+		return false;
+	ctl->skip--;
+	return true;
+}
+
+/* Count a lookup; at the end of a window with too few hits, skip. */
+static __always_inline void fc_note(bool hit)
+{
+	struct vipxdp_fc_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	if (!ctl)
+		return;
+	ctl->lookups++;
+	ctl->hits += hit;
+	if (ctl->lookups < VIPXDP_FC_WINDOW)
+		return;
+	if (ctl->hits < VIPXDP_FC_WINDOW / VIPXDP_FC_MIN_HIT) {
+		ctl->skip = VIPXDP_FC_SKIP;
+		ctl->bypasses++;
+	}
+	ctl->lookups = ctl->hits = 0;
+}
+
 /* The good entry of key k, or NULL. */
 static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
 {
@@ -158,11 +195,15 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 {
 	struct vipxdp_fc *e = NULL, *w;
 	__u64 addr_diff = 0, port_diff = 0;
-	__u32 idx, now = fc_now();
+	__u32 idx, zero = 0, now = fc_now();
+	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
 
 	if (!nh->ifindex || nh->epoch != epoch)
 		return;
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	if (!ctl || ctl->skip)
+		return; /* not paying on this CPU now */
 	fc_key_of(&k, f);
 	idx = fc_index(&k);
 #pragma unroll
@@ -370,7 +411,8 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	void *l4_end;
 	int proto;
 
-	if (!ctx || !talk)
+	/* A CPU that is leaving the cache alone does not even parse here. */
+	if (!ctx || !talk || fc_skip())
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -436,6 +478,7 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	p.csum_pseudo = true;
 	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
 	e = fc_find(&k, fc_now(), fc_gen());
+	fc_note(e != NULL);
 	if (!e)
 		return -1;
 	return fc_apply(ctx, eth, &p, e, &k, cfg, bytes, talk);

@@ -157,6 +157,14 @@ struct {
 	__type(value, struct vipxdp_fc);
 } vipxdp_fc SEC(".maps");
 
+/* Per CPU: does the flow cache pay (struct vipxdp_fc_ctl)? */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_fc_ctl);
+} vipxdp_fc_ctl SEC(".maps");
+
 /* The control plane's change counter: flow cache entries of another value
  * are stale. mmap-able: the control plane increments it in place. */
 struct {
