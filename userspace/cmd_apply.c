@@ -63,7 +63,7 @@ struct plan {
 	size_t nattach;
 	char (*detach)[IF_NAMESIZE];
 	size_t ndetach;
-	bool seed_changed, size_changed, timeouts_changed, talkers_changed;
+	bool seed_changed, size_changed, timeouts_changed, talkers_changed, fc_changed;
 	bool snat_changed;
 	struct vipxdp_snat_rule *snat; /* the policy's rules, and exclusions */
 	size_t nsnat;
@@ -250,6 +250,11 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 		p->cfg_new.ct_timeout[i] = vipxdp_ms_to_epochs(pol->settings.ct_timeout_ms[i]);
 	p->cfg_new.talkers_sample = pol->settings.talkers_sample;
 	p->talkers_changed = !dp || p->cfg_old.talkers_sample != p->cfg_new.talkers_sample;
+	if (pol->settings.flow_cache)
+		p->cfg_new.flags &= ~VIPXDP_CFG_F_NO_FC;
+	else
+		p->cfg_new.flags |= VIPXDP_CFG_F_NO_FC;
+	p->fc_changed = (p->cfg_old.flags ^ p->cfg_new.flags) & VIPXDP_CFG_F_NO_FC;
 	p->seed_changed = dp && p->cfg_old.hash_seed != p->cfg_new.hash_seed;
 	p->size_changed = dp && p->cfg_old.table_size != p->cfg_new.table_size;
 	p->timeouts_changed = !dp || memcmp(p->cfg_old.ct_timeout, p->cfg_new.ct_timeout,
@@ -498,6 +503,7 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		json_kbool(&c->jw, "table_size_changed", p->size_changed);
 		json_kbool(&c->jw, "talkers_sample_changed",
 			   p->talkers_changed && p->cfg_old.talkers_sample != p->cfg_new.talkers_sample);
+		json_kbool(&c->jw, "flow_cache_changed", p->fc_changed);
 		json_obj_close(&c->jw);
 		json_end(&c->jw);
 		return;
@@ -512,6 +518,9 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 	if (p->talkers_changed && p->cfg_old.talkers_sample != p->cfg_new.talkers_sample)
 		printf("  ~ talkers_sample %u -> %u\n", p->cfg_old.talkers_sample,
 		       p->cfg_new.talkers_sample);
+	if (p->fc_changed)
+		printf("  ~ flow_cache %s\n",
+		       p->cfg_new.flags & VIPXDP_CFG_F_NO_FC ? "on -> off" : "off -> on");
 	for (i = 0; i < p->nattach; i++)
 		printf("  + interface %s\n", p->attach[i]);
 	for (i = 0; i < p->nvips; i++) {
@@ -895,7 +904,8 @@ static int apply_plan(struct cli *c, struct vipxdp_dp *dp, const struct vipxdp_p
 	size_t i, njobs = 0;
 	int rc;
 
-	if (p->seed_changed || p->size_changed || p->timeouts_changed || p->talkers_changed) {
+	if (p->seed_changed || p->size_changed || p->timeouts_changed || p->talkers_changed ||
+	    p->fc_changed) {
 		if ((rc = vipxdp_dp_set_cfg(dp, &p->cfg_new))) {
 			snprintf(err, errlen, "writing settings: %s", strerror(-rc));
 			return rc;

@@ -97,13 +97,16 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		json_ku64(&c->jw, "table_size", cfg.table_size);
 		json_ku64(&c->jw, "conntrack_size", ct_size);
 		json_ku64(&c->jw, "talkers_sample", cfg.talkers_sample);
+		json_kbool(&c->jw, "flow_cache", !(cfg.flags & VIPXDP_CFG_F_NO_FC));
 		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
 	} else {
-		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u talkers_sample %u\n"
+		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u talkers_sample %u "
+		       "flow_cache %s\n"
 		       "vips:\n",
-		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample);
+		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample,
+		       cfg.flags & VIPXDP_CFG_F_NO_FC ? "off" : "on");
 	}
 	for (i = 0; i < nvips; i++) {
 		bool arp = vips[i].vip.flags & VIPXDP_VIP_F_ARP;

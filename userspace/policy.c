@@ -1635,10 +1635,10 @@ out:
 	free(first);
 }
 
-enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_TALKERS, G_NKEYS };
+enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_TALKERS, G_FLOW_CACHE, G_NKEYS };
 static const char *const settings_keys[] = {"hash_seed",	  "table_size",
 					    "conntrack_size",	  "conntrack_timeouts",
-					    "talkers_sample", NULL};
+					    "talkers_sample", "flow_cache", NULL};
 /* In enum vipxdp_ct_state order. */
 static const char *const ct_timeout_keys[] = {"tcp_syn", "tcp_established", "tcp_closing", "udp",
 					      "other", NULL};
@@ -1695,6 +1695,8 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 		else
 			s->talkers_sample = size;
 	}
+	if (v[G_FLOW_CACHE])
+		get_bool(c, v[G_FLOW_CACHE], "flow_cache", &s->flow_cache);
 }
 
 enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_SNAT, T_NKEYS };
@@ -1835,6 +1837,7 @@ static int parse(struct pctx *c, const char *text, size_t len, struct vipxdp_pol
 	p->settings.table_size = VIPXDP_MAGLEV_DEFAULT;
 	p->settings.conntrack_size = VIPXDP_CT_DEFAULT_SIZE;
 	p->settings.talkers_sample = VIPXDP_POLICY_TALKERS_SAMPLE;
+	p->settings.flow_cache = true;
 	{
 		static const __u32 to[VIPXDP_CT_NSTATES] = VIPXDP_CT_TIMEOUTS_DEFAULT;
 

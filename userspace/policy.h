@@ -200,6 +200,10 @@ struct vipxdp_policy_settings {
 	/* talkers_sample: top talkers count one packet in N to a VIP (as N
 	 * packets): a power of two 1-65536, or 0 (off); default 128 */
 	__u32 talkers_sample;
+	/* flow_cache: established flows' packets answered from the per-CPU
+	 * flow cache (default true); false sends every packet through
+	 * conntrack. */
+	bool flow_cache;
 };
 
 #define VIPXDP_QOS_PPS_MAX 1000000000ull

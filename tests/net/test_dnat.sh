@@ -446,6 +446,27 @@ test_apply_dry_run() {
 	diff -u "$T/before.json" "$T/after.json" || fail "apply --dry-run changed the state"
 }
 
+# settings.flow_cache: on after load; `apply` turns it off and on again,
+# says so in its plan, `status` shows it, and HTTP through the VIP works in
+# both states.
+test_flow_cache_setting() {
+	cli 0 -j status
+	jq_check "$OUT" '.settings.flow_cache == true' "flow cache on after load"
+	write_policy "$T/fc.yaml" "1:100 2:100 3:100"
+	{ echo "settings:"; echo "  flow_cache: false"; cat "$T/fc.yaml"; } >"$T/fc-off.yaml"
+	cli 0 apply -c "$T/fc-off.yaml"
+	grep -qF "~ flow_cache on -> off" "$OUT" || fail "the plan shows the flow cache going off"
+	cli 0 -j status
+	jq_check "$OUT" '.settings.flow_cache == false' "flow cache off"
+	require_http "$URL4"
+	require_http "$URL6"
+	cli 0 apply -c "$T/fc.yaml"
+	grep -qF "~ flow_cache off -> on" "$OUT" || fail "the plan shows the flow cache going on"
+	cli 0 status
+	grep -q "flow_cache on" "$OUT" || fail "status shows the flow cache on"
+	require_http "$URL4"
+}
+
 # 20 successive applies (alternating backend sets and weights, both VIPs,
 # including draining with weight 0 and a single backend) while clients make
 # at least 2,000 IPv4 requests and more over IPv6, each new connection
@@ -638,6 +659,7 @@ vx_test test_cli_failures "failures: exit 1 with a useful message, state unchang
 vx_test test_json_output "JSON output of status, stats, map list, lookup"
 vx_test test_json_errors "JSON errors on stdout"
 vx_test test_apply_dry_run "apply --dry-run reports and changes nothing"
+vx_test test_flow_cache_setting "settings.flow_cache off and on again: plan, status, traffic"
 vx_test test_apply_under_load "20 applies under load: zero failed requests"
 vx_test test_apply_broken_yaml "broken policy: FILE:LINE:COLUMN, state and traffic unchanged"
 vx_test test_kill_cli "every vipxdp process killed: traffic and state unchanged"

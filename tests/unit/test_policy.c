@@ -359,11 +359,12 @@ static bool test_empty_policy(void)
 	return ok;
 }
 
-/* qos values and defaults; talkers_sample value and default. */
+/* qos values and defaults; talkers_sample and flow_cache values and defaults. */
 static bool test_qos(void)
 {
 	static const char text[] = "settings:\n"
 				   "  talkers_sample: 1\n"
+				   "  flow_cache: false\n"
 				   "vips:\n"
 				   "  - address: 198.18.0.1\n"
 				   "    qos: {pps: 2000}\n"
@@ -377,6 +378,7 @@ static bool test_qos(void)
 	if (!parsed_ok(parse(text, &p, &errs), &errs))
 		return false;
 	ok = ASSERT_EQ(p->settings.talkers_sample, 1, "talkers_sample") &&
+	     ASSERT_TRUE(!p->settings.flow_cache, "flow_cache: false") &&
 	     ASSERT_EQ(p->n_vips, 3, "vips") && ASSERT_TRUE(p->vips[0].has_qos, "qos 0") &&
 	     ASSERT_EQ(p->vips[0].qos_pps, 2000, "pps 0") && ASSERT_EQ(p->vips[0].qos_bps, 0, "bps 0") &&
 	     ASSERT_EQ(p->vips[0].qos_burst_ms, 100, "default burst") &&
@@ -390,7 +392,8 @@ static bool test_qos(void)
 	p = NULL;
 	if (!parsed_ok(parse("vips: []\n", &p, &errs), &errs))
 		return false;
-	ok = ASSERT_EQ(p->settings.talkers_sample, VIPXDP_POLICY_TALKERS_SAMPLE, "default sample");
+	ok = ASSERT_EQ(p->settings.talkers_sample, VIPXDP_POLICY_TALKERS_SAMPLE, "default sample") &&
+	     ASSERT_TRUE(p->settings.flow_cache, "flow cache on by default");
 	vipxdp_policy_free(p);
 	return ok;
 }
@@ -522,7 +525,7 @@ static const struct error_case error_cases[] = {
 	/* An unknown key in settings. */
 	{"unknown settings key", "settings:\n  seed: 1\n",
 	 "t.yaml:2:3: unknown key 'seed' in settings (allowed: hash_seed, table_size, "
-	 "conntrack_size, conntrack_timeouts, talkers_sample)"},
+	 "conntrack_size, conntrack_timeouts, talkers_sample, flow_cache)"},
 	/* An unknown key in an interface. */
 	{"unknown interface key", "interfaces:\n  - {name: eth0, driver: x}\n",
 	 "t.yaml:2:18: unknown key 'driver' in interface (allowed: name, mode)"},
@@ -811,6 +814,8 @@ static const struct error_case error_cases[] = {
 	 "t.yaml:3:10: qos: expected a mapping, got '100'"},
 	{"qos burst too long", VIP "    qos: {pps: 10, burst: 20s}\n",
 	 "t.yaml:3:27: burst 20s out of range (1ms-10s)"},
+	{"flow_cache not a boolean", "settings:\n  flow_cache: maybe\n",
+	 "t.yaml:2:15: flow_cache: expected a boolean (true, false, yes, no), got 'maybe'"},
 	{"talkers_sample not a power of two", "settings:\n  talkers_sample: 3\n",
 	 "t.yaml:2:19: talkers_sample 3 is not a power of two (1, 2, 4 ... 65536) or 0 (off)"},
 	{"talkers_sample too big", "settings:\n  talkers_sample: 131072\n",
