@@ -321,6 +321,8 @@ struct vipxdp_fc_ctl {
 	__u32 hits;
 	__u32 skip; /* packets left to take the whole path without the cache */
 	__u32 bypasses; /* windows that started a skip, since load */
+	__u32 rng; /* the fast path's top-talker sampler state */
+	__u32 pad;
 };
 
 /*

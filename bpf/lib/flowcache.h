@@ -108,14 +108,8 @@ static __always_inline __u32 fc_gen(void)
 
 /* Is this CPU leaving the cache alone now (struct vipxdp_fc_ctl)? Counts
  * the packet when it is. */
-static __always_inline bool fc_skip(void)
+static __always_inline bool fc_skip(struct vipxdp_fc_ctl *ctl)
 {
-	struct vipxdp_fc_ctl *ctl;
-	__u32 zero = 0;
-
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	if (!ctl)
-		return true;
 	if (!ctl->skip)
 		return false;
 	ctl->skip--;
@@ -123,14 +117,8 @@ static __always_inline bool fc_skip(void)
 }
 
 /* Count a lookup; at the end of a window with too few hits, skip. */
-static __always_inline void fc_note(bool hit)
+static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
 {
-	struct vipxdp_fc_ctl *ctl;
-	__u32 zero = 0;
-
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	if (!ctl)
-		return;
 	ctl->lookups++;
 	ctl->hits += hit;
 	if (ctl->lookups < VIPXDP_FC_WINDOW)
@@ -351,14 +339,12 @@ static __always_inline void fc_put_addr(__u32 *a, __be32 w0, const __be32 *rest,
 /* A hit: the packet gets what the whole path would do to it; the checksums
  * take the entry's precomputed differences. */
 static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				    const struct vipxdp_fc *e, const struct fc_key *k,
-				    const struct vipxdp_cfg *cfg, __u64 bytes, __u32 *talk)
+				    const struct vipxdp_fc *e, const struct fc_key *k, __u32 sample,
+				    __u32 *rng, __u64 bytes, __u32 *talk)
 {
 	__u8 flags = e->flags;
-	__u32 sample;
 
-	if ((flags & VIPXDP_FC_F_VIP) && (sample = talker_sampled(cfg->talkers_sample)) &&
-	    fc_talker(k))
+	if ((flags & VIPXDP_FC_F_VIP) && (sample = talker_draw(rng, sample)) && fc_talker(k))
 		*talk = sample;
 	if (flags & VIPXDP_FC_F_COUNT) {
 		bool reply = flags & VIPXDP_FC_F_REPLY;
@@ -401,6 +387,7 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	const struct vipxdp_filter *filt;
 	const struct vipxdp_cfg *cfg;
 	struct l4_ptrs p = {};
+	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_fc *e;
 	struct ethhdr *eth;
 	struct fc_key k;
@@ -411,8 +398,11 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	void *l4_end;
 	int proto;
 
+	if (!ctx || !talk)
+		return -1;
 	/* A CPU that is leaving the cache alone does not even parse here. */
-	if (!ctx || !talk || fc_skip())
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	if (!ctl || fc_skip(ctl))
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
@@ -478,10 +468,10 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	p.csum_pseudo = true;
 	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
 	e = fc_find(&k, fc_now(), fc_gen());
-	fc_note(e != NULL);
+	fc_note(ctl, e != NULL);
 	if (!e)
 		return -1;
-	return fc_apply(ctx, eth, &p, e, &k, cfg, bytes, talk);
+	return fc_apply(ctx, eth, &p, e, &k, cfg->talkers_sample, &ctl->rng, bytes, talk);
 }
 
 #endif /* VIPXDP_BPF_FLOWCACHE_H */

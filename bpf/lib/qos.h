@@ -134,26 +134,33 @@ __noinline int vip_account(const struct vipxdp_flow *f, __u32 qos, __u32 sample,
  * bpf_get_prandom_u32() per packet: the per-CPU array lookup is inlined,
  * a helper call is not. Returns the weight of the sample (0 = not sampled).
  */
-static __always_inline __u32 talker_sampled(__u32 sample)
+/* One draw of the sampler with per-CPU xorshift state *rng: sample (the
+ * packet counts as that many) or 0. */
+static __always_inline __u32 talker_draw(__u32 *rng, __u32 sample)
 {
-	struct vipxdp_acct_scratch *s;
-	__u32 zero = 0, x;
+	__u32 x;
 
-	if (!sample)
-		return 0;
-	if (sample == 1)
-		return 1;
-	s = bpf_map_lookup_elem(&vipxdp_tk_scr, &zero);
-	if (!s)
-		return 0;
-	x = s->rng;
+	if (sample <= 1)
+		return sample;
+	x = *rng;
 	if (!x)
 		x = bpf_get_prandom_u32() | 1;
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
-	s->rng = x;
+	*rng = x;
 	return ((x >> 16) & (sample - 1)) ? 0 : sample;
+}
+
+static __always_inline __u32 talker_sampled(__u32 sample)
+{
+	struct vipxdp_acct_scratch *s;
+	__u32 zero = 0;
+
+	if (sample <= 1)
+		return sample;
+	s = bpf_map_lookup_elem(&vipxdp_tk_scr, &zero);
+	return s ? talker_draw(&s->rng, sample) : 0;
 }
 
 /* The per-packet entry: 1 = drop (over the VIP's limit). */
