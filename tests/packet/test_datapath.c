@@ -320,6 +320,40 @@ static int expected_fwd(struct pkt_desc d, bool dst, const char *addr, __u16 por
 	return pkt_build(&d, buf, 2048);
 }
 
+/* Conntrack entries of a flow as the test describes it. */
+static void fc_flow(const struct pkt_desc *d, struct vipxdp_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	pkt_env_addr(d->saddr, &f->family, &f->saddr);
+	pkt_env_addr(d->daddr, &f->family, &f->daddr);
+	f->sport = htons(d->sport);
+	f->dport = htons(d->dport);
+	f->proto = d->proto;
+}
+
+static bool fc_ct_get(const struct pkt_desc *d, struct vipxdp_ct *ct)
+{
+	struct vipxdp_flow f;
+
+	fc_flow(d, &f);
+	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
+}
+
+static bool fc_ct_exists(const struct pkt_desc *d)
+{
+	struct vipxdp_ct ct;
+
+	return fc_ct_get(d, &ct);
+}
+
+static void fc_ct_delete(const struct pkt_desc *d)
+{
+	struct vipxdp_flow f;
+
+	fc_flow(d, &f);
+	bpf_map_delete_elem(dp.ct_fd, &f);
+}
+
 /* Which of the 3 backends (index into be4/be6) does this output go to? */
 static int out_backend(const struct run *r, int family)
 {
@@ -737,6 +771,13 @@ static bool test_ipv6_tcp_udp(void)
 	len = pkt_build(&d, in, sizeof(in));
 	wlen = expected_fwd(d, true, be6[be], 5353, mac_be, bmac, want);
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	/* The second packet fills the flow cache, the third is answered from
+	 * it (its conntrack entry deleted first, which a hit does not see):
+	 * the same bytes. */
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	fc_ct_delete(&d);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(!fc_ct_exists(&d), "IPv6: answered from the flow cache");
 	return ok;
 }
 
@@ -1267,39 +1308,6 @@ static __u64 now_ms(void)
 	return (__u64)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void fc_flow(const struct pkt_desc *d, struct vipxdp_flow *f)
-{
-	memset(f, 0, sizeof(*f));
-	pkt_env_addr(d->saddr, &f->family, &f->saddr);
-	pkt_env_addr(d->daddr, &f->family, &f->daddr);
-	f->sport = htons(d->sport);
-	f->dport = htons(d->dport);
-	f->proto = d->proto;
-}
-
-static bool fc_ct_get(const struct pkt_desc *d, struct vipxdp_ct *ct)
-{
-	struct vipxdp_flow f;
-
-	fc_flow(d, &f);
-	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
-}
-
-static bool fc_ct_exists(const struct pkt_desc *d)
-{
-	struct vipxdp_ct ct;
-
-	return fc_ct_get(d, &ct);
-}
-
-static void fc_ct_delete(const struct pkt_desc *d)
-{
-	struct vipxdp_flow f;
-
-	fc_flow(d, &f);
-	bpf_map_delete_elem(dp.ct_fd, &f);
-}
-
 static int set_flow_cache(bool on)
 {
 	struct vipxdp_cfg cfg;
@@ -1560,6 +1568,8 @@ static bool test_fullnat(void)
 {
 	struct pkt_desc d = tcp4(CLIENT4, 49100, VIP4_FULLNAT, 80, PKT_SYN), rep, w;
 	__u8 in[2048], want[2048], bmac[6];
+	struct vipxdp_ct ctf, ctr;
+	struct vipxdp_flow kf, kr;
 	struct run r;
 	__u16 port = fullnat_candidate(CLIENT4, 49100, 0);
 	bool ok = true;
@@ -1587,6 +1597,44 @@ static bool test_fullnat(void)
 	w.sport = 80;
 	wlen = expected_fwd(w, true, CLIENT4, 49100, mac_in, mac_client, want);
 	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	/* Established, both directions: the first ACK makes the entry
+	 * established and fills the flow cache, the next are answered from it
+	 * (the conntrack entries deleted first): the same bytes. */
+	d.tcp_flags = PKT_ACK;
+	d.ack = 2000;
+	d.payload_len = 5;
+	rep.tcp_flags = PKT_ACK;
+	rep.ack = 2000;
+	rep.payload_len = 5;
+	for (int i = 0; i < 3; i++) {
+		if (i == 2) {
+			if (!ASSERT_TRUE(fc_ct_get(&d, &ctf) && fc_ct_get(&rep, &ctr), "entries"))
+				return false;
+			fc_ct_delete(&d);
+			fc_ct_delete(&rep);
+		}
+		len = pkt_build(&d, in, sizeof(in));
+		w = d;
+		snprintf(w.saddr, sizeof(w.saddr), SNAT4);
+		w.sport = port;
+		wlen = expected_fwd(w, true, "198.19.0.1", 8080, mac_be, bmac, want);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		len = pkt_build(&rep, in, sizeof(in));
+		w = rep;
+		snprintf(w.saddr, sizeof(w.saddr), VIP4_FULLNAT);
+		w.sport = 80;
+		wlen = expected_fwd(w, true, CLIENT4, 49100, mac_in, mac_client, want);
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	ok &= ASSERT_TRUE(!fc_ct_exists(&d) && !fc_ct_exists(&rep),
+			  "full NAT: both directions answered from the flow cache");
+	/* The entries back, for the tests that follow. */
+	fc_flow(&d, &kf);
+	fc_flow(&rep, &kr);
+	ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &kf, &ctf, BPF_ANY) ||
+				bpf_map_update_elem(dp.ct_fd, &kr, &ctr, BPF_ANY),
+			"entries restored");
 	return ok;
 }
 
