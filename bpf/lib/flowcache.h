@@ -15,9 +15,9 @@
  * the cache after a conntrack hit that it forwarded. When a CPU's lookups
  * stop hitting (struct vipxdp_fc_ctl), it leaves the cache alone for a while.
  *
- * What a hit may miss, for at most one epoch (about 1 s): a change another
- * CPU makes to the flow's conntrack entry (LRU eviction, a SYN reusing the
- * 5-tuple that lands on another CPU). Changes the control plane makes bump
+ * What a hit may miss, for at most an entry's life (VIPXDP_FC_TTL_JIFFIES):
+ * a change another CPU makes to the flow's conntrack entry (LRU eviction, a
+ * SYN reusing the 5-tuple that lands on another CPU). Changes the control plane makes bump
  * vipxdp_gen and take effect at once; a CPU's own SYN, FIN or RST drops its
  * entry.
  */
@@ -171,10 +171,10 @@ static __noinline void fc_forget(const struct vipxdp_flow *f)
  * Remember what was just done to flow f's packet: flags (enum
  * vipxdp_fc_flags), the new destination and source (daddr/saddr may be
  * NULL when the flags do not rewrite them), counters, and the next hop nh
- * that forward() has just used or filled. The flow's own entry is reused,
- * else a way of its set that is not good; good entries of other flows stay
- * (a burst of new flows does not push out the established ones, and costs
- * no writes once the set is full).
+ * that forward() has just used or filled (good in conntrack epoch epoch).
+ * The flow's own entry is reused, else a way of its set that is not good;
+ * good entries of other flows stay (a burst of new flows does not push out
+ * the established ones, and costs no writes once the set is full).
  */
 static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 				    const struct vipxdp_addr *daddr, __be16 dport,
