@@ -293,6 +293,8 @@ _Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
  * rate limit (qos) are not cached.
  */
 #define VIPXDP_FC_TTL_JIFFIES 256 /* 0.26 s at HZ 1000, 2.6 s at HZ 100 */
+/* Flows whose conntrack timeout (in epochs) is shorter are not cached. */
+#define VIPXDP_FC_MIN_TIMEOUT 4
 #define VIPXDP_FC_SETS 4096
 #define VIPXDP_FC_WAYS 2
 #define VIPXDP_FC_ENTRIES (VIPXDP_FC_SETS * VIPXDP_FC_WAYS)

@@ -251,10 +251,22 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 }
 
 /* Is a flow in conntrack state st (enum vipxdp_ct_state) cacheable? Only
- * established TCP and UDP: their packets change no state. */
+ * established TCP and UDP (their packets change no state) whose idle
+ * timeout is long enough. */
 static __always_inline bool fc_state_ok(__u8 st)
 {
-	return st == VIPXDP_CT_EST || st == VIPXDP_CT_UDP;
+	__u32 zero = 0, to;
+	const struct vipxdp_cfg *cfg;
+
+	if (st != VIPXDP_CT_EST && st != VIPXDP_CT_UDP)
+		return false;
+	/* Hits do not move the conntrack entry's age on: its timeout must
+	 * outlast an entry's life (up to 2.6 s at HZ 100) by enough. */
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!cfg)
+		return false;
+	to = st == VIPXDP_CT_EST ? cfg->ct_timeout[VIPXDP_CT_EST] : cfg->ct_timeout[VIPXDP_CT_UDP];
+	return !to || to >= VIPXDP_FC_MIN_TIMEOUT;
 }
 
 /* Fill the cache from conntrack entry ct after forwarding a packet of its

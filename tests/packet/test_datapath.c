@@ -1388,6 +1388,21 @@ static bool fc_attempt(int n, bool *crossed)
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	ok &= ASSERT_TRUE(fc_ct_exists(&u), "cache off: the whole path");
 	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	/* A UDP timeout shorter than VIPXDP_FC_MIN_TIMEOUT epochs: hits would
+	 * not move the entry's age on in time, so the flow is not cached. */
+	{
+		struct vipxdp_cfg cfg0, cfg;
+
+		ok &= ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg");
+		cfg = cfg0;
+		cfg.ct_timeout[VIPXDP_CT_UDP] = VIPXDP_FC_MIN_TIMEOUT - 1;
+		ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "short udp timeout");
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		fc_ct_delete(&u);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= ASSERT_TRUE(fc_ct_exists(&u), "short timeout: the whole path");
+		ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "timeouts back");
+	}
 
 	/* TCP: SYN, ACK (established: fills), ACK (hit). A FIN takes the
 	 * whole path and drops the entry: the ACK after it does too. */
