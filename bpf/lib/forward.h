@@ -98,20 +98,6 @@ static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32
 	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
 }
 
-/* Send the rewritten packet to next hop (ifindex, dmac) from smac: TTL or
- * hop limit down by one, then send_to(). */
-static __always_inline int forward_via(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				       __u32 ifindex, const __u8 *dmac, const __u8 *smac)
-{
-	if (!p->v6) {
-		p->ip4->check = csum_apply(p->ip4->check, csum_ttl_diff());
-		p->ip4->ttl--;
-	} else {
-		p->ip6->hop_limit--;
-	}
-	return send_to(ctx, eth, ifindex, dmac, smac);
-}
-
 /*
  * Send the rewritten packet on. nh (may be NULL) is the next-hop cache of
  * the packet's direction in its flow's conntrack entry: used while it is
@@ -133,7 +119,13 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 		if (rc >= 0)
 			return rc;
 	}
-	return forward_via(ctx, eth, p, ifindex, dmac, smac);
+	if (!p->v6) {
+		p->ip4->check = csum_apply(p->ip4->check, csum_ttl_diff());
+		p->ip4->ttl--;
+	} else {
+		p->ip6->hop_limit--;
+	}
+	return send_to(ctx, eth, ifindex, dmac, smac);
 }
 
 #endif /* VIPXDP_BPF_FORWARD_H */
