@@ -399,12 +399,14 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 	struct talker_row *talkers = NULL, *sel = NULL;
 	size_t nvips = 0, nsvcs = 0, ntalkers = 0, nsel, i, s, b;
 	char abuf[VIPXDP_ADDR_STRLEN], ebuf[VIPXDP_ENDPOINT_STRLEN];
+	struct vipxdp_dp_fc fc;
 	int rc;
 
 	buf = calloc(ncpu > 0 ? ncpu : 1, sizeof(*buf));
 	if (!buf)
 		return -ENOMEM;
-	if ((rc = sum_reasons(dp, ncpu, cur->reasons)) || (rc = vipxdp_dp_vips(dp, &vips, &nvips)) ||
+	if ((rc = sum_reasons(dp, ncpu, cur->reasons)) || (rc = vipxdp_dp_fc_state(dp, &fc)) ||
+	    (rc = vipxdp_dp_vips(dp, &vips, &nvips)) ||
 	    (rc = vipxdp_dp_services(dp, &svcs, &nsvcs)) ||
 	    (rc = cli_talkers_read(dp, &talkers, &ntalkers)))
 		goto out;
@@ -429,9 +431,18 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 			json_obj_close(&c->jw);
 		}
 		json_obj_close(&c->jw);
+		json_key(&c->jw, "flow_cache");
+		json_obj_open(&c->jw);
+		json_kbool(&c->jw, "enabled", fc.enabled);
+		json_ku64(&c->jw, "bypass_windows", fc.bypasses);
+		json_ku64(&c->jw, "cpus_bypassing", fc.cpus_bypassing);
+		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
 	} else {
+		printf("flow cache: %s, bypass windows %llu, CPUs bypassing it now %u\n",
+		       fc.enabled ? "on" : "off", (unsigned long long)fc.bypasses,
+		       fc.cpus_bypassing);
 		printf("verdicts:\n");
 		for (int r = 0; r < VIPXDP_R_MAX; r++) {
 			if (!cur->reasons[r].packets)

@@ -129,6 +129,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->qos_st_fd = bpf_map__fd(skel->maps.vipxdp_qos_st);
 	dp->talkers_fd = bpf_map__fd(skel->maps.vipxdp_talkers);
 	dp->gen_fd = bpf_map__fd(skel->maps.vipxdp_gen);
+	dp->fc_ctl_fd = bpf_map__fd(skel->maps.vipxdp_fc_ctl);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -158,6 +159,7 @@ static const struct {
 	{ "vipxdp_qos_st", offsetof(struct vipxdp_dp, qos_st_fd) },
 	{ "vipxdp_talkers", offsetof(struct vipxdp_dp, talkers_fd) },
 	{ "vipxdp_gen", offsetof(struct vipxdp_dp, gen_fd) },
+	{ "vipxdp_fc_ctl", offsetof(struct vipxdp_dp, fc_ctl_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)
@@ -1963,6 +1965,34 @@ int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats
 	}
 	free(buf);
 	return 0;
+}
+
+int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out)
+{
+	int ncpu = libbpf_num_possible_cpus(), err = 0;
+	struct vipxdp_fc_ctl *ctl;
+	struct vipxdp_cfg cfg;
+	__u32 zero = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (ncpu < 1)
+		return ncpu < 0 ? ncpu : -EINVAL;
+	if ((err = vipxdp_dp_get_cfg(dp, &cfg)))
+		return err;
+	out->enabled = !(cfg.flags & VIPXDP_CFG_F_NO_FC);
+	ctl = calloc(ncpu, sizeof(*ctl));
+	if (!ctl)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(dp->fc_ctl_fd, &zero, ctl)) {
+		err = -errno;
+	} else {
+		for (int i = 0; i < ncpu; i++) {
+			out->bypasses += ctl[i].bypasses;
+			out->cpus_bypassing += ctl[i].skip != 0;
+		}
+	}
+	free(ctl);
+	return err;
 }
 
 static size_t map_clear(int fd, size_t ksz)

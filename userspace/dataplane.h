@@ -48,6 +48,7 @@ struct vipxdp_dp {
 	int qos_st_fd;
 	int talkers_fd;
 	int gen_fd; /* vipxdp_gen: bumped after every change */
+	int fc_ctl_fd; /* vipxdp_fc_ctl: per-CPU flow cache control */
 	__u32 *gen; /* vipxdp_gen mapped, once a change needs it */
 	__u32 max_services;
 	__u32 max_backends;
@@ -256,6 +257,16 @@ int vipxdp_dp_get_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 			  struct vipxdp_qos_spec *q, __u32 *idx);
 /* Sum over CPUs of the QoS counters of index idx. */
 int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats *out);
+
+/* The flow cache at a glance: on or off (settings.flow_cache), bypass
+ * windows since load summed over the CPUs, and CPUs leaving the cache alone
+ * now (see struct vipxdp_fc_ctl). 0 or -errno. */
+struct vipxdp_dp_fc {
+	bool enabled;
+	__u64 bypasses;
+	__u32 cpus_bypassing;
+};
+int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out);
 
 /* Remove every conntrack entry and NAT port claim (`vipxdp conntrack
  * flush`); *n and *nat say how many. */

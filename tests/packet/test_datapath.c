@@ -1533,6 +1533,13 @@ static bool test_flow_cache(void)
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false), "read");
 	ok &= ASSERT_EQ(ctl.bypasses, 1, "one window without hits");
 	ok &= ASSERT_EQ(ctl.skip, VIPXDP_FC_SKIP, "skipping");
+	{
+		struct vipxdp_dp_fc st;
+
+		ok &= ASSERT_OK(vipxdp_dp_fc_state(&dp, &st), "state");
+		ok &= ASSERT_TRUE(st.enabled, "enabled") && ASSERT_EQ(st.bypasses, 1, "bypasses") &&
+		      ASSERT_EQ(st.cpus_bypassing, 1, "one CPU bypassing");
+	}
 	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
 	return ok;
 }
