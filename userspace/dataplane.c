@@ -2020,12 +2020,12 @@ static int dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat)
 /*
  * After a change: bump vipxdp_gen (in place, atomically: other vipxdp
  * processes may bump it too). Returns rc, the change's result; a change
- * that failed half way bumps as well.
+ * that failed half way bumps as well. Should the map not be mappable (out
+ * of memory), entries filled before the change expire on their own within
+ * VIPXDP_FC_TTL_JIFFIES.
  */
 static int dp_changed(struct vipxdp_dp *dp, int rc)
 {
-	__u32 zero = 0, v;
-
 	if (!dp->gen) {
 		void *m = mmap(NULL, page_round(sizeof(*dp->gen)), PROT_READ | PROT_WRITE,
 			       MAP_SHARED, dp->gen_fd, 0);
@@ -2033,12 +2033,8 @@ static int dp_changed(struct vipxdp_dp *dp, int rc)
 		if (m != MAP_FAILED)
 			dp->gen = m;
 	}
-	if (dp->gen) {
+	if (dp->gen)
 		__atomic_add_fetch(dp->gen, 1, __ATOMIC_SEQ_CST);
-	} else if (!bpf_map_lookup_elem(dp->gen_fd, &zero, &v)) {
-		v++; /* not mappable (cannot happen with our maps): best effort */
-		bpf_map_update_elem(dp->gen_fd, &zero, &v, BPF_ANY);
-	}
 	return rc;
 }
 

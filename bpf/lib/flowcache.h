@@ -130,8 +130,8 @@ static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
 	ctl->lookups = ctl->hits = 0;
 }
 
-/* The good entry of key k, or NULL. */
-static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
+/* The entry of key k in its set, good or not, or NULL. */
+static __always_inline struct vipxdp_fc *fc_entry(const struct fc_key *k)
 {
 	__u32 idx = fc_index(k);
 	struct vipxdp_fc *e;
@@ -140,9 +140,17 @@ static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 n
 	for (int w = 0; w < VIPXDP_FC_WAYS; w++, idx++) {
 		e = bpf_map_lookup_elem(&vipxdp_fc, &idx);
 		if (e && fc_match(e, k))
-			return fc_good(e, now, gen) ? e : NULL;
+			return e;
 	}
 	return NULL;
+}
+
+/* The good entry of key k, or NULL. */
+static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
+{
+	struct vipxdp_fc *e = fc_entry(k);
+
+	return e && fc_good(e, now, gen) ? e : NULL;
 }
 
 /* Forget flow f on this CPU (its TCP state is about to change). Out of
@@ -151,20 +159,13 @@ static __noinline void fc_forget(const struct vipxdp_flow *f)
 {
 	struct vipxdp_fc *e;
 	struct fc_key k;
-	__u32 idx;
 
 	if (!f)
 		return;
 	fc_key_of(&k, f);
-	idx = fc_index(&k);
-#pragma unroll
-	for (int w = 0; w < VIPXDP_FC_WAYS; w++, idx++) {
-		e = bpf_map_lookup_elem(&vipxdp_fc, &idx);
-		if (e && fc_match(e, &k)) {
-			e->family = 0;
-			return;
-		}
-	}
+	e = fc_entry(&k);
+	if (e)
+		e->family = 0;
 }
 
 /*
