@@ -23,10 +23,12 @@
  *       detaches the program, `count` again re-attaches it).
  *   bench_xdp read DIR
  *       Print the sum over CPUs of the counter pinned at DIR/pkts.
- *   bench_xdp redirect IFACE --to IFACE2 --dst-mac MAC --pin DIR
- *       Attach tools/bench/e2e_redirect.bpf.c to IFACE: every frame goes to
- *       IFACE2 with destination MAC MAC and IFACE2's MAC as source. The link
- *       is pinned as DIR/link; removing the pin (and closing) detaches it.
+ *   bench_xdp redirect IFACE --to IFACE2[,IFACE3...] --dst-mac MAC[,MAC...] --pin DIR
+ *       Attach tools/bench/e2e_redirect.bpf.c to IFACE: the frames go to
+ *       the --to interfaces in turn (up to 4), each with its MAC of the
+ *       --dst-mac list as destination and the interface's own MAC as source.
+ *       The link is pinned as DIR/link; removing the pin (and closing)
+ *       detaches it.
  *
  * Exit status: 0 success, 1 failure, 2 usage error.
  */
@@ -51,11 +53,12 @@
 #include "e2e_gen.skel.h"
 #include "e2e_count.skel.h"
 #include "e2e_redirect.skel.h"
+#include "e2e_redirect.h"
 
 #define PROG "bench_xdp"
 
 static struct {
-	const char *ifname, *to, *pin;
+	const char *ifname, *to, *pin, *dst_mac_arg;
 	unsigned char dst_mac[ETH_ALEN];
 	int have_dst_mac;
 	struct in_addr src_ip, dst_ip;
@@ -76,7 +79,7 @@ static void usage(FILE *f)
 		"                 [--duration SECONDS] [--cpu N] [--batch N]\n"
 		"       " PROG " count IFACE --port P --pin DIR\n"
 		"       " PROG " read DIR\n"
-		"       " PROG " redirect IFACE --to IFACE2 --dst-mac MAC --pin DIR\n"
+		"       " PROG " redirect IFACE --to IFACE2[,IFACE3...] --dst-mac MAC[,MAC...] --pin DIR\n"
 		"Defaults: --sport 1024 --ports 1024 --size 64 (frame bytes without FCS, 60-1500)\n"
 		"--count 1000000000 --duration 5 --batch 64; --cpu: stay where started.\n");
 }
@@ -157,7 +160,10 @@ static int parse_args(int argc, char **argv)
 	while (!err && (c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case O_DST_MAC:
-			err = parse_mac(optarg, opt.dst_mac);
+			/* redirect takes a list (one per --to interface) */
+			opt.dst_mac_arg = optarg;
+			if (!strchr(optarg, ','))
+				err = parse_mac(optarg, opt.dst_mac);
 			opt.have_dst_mac = 1;
 			break;
 		case O_SRC_IP:
@@ -514,37 +520,67 @@ static int cmd_read(const char *dir)
 	return 0;
 }
 
+/* Split a comma-separated list into at most max words (in buf). */
+static int split_list(const char *arg, char *buf, size_t bufsz, char **words, int max)
+{
+	int n = 0;
+	char *save = NULL, *w;
+
+	if (strlen(arg) >= bufsz)
+		return -1;
+	strcpy(buf, arg);
+	for (w = strtok_r(buf, ",", &save); w; w = strtok_r(NULL, ",", &save)) {
+		if (n == max)
+			return -1;
+		words[n++] = w;
+	}
+	return n;
+}
+
 static int cmd_redirect(void)
 {
+	char tobuf[256], macbuf[256], *tos[E2E_MAX_TARGETS], *macs[E2E_MAX_TARGETS];
+	unsigned char *m;
 	struct e2e_redirect_bpf *skel;
-	unsigned char src_mac[ETH_ALEN];
-	int ifindex, out_ifindex, err;
-	__u32 key = 0, val;
+	int ifindex, out_ifindex[E2E_MAX_TARGETS], nto, nmac, err = 0, i;
+	__u32 key, val;
 
 	if (!opt.to || !opt.have_dst_mac || !opt.pin) {
 		fprintf(stderr, PROG " redirect: --to, --dst-mac and --pin are required\n");
 		return 2;
 	}
+	nto = split_list(opt.to, tobuf, sizeof(tobuf), tos, E2E_MAX_TARGETS);
+	nmac = split_list(opt.dst_mac_arg, macbuf, sizeof(macbuf), macs, E2E_MAX_TARGETS);
+	if (nto < 1 || nto != nmac) {
+		fprintf(stderr, PROG " redirect: --to and --dst-mac take lists of the same length, "
+				"1 to %d\n", E2E_MAX_TARGETS);
+		return 2;
+	}
 	ifindex = ifindex_of(opt.ifname);
-	out_ifindex = ifindex_of(opt.to);
-	if (!ifindex || !out_ifindex || mac_of(opt.to, src_mac))
+	if (!ifindex)
 		return 1;
 	skel = e2e_redirect_bpf__open();
 	if (!skel) {
 		fprintf(stderr, PROG ": opening the redirect program: %s\n", strerror(errno));
 		return 1;
 	}
-	memcpy((void *)skel->rodata->macs, opt.dst_mac, ETH_ALEN);
-	memcpy((void *)skel->rodata->macs + ETH_ALEN, src_mac, ETH_ALEN);
-	err = e2e_redirect_bpf__load(skel);
-	if (err)
+	for (i = 0; i < nto && !err; i++) {
+		m = (unsigned char *)skel->rodata->macs[i];
+		out_ifindex[i] = ifindex_of(tos[i]);
+		if (!out_ifindex[i] || parse_mac(macs[i], m) || mac_of(tos[i], m + ETH_ALEN))
+			err = -EINVAL;
+	}
+	skel->rodata->ntargets = nto;
+	err = err ?: e2e_redirect_bpf__load(skel);
+	if (err && err != -EINVAL)
 		fprintf(stderr, PROG ": loading the redirect program: %s\n", strerror(-err));
-	if (!err) {
-		val = out_ifindex;
+	for (i = 0; i < nto && !err; i++) {
+		key = i;
+		val = out_ifindex[i];
 		err = bpf_map__update_elem(skel->maps.e2e_tx_port, &key, sizeof(key), &val,
 					   sizeof(val), 0);
 		if (err)
-			fprintf(stderr, PROG ": devmap entry for '%s': %s\n", opt.to,
+			fprintf(stderr, PROG ": devmap entry for '%s': %s\n", tos[i],
 				strerror(-err));
 	}
 	err = err ?: attach_pin(skel->progs.e2e_redirect, ifindex);
