@@ -272,11 +272,13 @@ _Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
 #define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */
 
 /*
- * vipxdp_fc: the flow cache, an array with VIPXDP_FC_ENTRIES entries per
- * possible CPU (CPU c owns entries [c * VIPXDP_FC_ENTRIES, (c + 1) *
- * VIPXDP_FC_ENTRIES): one plain array, so a lookup is one address
- * computation, where a per-CPU array's entries each need a pointer load
- * first), in sets of VIPXDP_FC_WAYS. An established flow's packets skip the
+ * vipxdp_fc: the flow cache, a plain array with one element per possible
+ * CPU (key: the CPU's number), each element a table of VIPXDP_FC_ENTRIES
+ * entries in sets of VIPXDP_FC_WAYS (struct vipxdp_fc_table). Finding the
+ * CPU's table does not wait for the flow's hash, and the entry's address is
+ * then one computation from the hash (a per-CPU array of entries would need
+ * a pointer load per entry, and a plain array of entries a key through the
+ * stack, both after the hash). An established flow's packets skip the
  * service and conntrack hash lookups: the entry holds what its conntrack
  * entry does to them (the rewrite, the counters to bump, the next hop). An
  * entry is filled by a packet that went the whole way (conntrack hit,
@@ -363,6 +365,11 @@ struct vipxdp_fc {
 	__u8 pad2[16];
 };
 _Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
+
+/* One CPU's part of the flow cache: 1 MiB. */
+struct vipxdp_fc_table {
+	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
+};
 _Static_assert(VIPXDP_MAX_SERVICES <= 0xffff, "vipxdp_fc.svc_id is 16 bits");
 
 /*

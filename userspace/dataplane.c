@@ -102,7 +102,7 @@ int vipxdp_size_flow_cache(struct vipxdp_bpf *skel)
 
 	if (ncpu < 1)
 		return ncpu < 0 ? ncpu : -EINVAL;
-	return bpf_map__set_max_entries(skel->maps.vipxdp_fc, (__u32)ncpu * VIPXDP_FC_ENTRIES);
+	return bpf_map__set_max_entries(skel->maps.vipxdp_fc, (__u32)ncpu);
 }
 
 int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)

@@ -7,19 +7,29 @@
  * fc_fast() runs first on every packet. It parses what the whole path
  * (datapath.h) parses, with the same helpers, but goes on only for TCP and
  * UDP without SYN, FIN or RST, TTL above 1, and an entry: then a
- * multiply-shift hash, one array lookup and a 16-byte compare (IPv6: 40)
- * replace the service and conntrack hash lookups (jhash over 40 bytes and a
- * bucket walk each), and the packet gets exactly what the whole path would
- * do to it and is counted the same way (service, backend, verdict, sampled
- * talkers). Anything else returns -1 and takes the whole path, which fills
- * the cache after a conntrack hit that it forwarded. When a CPU's lookups
- * stop hitting (struct vipxdp_fc_ctl), it leaves the cache alone for a while.
+ * multiply-shift hash, the entry's address in this CPU's table and a
+ * 16-byte compare (IPv6: 40) replace the service and conntrack hash lookups
+ * (jhash over 40 bytes and a bucket walk each), and the packet gets exactly
+ * what the whole path would do to it and is counted the same way (service,
+ * backend, verdict, sampled talkers). Anything else returns -1 and takes the
+ * whole path, which fills the cache after a conntrack hit that it forwarded;
+ * but TCP and UDP the address pre-filter says is not ours are passed here,
+ * after the cache missed, as the whole path would pass them. When a CPU's
+ * lookups stop hitting (struct vipxdp_fc_ctl), it leaves the cache alone for
+ * a while.
+ *
+ * The entry's read is a hit's one likely cache miss (at a thousand flows
+ * and more the entry is in L2 at best), and everything on the way to it adds
+ * to that wait: measured end to end, a second multiply in the hash cost 3%
+ * of the packet rate. Hence one multiply, an entry address that does not go
+ * through the stack (the CPU's table is found apart from the hash, and the
+ * set within it by arithmetic), and no pre-filter before a hit.
  *
  * What a hit may miss, for at most an entry's life (VIPXDP_FC_TTL_JIFFIES):
  * a change another CPU makes to the flow's conntrack entry (LRU eviction, a
- * SYN reusing the 5-tuple that lands on another CPU). Changes the control plane makes bump
- * vipxdp_gen and take effect at once; a CPU's own SYN, FIN or RST drops its
- * entry.
+ * SYN reusing the 5-tuple that lands on another CPU). Changes the control
+ * plane makes bump vipxdp_gen and take effect at once; a CPU's own SYN, FIN
+ * or RST drops its entry.
  */
 #ifndef VIPXDP_BPF_FLOWCACHE_H
 #define VIPXDP_BPF_FLOWCACHE_H
@@ -57,16 +67,25 @@ static __always_inline void fc_key_of(struct fc_key *k, const struct vipxdp_flow
 	fc_key_set(k, f->saddr.w, f->daddr.w, f->sport, f->dport, f->proto, f->family);
 }
 
-/* The first entry of the key's set, in this CPU's part of the array. */
+/* This CPU's table, or NULL. */
+static __always_inline struct vipxdp_fc_table *fc_table(void)
+{
+	__u32 cpu = bpf_get_smp_processor_id();
+
+	return bpf_map_lookup_elem(&vipxdp_fc, &cpu);
+}
+
+/* The first entry of the key's set in a table. */
 static __always_inline __u32 fc_index(const struct fc_key *k)
 {
-	__u64 h = k->k0 ^ (k->k1 * 0xff51afd7ed558ccdull);
+	/* One multiply: its top bits depend on every bit of the key. */
+	__u64 h = k->k0 ^ (k->k1 << 11 | k->k1 >> 53);
 
 	if (k->v6)
 		h ^= (__u64)(k->s[1] ^ k->s[2] ^ k->s[3]) << 32 | (k->d[1] ^ k->d[2] ^ k->d[3]);
 	h *= 0x9e3779b97f4a7c15ull;
 	/* 4096 sets: 12 bits. */
-	return bpf_get_smp_processor_id() * VIPXDP_FC_ENTRIES + (__u32)(h >> 52) * VIPXDP_FC_WAYS;
+	return (__u32)(h >> 52) * VIPXDP_FC_WAYS;
 }
 _Static_assert(VIPXDP_FC_SETS == 4096, "fc_index takes 12 bits");
 
@@ -130,40 +149,47 @@ static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
 	ctl->lookups = ctl->hits = 0;
 }
 
-/* The entry of key k in its set, good or not, or NULL. */
-static __always_inline struct vipxdp_fc *fc_entry(const struct fc_key *k)
+/* The entry of key k in its set of table t, good or not, or NULL. */
+static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t,
+						  const struct fc_key *k)
 {
 	__u32 idx = fc_index(k);
 	struct vipxdp_fc *e;
 
 #pragma unroll
-	for (int w = 0; w < VIPXDP_FC_WAYS; w++, idx++) {
-		e = bpf_map_lookup_elem(&vipxdp_fc, &idx);
-		if (e && fc_match(e, k))
+	for (int w = 0; w < VIPXDP_FC_WAYS; w++) {
+		e = &t->e[(idx + w) & (VIPXDP_FC_ENTRIES - 1)];
+		if (fc_match(e, k))
 			return e;
 	}
 	return NULL;
 }
 
-/* The good entry of key k, or NULL. */
+/* The good entry of key k in this CPU's table, or NULL. */
 static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
 {
-	struct vipxdp_fc *e = fc_entry(k);
+	struct vipxdp_fc_table *t = fc_table();
+	struct vipxdp_fc *e;
 
-	return e && fc_good(e, now, gen) ? e : NULL;
+	if (!t)
+		return NULL;
+	e = fc_entry(t, k);
+	/* A match has k's family: it is not an empty entry. */
+	return e && now - e->jif < VIPXDP_FC_TTL_JIFFIES && e->gen == gen ? e : NULL;
 }
 
 /* Forget flow f on this CPU (its TCP state is about to change). Out of
  * line, as the fills below: the whole path's stack frame is full. */
 static __noinline void fc_forget(const struct vipxdp_flow *f)
 {
+	struct vipxdp_fc_table *t = fc_table();
 	struct vipxdp_fc *e;
 	struct fc_key k;
 
-	if (!f)
+	if (!f || !t)
 		return;
 	fc_key_of(&k, f);
-	e = fc_entry(&k);
+	e = fc_entry(t, &k);
 	if (e)
 		e->family = 0;
 }
@@ -185,6 +211,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	struct vipxdp_fc *e = NULL, *w;
 	__u64 addr_diff = 0, port_diff = 0;
 	__u32 idx, zero = 0, now = fc_now();
+	struct vipxdp_fc_table *t;
 	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
 
@@ -193,13 +220,14 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	if (!ctl || ctl->skip)
 		return; /* not paying on this CPU now */
+	t = fc_table();
+	if (!t)
+		return;
 	fc_key_of(&k, f);
 	idx = fc_index(&k);
 #pragma unroll
-	for (int i = 0; i < VIPXDP_FC_WAYS; i++, idx++) {
-		w = bpf_map_lookup_elem(&vipxdp_fc, &idx);
-		if (!w)
-			return;
+	for (int i = 0; i < VIPXDP_FC_WAYS; i++) {
+		w = &t->e[(idx + i) & (VIPXDP_FC_ENTRIES - 1)];
 		if (fc_match(w, &k)) {
 			e = w;
 			break;
@@ -352,13 +380,19 @@ static __always_inline void fc_put_addr(__u32 *a, __be32 w0, const __be32 *rest,
 /* A hit: the packet gets what the whole path would do to it; the checksums
  * take the entry's precomputed differences. */
 static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				    const struct vipxdp_fc *e, const struct fc_key *k, __u32 sample,
-				    __u32 *rng, __u64 bytes, __u32 *talk)
+				    const struct vipxdp_fc *e, const struct fc_key *k, __u32 *rng,
+				    __u64 bytes, __u32 *talk)
 {
 	__u8 flags = e->flags;
 
-	if ((flags & VIPXDP_FC_F_VIP) && (sample = talker_draw(rng, sample)) && fc_talker(k))
-		*talk = sample;
+	if (flags & VIPXDP_FC_F_VIP) {
+		const struct vipxdp_cfg *cfg;
+		__u32 zero = 0, sample;
+
+		cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+		if (cfg && (sample = talker_draw(rng, cfg->talkers_sample)) && fc_talker(k))
+			*talk = sample;
+	}
 	if (flags & VIPXDP_FC_F_COUNT) {
 		bool reply = flags & VIPXDP_FC_F_REPLY;
 
@@ -385,29 +419,60 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 	return send_to(ctx, eth, e->ifindex, e->dmac, e->smac);
 }
 
+/* A packet from s to d (four words each for IPv6) that the cache did not
+ * answer: pass it when the address filter says it is not ours (as the
+ * whole path would at once), else -1. Counts the miss against the hit rate,
+ * but not while the cache is off, nor for a TCP SYN, FIN or RST (which the
+ * cache never answers). */
+static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, const __u32 *s, const __u32 *d,
+				   bool v6, __u8 syn_fin_rst)
+{
+	const struct vipxdp_filter *filt;
+	const struct vipxdp_cfg *cfg;
+	__u32 zero = 0, sx = s[0], dx = d[0], bit;
+	bool maybe_vip, maybe_be;
+
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!filt || !cfg)
+		return -1;
+	if (v6) {
+		sx ^= s[1] ^ s[2] ^ s[3];
+		dx ^= d[1] ^ d[2] ^ d[3];
+	}
+	bit = vipxdp_filter_bit_x(dx);
+	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	bit = vipxdp_filter_bit_x(sx);
+	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
+		return VIPXDP_R_pass_no_service;
+	if (!syn_fin_rst && !(cfg->flags & VIPXDP_CFG_F_NO_FC))
+		fc_note(ctl, false);
+	return -1;
+}
+
 /*
  * The fast path: the reason the packet ends with when the cache answers it
- * (or when it is TCP/UDP that the address filter says is not ours, which
- * the whole path would pass too), -1 to take the whole path. *talk is set
- * when the top-talker sampler picked the packet: the caller then counts it
- * (fc_talker_count()). Out of line: its code stays small and together, and
- * its stack frame is not added to the whole path's.
+ * (or when it is TCP/UDP that the cache missed and the address filter says
+ * is not ours, which the whole path would pass too), -1 to take the whole
+ * path. *talk is set when the top-talker sampler picked the packet: the
+ * caller then counts it (fc_talker_count()). Out of line, as the whole path
+ * (vipxdp_process()): its code stays small and together, and the two stack
+ * frames are not added up (each may use what the entry point leaves of the
+ * 512 bytes).
  */
-static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
+static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 {
 	void *data, *data_end;
 	struct hdr_cursor c;
-	const struct vipxdp_filter *filt;
-	const struct vipxdp_cfg *cfg;
 	struct l4_ptrs p = {};
 	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_fc *e;
 	struct ethhdr *eth;
 	struct fc_key k;
 	const __u32 *s, *d;
-	__u32 zero = 0, bit, sx, dx;
-	bool maybe_vip, maybe_be;
-	__u8 l4proto, family;
+	__u32 zero = 0;
+	__u8 l4proto, family, syn_fin_rst = 0;
 	void *l4_end;
 	int proto;
 
@@ -426,8 +491,6 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 			return -1;
 		s = &p.ip4->saddr;
 		d = &p.ip4->daddr;
-		sx = s[0];
-		dx = d[0];
 		family = VIPXDP_AF_INET;
 		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
@@ -436,8 +499,6 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 		p.v6 = true;
 		s = p.ip6->saddr.in6_u.u6_addr32;
 		d = p.ip6->daddr.in6_u.u6_addr32;
-		sx = s[0] ^ s[1] ^ s[2] ^ s[3];
-		dx = d[0] ^ d[1] ^ d[2] ^ d[3];
 		family = VIPXDP_AF_INET6;
 		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
 	} else {
@@ -445,24 +506,12 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 	}
 	if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP)
 		return -1;
-	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
-	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
-	if (!filt || !cfg)
-		return -1;
-	bit = vipxdp_filter_bit_x(dx);
-	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	bit = vipxdp_filter_bit_x(sx);
-	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
-		return VIPXDP_R_pass_no_service; /* as the whole path: not ours */
-	if (cfg->flags & VIPXDP_CFG_F_NO_FC)
-		return -1;
 	if (l4proto == IPPROTO_TCP) {
 		struct tcphdr *th;
 
-		if (parse_tcp(&c, data_end, l4_end, &th) ||
-		    (((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST)))
+		if (parse_tcp(&c, data_end, l4_end, &th))
 			return -1;
+		syn_fin_rst = ((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
 		p.sport = &th->source;
 		p.dport = &th->dest;
 		p.check = &th->check;
@@ -476,15 +525,24 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u64 bytes, __u32 *talk)
 		p.check = &uh->check;
 		p.udp = true;
 	}
-	p.has_ports = true;
-	p.has_csum = true;
-	p.csum_pseudo = true;
-	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
-	e = fc_find(&k, fc_now(), fc_gen());
-	fc_note(ctl, e != NULL);
-	if (!e)
-		return -1;
-	return fc_apply(ctx, eth, &p, e, &k, cfg->talkers_sample, &ctl->rng, bytes, talk);
+	/* The cache first: only flows the whole path forwarded have an
+	 * entry, so a hit needs no address filter; and a flow's entry is
+	 * good only while vipxdp_gen has not moved since it was filled (so
+	 * not after the cache was turned off, nor after any other change). */
+	if (!syn_fin_rst) {
+		fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
+		e = fc_find(&k, fc_now(), fc_gen());
+		if (e) {
+			fc_note(ctl, true);
+			p.has_ports = true;
+			p.has_csum = true;
+			p.csum_pseudo = true;
+			return fc_apply(ctx, eth, &p, e, &k, &ctl->rng,
+					data_end - data, talk);
+		}
+	}
+	/* A miss: what the whole path would pass at once, passed here. */
+	return fc_miss(ctl, s, d, p.v6, syn_fin_rst);
 }
 
 #endif /* VIPXDP_BPF_FLOWCACHE_H */

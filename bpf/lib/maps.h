@@ -145,16 +145,16 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } vipxdp_rev SEC(".maps");
 
-/* The flow cache (see struct vipxdp_fc). The loader sizes it for the
- * possible CPUs (vipxdp_size_flow_cache()); CPUs beyond its size find no
- * entry and take the whole path. mmap-able only for the alignment: entries
- * start on page and cache-line boundaries. */
+/* The flow cache (see struct vipxdp_fc): a table per CPU. The loader sizes
+ * it for the possible CPUs (vipxdp_size_flow_cache()); CPUs beyond its size
+ * find no table and take the whole path. mmap-able only for the alignment:
+ * tables start on page boundaries. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, VIPXDP_FC_ENTRIES);
+	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__type(key, __u32);
-	__type(value, struct vipxdp_fc);
+	__type(value, struct vipxdp_fc_table);
 } vipxdp_fc SEC(".maps");
 
 /* Per CPU: does the flow cache pay (struct vipxdp_fc_ctl)? */
