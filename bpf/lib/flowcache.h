@@ -397,7 +397,8 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 		bool reply = flags & VIPXDP_FC_F_REPLY;
 
 		count_lb(&vipxdp_svc_st, e->svc_id, bytes, false, reply);
-		count_lb(&vipxdp_be_st, e->backend_id, bytes, false, reply);
+		/* the entry's backend_id is the key: no copy through the stack */
+		count_lb_at(&vipxdp_be_st, &e->backend_id, bytes, false, reply);
 	}
 	if (flags & VIPXDP_FC_F_DNAT) {
 		fc_put_addr(p->v6 ? p->ip6->daddr.in6_u.u6_addr32 : &p->ip4->daddr, e->new_daddr0,

@@ -21,9 +21,12 @@ static __always_inline void count_reason(__u32 reason, __u64 bytes)
 	c->bytes += bytes;
 }
 
-static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
+/* Count a packet under service or backend *id: id may point into a map
+ * value (the key then needs no trip through the stack). */
+static __always_inline void count_lb_at(void *map, const __u32 *id, __u64 bytes, bool new_flow,
+					bool reply)
 {
-	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, &id);
+	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, id);
 
 	if (!s)
 		return;
@@ -35,6 +38,11 @@ static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_
 	s->packets++;
 	s->bytes += bytes;
 	s->new_flows += new_flow;
+}
+
+static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
+{
+	count_lb_at(map, &id, bytes, new_flow, reply);
 }
 
 #endif /* VIPXDP_BPF_STATS_H */
