@@ -75,8 +75,8 @@ static __always_inline struct vipxdp_fc_table *fc_table(void)
 	return bpf_map_lookup_elem(&vipxdp_fc, &cpu);
 }
 
-/* The first entry of the key's set in a table. */
-static __always_inline __u32 fc_index(const struct fc_key *k)
+/* The first entry of the key's set in table t. */
+static __always_inline struct vipxdp_fc *fc_set(struct vipxdp_fc_table *t, const struct fc_key *k)
 {
 	/* One multiply: its top bits depend on every bit of the key. */
 	__u64 h = k->k0 ^ (k->k1 << 11 | k->k1 >> 53);
@@ -84,10 +84,11 @@ static __always_inline __u32 fc_index(const struct fc_key *k)
 	if (k->v6)
 		h ^= (__u64)(k->s[1] ^ k->s[2] ^ k->s[3]) << 32 | (k->d[1] ^ k->d[2] ^ k->d[3]);
 	h *= 0x9e3779b97f4a7c15ull;
-	/* 4096 sets: 12 bits. */
-	return (__u32)(h >> 52) * VIPXDP_FC_WAYS;
+	/* 4096 sets (12 bits) of 256 bytes: two shifts to the set's offset. */
+	return (void *)t->e + ((h >> 52) << 8);
 }
-_Static_assert(VIPXDP_FC_SETS == 4096, "fc_index takes 12 bits");
+_Static_assert(sizeof(struct vipxdp_fc) * VIPXDP_FC_WAYS == 256, "fc_set: sets of 256 bytes");
+_Static_assert(VIPXDP_FC_SETS == 4096, "fc_set takes 12 bits");
 
 static __always_inline bool fc_match(const struct vipxdp_fc *e, const struct fc_key *k)
 {
@@ -153,27 +154,22 @@ static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
 static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t,
 						  const struct fc_key *k)
 {
-	__u32 idx = fc_index(k);
-	struct vipxdp_fc *e;
+	struct vipxdp_fc *set = fc_set(t, k);
 
 #pragma unroll
 	for (int w = 0; w < VIPXDP_FC_WAYS; w++) {
-		e = &t->e[(idx + w) & (VIPXDP_FC_ENTRIES - 1)];
-		if (fc_match(e, k))
-			return e;
+		if (fc_match(&set[w], k))
+			return &set[w];
 	}
 	return NULL;
 }
 
-/* The good entry of key k in this CPU's table, or NULL. */
-static __always_inline struct vipxdp_fc *fc_find(const struct fc_key *k, __u32 now, __u32 gen)
+/* The good entry of key k in table t, or NULL. */
+static __always_inline struct vipxdp_fc *fc_find(struct vipxdp_fc_table *t,
+						 const struct fc_key *k, __u32 now, __u32 gen)
 {
-	struct vipxdp_fc_table *t = fc_table();
-	struct vipxdp_fc *e;
+	struct vipxdp_fc *e = fc_entry(t, k);
 
-	if (!t)
-		return NULL;
-	e = fc_entry(t, k);
 	/* A match has k's family: it is not an empty entry. */
 	return e && now - e->jif < VIPXDP_FC_TTL_JIFFIES && e->gen == gen ? e : NULL;
 }
@@ -208,9 +204,9 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 				    const struct vipxdp_addr *saddr, __be16 sport, __u32 svc_id,
 				    __u32 be_id, const struct vipxdp_nh *nh, __u32 epoch, __u32 gen)
 {
-	struct vipxdp_fc *e = NULL, *w;
+	struct vipxdp_fc *e = NULL, *w, *set;
 	__u64 addr_diff = 0, port_diff = 0;
-	__u32 idx, zero = 0, now = fc_now();
+	__u32 zero = 0, now = fc_now();
 	struct vipxdp_fc_table *t;
 	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
@@ -224,10 +220,10 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	if (!t)
 		return;
 	fc_key_of(&k, f);
-	idx = fc_index(&k);
+	set = fc_set(t, &k);
 #pragma unroll
 	for (int i = 0; i < VIPXDP_FC_WAYS; i++) {
-		w = &t->e[(idx + i) & (VIPXDP_FC_ENTRIES - 1)];
+		w = &set[i];
 		if (fc_match(w, &k)) {
 			e = w;
 			break;
@@ -467,12 +463,13 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 	void *data, *data_end;
 	struct hdr_cursor c;
 	struct l4_ptrs p = {};
+	struct vipxdp_fc_table *t;
 	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_fc *e;
 	struct ethhdr *eth;
 	struct fc_key k;
 	const __u32 *s, *d;
-	__u32 zero = 0;
+	__u32 zero = 0, now, gen;
 	__u8 l4proto, family, syn_fin_rst = 0;
 	void *l4_end;
 	int proto;
@@ -530,9 +527,15 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 	 * entry, so a hit needs no address filter; and a flow's entry is
 	 * good only while vipxdp_gen has not moved since it was filled (so
 	 * not after the cache was turned off, nor after any other change). */
-	if (!syn_fin_rst) {
+	/* The helper calls (inlined by the verifier, but calls to the
+	 * compiler) first: then the key's words go from the packet to the
+	 * entry's address without a spill and reload in between. */
+	now = fc_now();
+	gen = fc_gen();
+	t = fc_table();
+	if (!syn_fin_rst && t) {
 		fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
-		e = fc_find(&k, fc_now(), fc_gen());
+		e = fc_find(t, &k, now, gen);
 		if (e) {
 			fc_note(ctl, true);
 			p.has_ports = true;
