@@ -373,6 +373,19 @@ static __always_inline void fc_put_addr(__u32 *a, __be32 w0, const __be32 *rest,
 	}
 }
 
+/* The entry's destination and source MACs (12 bytes from dmac, which is
+ * 8-aligned) into the frame: an 8-byte and a 4-byte copy, where a copy into
+ * struct ethhdr (packed) takes 12 single bytes. The verifier does not hold
+ * packet access to alignment on this architecture, nor does the CPU. */
+static __always_inline void fc_put_macs(struct ethhdr *eth, const struct vipxdp_fc *e)
+{
+	*(__u64 *)eth = *(const __u64 *)e->dmac;
+	*(__u32 *)((void *)eth + 8) = *(const __u32 *)(e->dmac + 8);
+}
+_Static_assert(__builtin_offsetof(struct vipxdp_fc, dmac) % 8 == 0, "fc_put_macs: 8-aligned MACs");
+_Static_assert(__builtin_offsetof(struct vipxdp_fc, smac) == __builtin_offsetof(struct vipxdp_fc, dmac) + 6,
+	       "fc_put_macs: smac after dmac");
+
 /* A hit: the packet gets what the whole path would do to it; the checksums
  * take the entry's precomputed differences. */
 static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
@@ -413,7 +426,8 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 		p->ip6->hop_limit--;
 	}
 	*p->check = p->udp ? csum_apply_udp(*p->check, e->l4_diff) : csum_apply(*p->check, e->l4_diff);
-	return send_to(ctx, eth, e->ifindex, e->dmac, e->smac);
+	fc_put_macs(eth, e);
+	return send_via(ctx, e->ifindex);
 }
 
 /* A packet from s to d (four words each for IPv6) that the cache did not

@@ -80,15 +80,11 @@ static __always_inline __u64 csum_ttl_diff(void)
 	return csum_diff16(bpf_htons(0x0100), 0);
 }
 
-/* Send the frame, TTL already down, to next hop (ifindex, dmac) from smac:
- * MACs set, XDP_TX or a redirect. */
-static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32 ifindex,
-				   const __u8 *dmac, const __u8 *smac)
+/* Send the frame, MACs and TTL already set, out of ifindex: XDP_TX or a
+ * redirect. */
+static __always_inline int send_via(struct xdp_md *ctx, __u32 ifindex)
 {
 	int rc;
-
-	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
-	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
 
 	if (ifindex == ctx->ingress_ifindex)
 		return VIPXDP_R_fwd_tx;
@@ -96,6 +92,16 @@ static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32
 	if (rc != XDP_REDIRECT)
 		rc = bpf_redirect(ifindex, 0);
 	return rc == XDP_REDIRECT ? VIPXDP_R_fwd_redirect : VIPXDP_R_drop_error;
+}
+
+/* Send the frame, TTL already down, to next hop (ifindex, dmac) from smac:
+ * MACs set, XDP_TX or a redirect. */
+static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32 ifindex,
+				   const __u8 *dmac, const __u8 *smac)
+{
+	__builtin_memcpy(eth->h_dest, dmac, ETH_ALEN);
+	__builtin_memcpy(eth->h_source, smac, ETH_ALEN);
+	return send_via(ctx, ifindex);
 }
 
 /*

@@ -76,7 +76,9 @@ static __always_inline int parse_eth(struct hdr_cursor *c, void *data_end, struc
 		return -1;
 	*eth = e;
 	c->pos = e + 1;
-	proto = e->h_proto;
+	/* One 2-byte load (struct ethhdr is packed: e->h_proto is read as
+	 * two bytes). */
+	proto = *(const __be16 *)((void *)e + __builtin_offsetof(struct ethhdr, h_proto));
 #pragma unroll
 	for (int i = 0; i < VIPXDP_VLAN_MAX; i++) {
 		if (proto != bpf_htons(ETH_P_8021Q) && proto != bpf_htons(ETH_P_8021AD))
