@@ -57,6 +57,26 @@ static __always_inline __u16 csum_apply_udp(__u16 check, __u64 diff)
 	return r ? r : 0xffff;
 }
 
+/* Apply a folded (16-bit) difference: one fold is enough, as ~check +
+ * diff is at most 0x1fffe. */
+static __always_inline __u16 csum_apply16(__u16 check, __u16 diff)
+{
+	__u32 s = (__u16)~check + (__u32)diff;
+
+	return ~(__u16)((s & 0xffff) + (s >> 16));
+}
+
+/* The same for a UDP checksum (0 stays 0, a computed 0 is sent as 0xffff). */
+static __always_inline __u16 csum_apply16_udp(__u16 check, __u16 diff)
+{
+	__u16 r;
+
+	if (!check)
+		return 0;
+	r = csum_apply16(check, diff);
+	return r ? r : 0xffff;
+}
+
 /* Full checksum of a buffer of 16-bit words (fixed, small size). */
 static __always_inline __u64 csum_add_words(const __u16 *p, int nwords)
 {

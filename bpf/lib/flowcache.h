@@ -420,12 +420,13 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 		*p->sport = e->new_sport;
 	}
 	if (!p->v6) {
-		p->ip4->check = csum_apply(p->ip4->check, e->ip_diff);
+		p->ip4->check = csum_apply16(p->ip4->check, e->ip_diff);
 		p->ip4->ttl--;
 	} else {
 		p->ip6->hop_limit--;
 	}
-	*p->check = p->udp ? csum_apply_udp(*p->check, e->l4_diff) : csum_apply(*p->check, e->l4_diff);
+	*p->check = p->udp ? csum_apply16_udp(*p->check, e->l4_diff)
+			   : csum_apply16(*p->check, e->l4_diff);
 	fc_put_macs(eth, e);
 	return send_via(ctx, e->ifindex);
 }
