@@ -46,15 +46,16 @@ static __always_inline __u16 csum_apply(__u16 check, __u64 diff)
 	return ~csum_fold64((__u16)~check + diff);
 }
 
-/* UDP: checksum 0 means "none" and stays 0; a computed 0 is sent as 0xffff. */
+/* UDP: checksum 0 means "none" and stays 0; a computed 0 is sent as 0xffff.
+ * r is the updated value of stored checksum check. */
+static __always_inline __u16 csum_udp(__u16 check, __u16 r)
+{
+	return !check ? 0 : r ? r : 0xffff;
+}
+
 static __always_inline __u16 csum_apply_udp(__u16 check, __u64 diff)
 {
-	__u16 r;
-
-	if (!check)
-		return 0;
-	r = csum_apply(check, diff);
-	return r ? r : 0xffff;
+	return csum_udp(check, csum_apply(check, diff));
 }
 
 /* Apply a folded (16-bit) difference: one fold is enough, as ~check +
@@ -66,15 +67,9 @@ static __always_inline __u16 csum_apply16(__u16 check, __u16 diff)
 	return ~(__u16)((s & 0xffff) + (s >> 16));
 }
 
-/* The same for a UDP checksum (0 stays 0, a computed 0 is sent as 0xffff). */
 static __always_inline __u16 csum_apply16_udp(__u16 check, __u16 diff)
 {
-	__u16 r;
-
-	if (!check)
-		return 0;
-	r = csum_apply16(check, diff);
-	return r ? r : 0xffff;
+	return csum_udp(check, csum_apply16(check, diff));
 }
 
 /* Full checksum of a buffer of 16-bit words (fixed, small size). */
