@@ -151,8 +151,7 @@ static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
 }
 
 /* The entry of key k in its set of table t, good or not, or NULL. */
-static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t,
-						  const struct fc_key *k)
+static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t, const struct fc_key *k)
 {
 	struct vipxdp_fc *set = fc_set(t, k);
 
@@ -165,8 +164,8 @@ static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t,
 }
 
 /* The good entry of key k in table t, or NULL. */
-static __always_inline struct vipxdp_fc *fc_find(struct vipxdp_fc_table *t,
-						 const struct fc_key *k, __u32 now, __u32 gen)
+static __always_inline struct vipxdp_fc *fc_find(struct vipxdp_fc_table *t, const struct fc_key *k,
+						 __u32 now, __u32 gen)
 {
 	struct vipxdp_fc *e = fc_entry(t, k);
 
@@ -383,7 +382,8 @@ static __always_inline void fc_put_macs(struct ethhdr *eth, const struct vipxdp_
 	*(__u32 *)((void *)eth + 8) = *(const __u32 *)(e->dmac + 8);
 }
 _Static_assert(__builtin_offsetof(struct vipxdp_fc, dmac) % 8 == 0, "fc_put_macs: 8-aligned MACs");
-_Static_assert(__builtin_offsetof(struct vipxdp_fc, smac) == __builtin_offsetof(struct vipxdp_fc, dmac) + 6,
+_Static_assert(__builtin_offsetof(struct vipxdp_fc, smac) ==
+		       __builtin_offsetof(struct vipxdp_fc, dmac) + 6,
 	       "fc_put_macs: smac after dmac");
 
 /* A hit: the packet gets what the whole path would do to it; the checksums
@@ -556,8 +556,7 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 			p.has_ports = true;
 			p.has_csum = true;
 			p.csum_pseudo = true;
-			return fc_apply(ctx, eth, &p, e, &k, &ctl->rng,
-					data_end - data, talk);
+			return fc_apply(ctx, eth, &p, e, &k, &ctl->rng, data_end - data, talk);
 		}
 	}
 	/* A miss: what the whole path would pass at once, passed here. */

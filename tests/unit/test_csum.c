@@ -20,7 +20,7 @@
 /* Differences to try: the edges and a spread of others. */
 static int diffs(__u16 *d, int max)
 {
-	static const __u16 edge[] = { 0, 1, 2, 0x7fff, 0x8000, 0xfffe, 0xffff };
+	static const __u16 edge[] = {0, 1, 2, 0x7fff, 0x8000, 0xfffe, 0xffff};
 	__u32 x = 0x12345679;
 	int n = 0;
 
@@ -48,7 +48,8 @@ static bool test_apply16_equals_apply(void)
 				continue;
 			printf("# check 0x%04x diff 0x%04x\n", check, d[i]);
 			ASSERT_EQ(csum_apply16(check, d[i]), csum_apply(check, d[i]), "TCP/IP");
-			ASSERT_EQ(csum_apply16_udp(check, d[i]), csum_apply_udp(check, d[i]), "UDP");
+			ASSERT_EQ(csum_apply16_udp(check, d[i]), csum_apply_udp(check, d[i]),
+				  "UDP");
 			return false;
 		}
 	}
