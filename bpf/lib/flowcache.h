@@ -189,6 +189,23 @@ static __noinline void fc_forget(const struct vipxdp_flow *f)
 		e->family = 0;
 }
 
+/* One rewrite of an entry, address from -> to and port fport -> tport:
+ * the new address (word 0 in *w0, IPv6 words 1..3 in rest) and port, and
+ * what they change in the checksums, added to *addr_diff and *port_diff. */
+static __always_inline void fc_set_rewrite(__be32 *w0, __be32 *rest, __be16 *port,
+					   const __u32 *from, const struct vipxdp_addr *to,
+					   __be16 fport, __be16 tport, bool v6, __u64 *addr_diff,
+					   __u64 *port_diff)
+{
+	*w0 = to->w[0];
+	rest[0] = to->w[1];
+	rest[1] = to->w[2];
+	rest[2] = to->w[3];
+	*port = tport;
+	*addr_diff += v6 ? csum_diff_addr6(from, to->w) : csum_diff32(from[0], to->w[0]);
+	*port_diff += csum_diff16(fport, tport);
+}
+
 /*
  * Remember what was just done to flow f's packet: flags (enum
  * vipxdp_fc_flags), the new destination and source (daddr/saddr may be
@@ -250,26 +267,12 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	__builtin_memcpy(e->smac, nh->smac, ETH_ALEN);
 	/* What the rewrite does to the checksums, summed once here: a hit
 	 * only adds it (RFC 1624). */
-	if (flags & VIPXDP_FC_F_DNAT) {
-		e->new_daddr0 = daddr->w[0];
-		e->new_daddr[0] = daddr->w[1];
-		e->new_daddr[1] = daddr->w[2];
-		e->new_daddr[2] = daddr->w[3];
-		e->new_dport = dport;
-		addr_diff += k.v6 ? csum_diff_addr6(f->daddr.w, daddr->w)
-				  : csum_diff32(f->daddr.w[0], daddr->w[0]);
-		port_diff += csum_diff16(f->dport, dport);
-	}
-	if (flags & VIPXDP_FC_F_SNAT) {
-		e->new_saddr0 = saddr->w[0];
-		e->new_saddr[0] = saddr->w[1];
-		e->new_saddr[1] = saddr->w[2];
-		e->new_saddr[2] = saddr->w[3];
-		e->new_sport = sport;
-		addr_diff += k.v6 ? csum_diff_addr6(f->saddr.w, saddr->w)
-				  : csum_diff32(f->saddr.w[0], saddr->w[0]);
-		port_diff += csum_diff16(f->sport, sport);
-	}
+	if (flags & VIPXDP_FC_F_DNAT)
+		fc_set_rewrite(&e->new_daddr0, e->new_daddr, &e->new_dport, f->daddr.w, daddr,
+			       f->dport, dport, k.v6, &addr_diff, &port_diff);
+	if (flags & VIPXDP_FC_F_SNAT)
+		fc_set_rewrite(&e->new_saddr0, e->new_saddr, &e->new_sport, f->saddr.w, saddr,
+			       f->sport, sport, k.v6, &addr_diff, &port_diff);
 	e->ip_diff = csum_fold64(addr_diff + csum_ttl_diff());
 	e->l4_diff = csum_fold64(addr_diff + port_diff);
 }
@@ -553,9 +556,6 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 		e = fc_find(t, &k, now, gen);
 		if (e) {
 			fc_note(ctl, true);
-			p.has_ports = true;
-			p.has_csum = true;
-			p.csum_pseudo = true;
 			return fc_apply(ctx, eth, &p, e, &k, &ctl->rng, data_end - data, talk);
 		}
 	}
