@@ -1320,6 +1320,40 @@ static int set_flow_cache(bool on)
 	return err ?: vipxdp_dp_set_cfg(&dp, &cfg);
 }
 
+/* A frame of TCP flow t (with flags) built into fr->in, and what its
+ * forwarding to fc_attempt()'s backend 198.19.0.1:8088 must give into
+ * fr->want: the data path must forward it so (fr keeps the frame, to send
+ * it again). */
+struct fc_frame {
+	__u8 in[2048], want[2048];
+	int len, wlen;
+};
+
+static bool fc_tcp(struct pkt_desc *t, __u8 flags, const __u8 *bmac, struct fc_frame *fr)
+{
+	struct run r;
+
+	t->tcp_flags = flags;
+	fr->len = pkt_build(t, fr->in, sizeof(fr->in));
+	fr->wlen = expected_fwd(*t, true, "198.19.0.1", 8088, mac_be, bmac, fr->want);
+	return expect(fr->in, fr->len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, fr->want,
+		      fr->wlen, &r);
+}
+
+/* TCP flow t from its SYN to its first data (ACK with 5 bytes): with the
+ * ACK the flow is established, and the whole path fills the cache. */
+static bool fc_tcp_establish(struct pkt_desc *t, const __u8 *bmac, struct fc_frame *fr)
+{
+	bool ok;
+
+	t->payload_len = 0;
+	t->ack = 0;
+	ok = fc_tcp(t, PKT_SYN, bmac, fr);
+	t->ack = 2000;
+	t->payload_len = 5;
+	return fc_tcp(t, PKT_ACK, bmac, fr) && ok;
+}
+
 /*
  * One attempt of test_flow_cache (a run slower than an entry's life, 256
  * jiffies, is retried). The way to tell a cache hit from the
@@ -1335,6 +1369,7 @@ static bool fc_attempt(int n, bool *crossed)
 	struct pkt_desc rep = tcp4(one[0], 8088, CLIENT4, 41001 + n * 10, PKT_ACK);
 	__u8 in[2048], want[2048], bmac[6];
 	struct vipxdp_lb_stats s0, s1, b0, b1;
+	struct fc_frame tf;
 	size_t nct, nnat;
 	__u64 t0 = now_ms();
 	struct vipxdp_ct ct;
@@ -1406,20 +1441,14 @@ static bool fc_attempt(int n, bool *crossed)
 
 	/* TCP: SYN, ACK (established: fills), ACK (hit). A FIN takes the
 	 * whole path and drops the entry: the ACK after it does too. */
-	len = pkt_build(&t, in, sizeof(in));
-	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-	t.tcp_flags = PKT_ACK;
-	t.ack = 2000;
-	t.payload_len = 5;
-	len = pkt_build(&t, in, sizeof(in));
-	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= fc_tcp_establish(&t, bmac, &tf);
 	fc_ct_delete(&t);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(tf.in, tf.len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, tf.want, tf.wlen,
+		     &r);
 	ok &= ASSERT_TRUE(!fc_ct_exists(&t), "established TCP: a hit");
 	/* The backend's replies: the first fills, the second hits. */
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(tf.in, tf.len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, tf.want, tf.wlen,
+		     &r);
 	memcpy(rep.l2.dmac, mac_be, 6);
 	memcpy(rep.l2.smac, bmac, 6);
 	{
@@ -1427,19 +1456,8 @@ static bool fc_attempt(int n, bool *crossed)
 		int rlen = pkt_build(&rep, rin, sizeof(rin));
 		int rwlen = expected_fwd(rep, false, VIP4_FC, 80, mac_in, mac_client, rwant);
 
-		t.tcp_flags = PKT_SYN;
-		t.payload_len = 0;
-		t.ack = 0;
 		fc_ct_delete(&t); /* from the whole path's ACK: start afresh */
-		len = pkt_build(&t, in, sizeof(in));
-		wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
-		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-		t.tcp_flags = PKT_ACK;
-		t.ack = 2000;
-		t.payload_len = 5;
-		len = pkt_build(&t, in, sizeof(in));
-		wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
-		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= fc_tcp_establish(&t, bmac, &tf);
 		if (!ASSERT_TRUE(fc_ct_get(&t, &ct), "tcp entry"))
 			return false;
 		ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH, "one entry");
@@ -1455,18 +1473,12 @@ static bool fc_attempt(int n, bool *crossed)
 		ok &= expect(rin, rlen, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
 	}
 	/* FIN: the whole path, and the entry of the flow goes. */
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-	t.tcp_flags = PKT_ACK | PKT_FIN;
-	len = pkt_build(&t, in, sizeof(in));
-	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= fc_tcp(&t, PKT_ACK, bmac, &tf);
+	ok &= fc_tcp(&t, PKT_ACK, bmac, &tf);
+	ok &= fc_tcp(&t, PKT_ACK | PKT_FIN, bmac, &tf);
 	ok &= ASSERT_TRUE(fc_ct_exists(&t), "FIN: the whole path");
-	t.tcp_flags = PKT_ACK;
-	len = pkt_build(&t, in, sizeof(in));
-	wlen = expected_fwd(t, true, one[0], 8088, mac_be, bmac, want);
 	fc_ct_delete(&t);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= fc_tcp(&t, PKT_ACK, bmac, &tf);
 	ok &= ASSERT_TRUE(fc_ct_exists(&t), "after a FIN: no hit");
 	/* Entries live VIPXDP_FC_TTL_JIFFIES: 256 ms at HZ 1000. */
 	*crossed = now_ms() - t0 > 200;
