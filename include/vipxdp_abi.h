@@ -311,10 +311,12 @@ enum vipxdp_fc_flags {
 
 /*
  * vipxdp_fc_ctl: per CPU, whether the flow cache pays. A window of
- * VIPXDP_FC_WINDOW lookups with fewer than one hit in VIPXDP_FC_MIN_HIT
- * (far more flows than entries: every lookup a miss in memory, every fill
- * in vain) stops lookups and fills for the next VIPXDP_FC_SKIP packets
- * (they go straight to the whole path); then the next window decides again.
+ * VIPXDP_FC_WINDOW lookups or more with fewer than one hit in
+ * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
+ * memory, every fill in vain) stops lookups and fills for the next
+ * VIPXDP_FC_SKIP packets (they go straight to the whole path); then the
+ * next window decides again. Misses end windows (a hit only counts a
+ * lookup): while everything hits, there is nothing to decide.
  */
 #define VIPXDP_FC_WINDOW 1024
 #define VIPXDP_FC_MIN_HIT 8
@@ -322,7 +324,7 @@ enum vipxdp_fc_flags {
 
 struct vipxdp_fc_ctl {
 	__u32 lookups; /* in this window */
-	__u32 hits;
+	__u32 misses;  /* in this window (a hit only counts a lookup) */
 	__u32 skip; /* packets left to take the whole path without the cache */
 	__u32 bypasses; /* windows that started a skip, since load */
 	__u32 rng; /* the fast path's top-talker sampler state */
@@ -355,7 +357,7 @@ struct vipxdp_fc {
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u8 flags; /* enum vipxdp_fc_flags */
-	__u8 pad;
+	__u8 talk;  /* F_VIP: the top-talker sampler's talkers_sample, as log2 + 1; 0 = off */
 	__u16 ip_diff; /* IPv4: the rewrite's and TTL's change to the header checksum */
 	/* line 1: IPv6 only */
 	__be32 saddr[3]; /* key: words 1..3 */

@@ -136,18 +136,25 @@ static __always_inline bool fc_skip(struct vipxdp_fc_ctl *ctl)
 	return true;
 }
 
-/* Count a lookup; at the end of a window with too few hits, skip. */
-static __always_inline void fc_note(struct vipxdp_fc_ctl *ctl, bool hit)
+/* Count a hit: a lookup, and no more (a hit ends no window). */
+static __always_inline void fc_note_hit(struct vipxdp_fc_ctl *ctl)
 {
 	ctl->lookups++;
-	ctl->hits += hit;
-	if (ctl->lookups < VIPXDP_FC_WINDOW)
+}
+
+/* Count a miss; at the end of a window with too few hits, skip. */
+static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl)
+{
+	__u32 n = ++ctl->lookups, miss = ++ctl->misses;
+
+	if (n < VIPXDP_FC_WINDOW)
 		return;
-	if (ctl->hits < VIPXDP_FC_WINDOW / VIPXDP_FC_MIN_HIT) {
+	/* hits = n - miss; misses > n only after n wrapped (4G hits). */
+	if (miss > n || (n - miss) * VIPXDP_FC_MIN_HIT < n) {
 		ctl->skip = VIPXDP_FC_SKIP;
 		ctl->bypasses++;
 	}
-	ctl->lookups = ctl->hits = 0;
+	ctl->lookups = ctl->misses = 0;
 }
 
 /* The entry of key k in its set of table t, good or not, or NULL. */
@@ -206,6 +213,26 @@ static __always_inline void fc_set_rewrite(__be32 *w0, __be32 *rest, __be16 *por
 	*port_diff += csum_diff16(fport, tport);
 }
 
+/* The top-talker sampler's setting (vipxdp_cfg.talkers_sample: 0 or a power
+ * of two up to 65536) as a hit reads it from its entry (vipxdp_fc.talk):
+ * log2 + 1, 0 when off. A change of the setting bumps vipxdp_gen, so no
+ * entry outlives the setting it carries. */
+static __always_inline __u8 fc_talk_code(void)
+{
+	const struct vipxdp_cfg *cfg;
+	__u32 zero = 0;
+
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!cfg || !cfg->talkers_sample)
+		return 0;
+#pragma unroll
+	for (int i = 0; i <= 16; i++) {
+		if (cfg->talkers_sample == 1u << i)
+			return i + 1;
+	}
+	return 0; /* not a power of two: the control plane never sets that */
+}
+
 /*
  * Remember what was just done to flow f's packet: flags (enum
  * vipxdp_fc_flags), the new destination and source (daddr/saddr may be
@@ -262,6 +289,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	e->svc_id = svc_id;
 	e->backend_id = be_id;
 	e->flags = flags;
+	e->talk = flags & VIPXDP_FC_F_VIP ? fc_talk_code() : 0;
 	e->ifindex = nh->ifindex;
 	__builtin_memcpy(e->dmac, nh->dmac, ETH_ALEN);
 	__builtin_memcpy(e->smac, nh->smac, ETH_ALEN);
@@ -397,12 +425,11 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 {
 	__u8 flags = e->flags;
 
-	if (flags & VIPXDP_FC_F_VIP) {
-		const struct vipxdp_cfg *cfg;
-		__u32 zero = 0, sample;
+	/* Only entries of packets to a VIP have a sampler setting. */
+	if (e->talk) {
+		__u32 sample = talker_draw(rng, 1u << (e->talk - 1));
 
-		cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
-		if (cfg && (sample = talker_draw(rng, cfg->talkers_sample)) && fc_talker(k))
+		if (sample && fc_talker(k))
 			*talk = sample;
 	}
 	if (flags & VIPXDP_FC_F_COUNT) {
@@ -462,8 +489,121 @@ static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, const __u32 *s, co
 	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
 		return VIPXDP_R_pass_no_service;
 	if (!syn_fin_rst && !(cfg->flags & VIPXDP_CFG_F_NO_FC))
-		fc_note(ctl, false);
+		fc_note_miss(ctl);
 	return -1;
+}
+
+/* The fast path's clock, change counter and table, each a helper call (the
+ * verifier inlines them, but they are calls to the compiler): made before
+ * the key is read, so that the key's words go from the packet to the
+ * entry's address without a spill and reload in between. */
+struct fc_env {
+	__u32 now;
+	__u32 gen;
+	struct vipxdp_fc_table *t;
+};
+
+static __always_inline void fc_env_get(struct fc_env *env)
+{
+	env->now = fc_now();
+	env->gen = fc_gen();
+	env->t = fc_table();
+}
+
+/*
+ * The cache, for a TCP or UDP packet parsed into p and keyed k: the hit's
+ * reason, or what fc_miss() says. Only flows the whole path forwarded have
+ * an entry, so a hit needs no address filter; and a flow's entry is good
+ * only while vipxdp_gen has not moved since it was filled (so not after the
+ * cache was turned off, nor after any other change).
+ */
+static __always_inline int fc_lookup(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
+				     const struct fc_env *env, struct ethhdr *eth,
+				     struct l4_ptrs *p, const struct fc_key *k, __u8 syn_fin_rst,
+				     __u64 bytes, __u32 *talk)
+{
+	struct vipxdp_fc *e;
+
+	if (!syn_fin_rst && env->t) {
+		e = fc_find(env->t, k, env->now, env->gen);
+		if (e) {
+			fc_note_hit(ctl);
+			return fc_apply(ctx, eth, p, e, k, &ctl->rng, bytes, talk);
+		}
+	}
+	/* A miss: what the whole path would pass at once, passed here. */
+	return fc_miss(ctl, k->s, k->d, k->v6, syn_fin_rst);
+}
+
+/* The common frame's fixed offsets (fc_common4()). */
+#define FC4_IP ETH_HLEN
+#define FC4_L4 (FC4_IP + 20)
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
+	       "fc_common4 and the entry's key words are laid out for little-endian loads");
+
+/*
+ * The common frame: untagged Ethernet, IPv4 without options, not a
+ * fragment, TTL above 1, TCP or UDP whose header the IP total length holds.
+ * Parsed at fixed offsets, so that the key is two loads from the packet and
+ * the way to the entry is short: the reason (fc_lookup()), or -2 for any
+ * other frame, which fc_fast() then parses as the whole path does (the
+ * checks here are parse_eth()'s, parse_ipv4()'s and parse_tcp()'s or
+ * parse_udp()'s for this frame, so both ways agree on every frame).
+ */
+static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl, void *data,
+				      void *data_end, __u32 *talk)
+{
+	struct iphdr *ip = data + FC4_IP;
+	struct l4_ptrs p = {.ip4 = ip};
+	struct fc_env env;
+	struct fc_key k;
+	__u32 x, tot;
+	__u8 l4proto, syn_fin_rst = 0;
+
+	if (data + FC4_L4 + sizeof(struct udphdr) > data_end)
+		return -2;
+	/* EtherType 0x0800, then version 4 and IHL 5: bytes 12..14. */
+	if ((*(const __u32 *)(data + 12) & 0xffffff) != 0x450008)
+		return -2;
+	/* Fragment offset and flags, TTL, protocol: bytes 6..9 of IP. */
+	x = *(const __u32 *)((void *)ip + 6);
+	if (x & bpf_htons(VIPXDP_IP_MF | VIPXDP_IP_OFFSET) || ((x >> 16) & 0xff) <= 1)
+		return -2;
+	l4proto = x >> 24;
+	tot = bpf_ntohs(ip->tot_len);
+	if ((void *)ip + tot > data_end)
+		return -2;
+	if (l4proto == IPPROTO_UDP) {
+		struct udphdr *uh = data + FC4_L4;
+		__u32 len = bpf_ntohs(uh->len);
+
+		if (tot < 20 + sizeof(*uh) || len < sizeof(*uh) || len > tot - 20)
+			return -2;
+		p.check = &uh->check;
+		p.udp = true;
+	} else if (l4proto == IPPROTO_TCP) {
+		struct tcphdr *th = data + FC4_L4;
+
+		if ((void *)(th + 1) > data_end || tot < 20 + sizeof(*th) || th->doff < 5 ||
+		    th->doff * 4 > tot - 20)
+			return -2;
+		syn_fin_rst = ((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
+		p.check = &th->check;
+	} else {
+		return -2;
+	}
+	/* Both headers start with the source and destination ports. */
+	p.sport = data + FC4_L4;
+	p.dport = data + FC4_L4 + 2;
+	fc_env_get(&env);
+	/* Line 0 of the key: the addresses (saddr then daddr) and the ports
+	 * (sport then dport) as they lie in the packet. */
+	k.k0 = *(const __u64 *)&ip->saddr;
+	k.k1 = *(const __u32 *)p.sport | (__u64)l4proto << 32 | (__u64)VIPXDP_AF_INET << 40;
+	k.s = &ip->saddr;
+	k.d = &ip->daddr;
+	k.v6 = false;
+	return fc_lookup(ctx, ctl, &env, data, &p, &k, syn_fin_rst, data_end - data, talk);
 }
 
 /*
@@ -481,16 +621,15 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 	void *data, *data_end;
 	struct hdr_cursor c;
 	struct l4_ptrs p = {};
-	struct vipxdp_fc_table *t;
 	struct vipxdp_fc_ctl *ctl;
-	struct vipxdp_fc *e;
 	struct ethhdr *eth;
+	struct fc_env env;
 	struct fc_key k;
 	const __u32 *s, *d;
-	__u32 zero = 0, now, gen;
+	__u32 zero = 0;
 	__u8 l4proto, family, syn_fin_rst = 0;
 	void *l4_end;
-	int proto;
+	int proto, rc;
 
 	if (!ctx || !talk)
 		return -1;
@@ -500,6 +639,11 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
+	rc = fc_common4(ctx, ctl, data, data_end, talk);
+	if (rc != -2)
+		return rc;
+	/* Any other frame: VLAN tags, IPv4 options, IPv6, or one the whole
+	 * path will find something wrong with. */
 	c.pos = data;
 	proto = parse_eth(&c, data_end, &eth);
 	if (proto == bpf_htons(ETH_P_IP)) {
@@ -541,26 +685,9 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 		p.check = &uh->check;
 		p.udp = true;
 	}
-	/* The cache first: only flows the whole path forwarded have an
-	 * entry, so a hit needs no address filter; and a flow's entry is
-	 * good only while vipxdp_gen has not moved since it was filled (so
-	 * not after the cache was turned off, nor after any other change). */
-	/* The helper calls (inlined by the verifier, but calls to the
-	 * compiler) first: then the key's words go from the packet to the
-	 * entry's address without a spill and reload in between. */
-	now = fc_now();
-	gen = fc_gen();
-	t = fc_table();
-	if (!syn_fin_rst && t) {
-		fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
-		e = fc_find(t, &k, now, gen);
-		if (e) {
-			fc_note(ctl, true);
-			return fc_apply(ctx, eth, &p, e, &k, &ctl->rng, data_end - data, talk);
-		}
-	}
-	/* A miss: what the whole path would pass at once, passed here. */
-	return fc_miss(ctl, s, d, p.v6, syn_fin_rst);
+	fc_env_get(&env);
+	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
+	return fc_lookup(ctx, ctl, &env, eth, &p, &k, syn_fin_rst, data_end - data, talk);
 }
 
 #endif /* VIPXDP_BPF_FLOWCACHE_H */
