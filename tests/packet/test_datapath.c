@@ -1556,6 +1556,168 @@ static bool test_flow_cache(void)
 	return ok;
 }
 
+#define VIP4_ODD "198.18.0.109"
+
+/* What one run of the program did: verdict, output and the reason counted. */
+struct outcome {
+	struct run r;
+	int reason;
+};
+
+static bool run_outcome(const __u8 *in, int len, struct outcome *o)
+{
+	struct vipxdp_counter before[VIPXDP_R_MAX];
+	int i;
+
+	for (i = 0; i < VIPXDP_R_MAX; i++)
+		before[i] = reason_total(i);
+	if (run_prog(in, len, if_in, &o->r))
+		return false;
+	o->reason = -1;
+	for (i = 0; i < VIPXDP_R_MAX; i++) {
+		if (reason_total(i).packets != before[i].packets)
+			o->reason = i;
+	}
+	return true;
+}
+
+/*
+ * Frame `in` of flow d, sent while d is in this CPU's flow cache and in
+ * conntrack: it gets what it gets with the cache off (the whole path), byte
+ * for byte, and a cache hit exactly when hit says so. A hit counts a lookup
+ * and no miss in vipxdp_fc_ctl.
+ */
+static bool odd_check(const char *what, const struct pkt_desc *d, const __u8 *in, int len, bool hit)
+{
+	struct outcome on, off, base;
+	struct vipxdp_fc_ctl ctl;
+	__u8 b[2048];
+	int blen = pkt_build(d, b, sizeof(b));
+	bool ok = true;
+	char why[160];
+
+	/* The cache on: the flow's own frame twice (the second fills). */
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	ok &= run_outcome(b, blen, &base) && run_outcome(b, blen, &base);
+	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset the cache control");
+	ok &= run_outcome(in, len, &on);
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false), "read the cache control");
+	snprintf(why, sizeof(why), "%s: %s", what, hit ? "a hit" : "not a hit");
+	ok &= ASSERT_EQ(ctl.lookups == 1 && ctl.misses == 0, hit, why);
+	/* The cache off: the flow's frame (conntrack as before), the frame. */
+	ok &= ASSERT_OK(set_flow_cache(false), "cache off");
+	ok &= run_outcome(b, blen, &base) && run_outcome(in, len, &off);
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	snprintf(why, sizeof(why), "%s: verdict as the whole path's", what);
+	ok &= ASSERT_EQ(on.r.retval, off.r.retval, why);
+	snprintf(why, sizeof(why), "%s: reason as the whole path's", what);
+	ok &= ASSERT_EQ(on.reason, off.reason, why);
+	snprintf(why, sizeof(why), "%s: bytes as the whole path's", what);
+	ok &= ASSERT_TRUE(
+		on.r.out_len == off.r.out_len && !memcmp(on.r.out, off.r.out, on.r.out_len), why);
+	return ok;
+}
+
+/* Put a 16-bit field (host order) at offset off of a frame. */
+static void put16(__u8 *f, int off, __u16 v)
+{
+	f[off] = v >> 8;
+	f[off + 1] = v & 0xff;
+}
+
+/*
+ * The flow cache's fixed-offset way for the common frame (untagged IPv4
+ * without options, TCP or UDP) and its general way for every other frame
+ * must agree with the whole path on every frame of a cached flow: the odd
+ * ones (tags, options, padding) hit the cache, the bad ones (lengths that
+ * do not fit, fragments, TTL 1, bad TCP offset) do not, and each gets what
+ * the whole path gives it.
+ */
+static bool test_flow_cache_odd_frames(void)
+{
+	static const char *const one[] = {"198.19.0.1"};
+	static const __u8 opts[4] = {0x01, 0x01, 0x01, 0x00};
+	static const char payload[] = "0123456789";
+	struct pkt_desc u = as_udp(tcp4(CLIENT4, 45000, VIP4_ODD, 53, 0));
+	struct pkt_desc t = tcp4(CLIENT4, 45001, VIP4_ODD, 80, PKT_SYN);
+	struct pkt_desc x;
+	struct fc_frame tf;
+	__u8 in[2048], bmac[6];
+	const int ip = ETH_HLEN, l4 = ETH_HLEN + 20;
+	bool ok = true;
+	int len;
+
+	if (!ASSERT_OK(add_vip(VIP4_ODD, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(VIP4_ODD, IPPROTO_UDP, 53, 0, one, 1, 5353), "udp") ||
+	    !ASSERT_OK(add_service(VIP4_ODD, IPPROTO_TCP, 80, 0, one, 1, 8088), "tcp"))
+		return false;
+	u.payload = payload;
+	u.payload_len = 10;
+
+	len = pkt_build(&u, in, sizeof(in));
+	ok &= odd_check("udp: the common frame", &u, in, len, true);
+	x = u;
+	x.ip_options = opts;
+	x.ip_options_len = sizeof(opts);
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: IPv4 options", &u, in, len, true);
+	x = u;
+	x.l2.nvlan = 1;
+	x.l2.vlan_tci[0] = 100;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: 802.1Q tag", &u, in, len, true);
+	x = u;
+	x.pad_to = 96;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: frame longer than the IP packet", &u, in, len, true);
+	x = u;
+	x.ttl = 2;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: TTL 2", &u, in, len, true);
+	x = u;
+	x.ttl = 1;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: TTL 1", &u, in, len, false);
+	x = u;
+	x.frag_off = PKT_IP_MF;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("udp: first fragment", &u, in, len, false);
+
+	len = pkt_build(&u, in, sizeof(in));
+	put16(in, l4 + 4, 8 + 10 + 1);
+	ok &= odd_check("udp: length beyond the IP payload", &u, in, len, false);
+	len = pkt_build(&u, in, sizeof(in));
+	put16(in, l4 + 4, 7);
+	ok &= odd_check("udp: length 7", &u, in, len, false);
+	len = pkt_build(&u, in, sizeof(in));
+	put16(in, ip + 2, 20 + 8 + 10 + 1);
+	ok &= odd_check("udp: IP total length beyond the frame", &u, in, len, false);
+	len = pkt_build(&u, in, sizeof(in));
+	put16(in, ip + 2, 20 + 7);
+	ok &= odd_check("udp: IP total length without room for UDP", &u, in, len, false);
+
+	/* TCP: established (the ACK fills), then its data frame and others. */
+	pkt_mac(be_mac[0], bmac);
+	ok &= fc_tcp_establish(&t, bmac, &tf);
+	ok &= odd_check("tcp: the common frame", &t, tf.in, tf.len, true);
+	memcpy(in, tf.in, tf.len);
+	in[l4 + 12] = 4 << 4;
+	ok &= odd_check("tcp: data offset 4", &t, in, tf.len, false);
+	memcpy(in, tf.in, tf.len);
+	in[l4 + 12] = 15 << 4;
+	ok &= odd_check("tcp: data offset beyond the IP payload", &t, in, tf.len, false);
+	memcpy(in, tf.in, tf.len);
+	put16(in, ip + 2, 20 + 19);
+	ok &= odd_check("tcp: IP total length without room for TCP", &t, in, tf.len, false);
+	ok &= odd_check("tcp: frame cut inside the TCP header", &t, tf.in, l4 + 16, false);
+	/* Last: after a FIN the flow is no longer established. */
+	x = t;
+	x.tcp_flags = PKT_ACK | PKT_FIN;
+	len = pkt_build(&x, in, sizeof(in));
+	ok &= odd_check("tcp: FIN", &t, in, len, false);
+	return ok;
+}
+
 #define VIP4_FULLNAT "198.18.0.107"
 #define SNAT4 "198.19.0.254"
 
@@ -3381,6 +3543,8 @@ static void run_cases(void)
 		test_dnat_one_entry);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
+	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
+		test_flow_cache_odd_frames);
 	tap_run("fullnat: both directions translated, SYN retransmit keeps its port", test_fullnat);
 	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
 		test_fullnat_exhaustion);
