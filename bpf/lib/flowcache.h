@@ -435,9 +435,11 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 	if (flags & VIPXDP_FC_F_COUNT) {
 		bool reply = flags & VIPXDP_FC_F_REPLY;
 
-		count_lb(&vipxdp_svc_st, e->svc_id, bytes, false, reply);
+		__u32 svc = e->svc_id;
+
+		count_lb_hit(&vipxdp_svc_st, &svc, bytes, reply);
 		/* the entry's backend_id is the key: no copy through the stack */
-		count_lb_at(&vipxdp_be_st, &e->backend_id, bytes, false, reply);
+		count_lb_hit(&vipxdp_be_st, &e->backend_id, bytes, reply);
 	}
 	if (flags & VIPXDP_FC_F_DNAT) {
 		fc_put_addr(p->v6 ? p->ip6->daddr.in6_u.u6_addr32 : &p->ip4->daddr, e->new_daddr0,

@@ -40,6 +40,25 @@ static __always_inline void count_lb_at(void *map, const __u32 *id, __u64 bytes,
 	s->new_flows += new_flow;
 }
 
+/* A flow cache hit's count under service or backend *id: packets and bytes
+ * of its direction, and nothing else (no new flow). */
+static __always_inline void count_lb_hit(void *map, const __u32 *id, __u64 bytes, bool reply)
+{
+	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, id);
+	__u64 *c;
+
+	if (!s)
+		return;
+	c = reply ? &s->reply_packets : &s->packets;
+	c[0]++;
+	c[1] += bytes;
+}
+_Static_assert(__builtin_offsetof(struct vipxdp_lb_stats, bytes) ==
+			       __builtin_offsetof(struct vipxdp_lb_stats, packets) + 8 &&
+		       __builtin_offsetof(struct vipxdp_lb_stats, reply_bytes) ==
+			       __builtin_offsetof(struct vipxdp_lb_stats, reply_packets) + 8,
+	       "count_lb_hit: bytes after packets");
+
 static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
 {
 	count_lb_at(map, &id, bytes, new_flow, reply);
