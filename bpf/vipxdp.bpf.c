@@ -38,8 +38,10 @@ int vipxdp_xdp(struct xdp_md *ctx)
 {
 	__u64 bytes = ctx->data_end - ctx->data;
 	__u32 talk = 0;
-	int reason = fc_fast(ctx, &talk);
+	int reason = fc_fast4(ctx, &talk);
 
+	if (reason == -2)
+		reason = fc_fast(ctx, &talk);
 	if (reason < 0)
 		reason = vipxdp_process(ctx, bytes);
 	else if (talk)

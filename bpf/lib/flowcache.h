@@ -552,12 +552,12 @@ _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
  * checks here are parse_eth()'s, parse_ipv4()'s and parse_tcp()'s or
  * parse_udp()'s for this frame, so both ways agree on every frame).
  */
-static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl, void *data,
-				      void *data_end, __u32 *talk)
+static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
+				      const struct fc_env *env, void *data, void *data_end,
+				      __u32 *talk)
 {
 	struct iphdr *ip = data + FC4_IP;
 	struct l4_ptrs p = {.ip4 = ip};
-	struct fc_env env;
 	struct fc_key k;
 	__u32 x, tot;
 	__u8 l4proto, syn_fin_rst = 0;
@@ -597,7 +597,6 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	/* Both headers start with the source and destination ports. */
 	p.sport = data + FC4_L4;
 	p.dport = data + FC4_L4 + 2;
-	fc_env_get(&env);
 	/* Line 0 of the key: the addresses (saddr then daddr) and the ports
 	 * (sport then dport) as they lie in the packet. */
 	k.k0 = *(const __u64 *)&ip->saddr;
@@ -605,19 +604,49 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	k.s = &ip->saddr;
 	k.d = &ip->daddr;
 	k.v6 = false;
-	return fc_lookup(ctx, ctl, &env, data, &p, &k, syn_fin_rst, data_end - data, talk);
+	return fc_lookup(ctx, ctl, env, data, &p, &k, syn_fin_rst, data_end - data, talk);
+}
+
+/* This CPU's flow cache control, or NULL when the CPU is leaving the cache
+ * alone now (then the packet takes the whole path). */
+static __always_inline struct vipxdp_fc_ctl *fc_ctl_get(void)
+{
+	struct vipxdp_fc_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	return ctl && !fc_skip(ctl) ? ctl : NULL;
 }
 
 /*
- * The fast path: the reason the packet ends with when the cache answers it
- * (or when it is TCP/UDP that the cache missed and the address filter says
- * is not ours, which the whole path would pass too), -1 to take the whole
- * path. *talk is set when the top-talker sampler picked the packet: the
- * caller then counts it (fc_talker_count()). Out of line, as the whole path
- * (vipxdp_process()): its code stays small and together, and the two stack
- * frames are not added up (each may use what the entry point leaves of the
- * 512 bytes).
+ * The fast path, in two parts, each out of line (as the whole path,
+ * vipxdp_process()): each one's code stays small and together, and the
+ * stack frames are not added up (each may use what the entry point leaves
+ * of the 512 bytes). Both return the reason the packet ends with when the
+ * cache answers it (or when it is TCP/UDP that the cache missed and the
+ * address filter says is not ours, which the whole path would pass too),
+ * -1 to take the whole path. *talk is set when the top-talker sampler
+ * picked the packet: the caller then counts it (fc_talker_count()).
+ *
+ * fc_fast4() takes the common frame (fc_common4()) and returns -2 for any
+ * other, which fc_fast() then takes: apart, the compiler cannot merge the
+ * two ways' tails into one that keeps the common frame's constants in
+ * registers and on the stack.
  */
+static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
+{
+	struct vipxdp_fc_ctl *ctl = fc_ctl_get();
+	struct fc_env env;
+
+	if (!ctl)
+		return -1;
+	/* The helper calls before the parse: no parsed value has to live
+	 * through them. */
+	fc_env_get(&env);
+	return fc_common4(ctx, ctl, &env, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
+			  talk);
+}
+
 static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 {
 	void *data, *data_end;
@@ -628,24 +657,17 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 	struct fc_env env;
 	struct fc_key k;
 	const __u32 *s, *d;
-	__u32 zero = 0;
 	__u8 l4proto, family, syn_fin_rst = 0;
 	void *l4_end;
-	int proto, rc;
+	int proto;
 
-	if (!ctx || !talk)
-		return -1;
-	/* A CPU that is leaving the cache alone does not even parse here. */
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	if (!ctl || fc_skip(ctl))
+	ctl = fc_ctl_get();
+	if (!ctl)
 		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
-	rc = fc_common4(ctx, ctl, data, data_end, talk);
-	if (rc != -2)
-		return rc;
-	/* Any other frame: VLAN tags, IPv4 options, IPv6, or one the whole
-	 * path will find something wrong with. */
+	/* Not the common frame: VLAN tags, IPv4 options, IPv6, or one the
+	 * whole path will find something wrong with. */
 	c.pos = data;
 	proto = parse_eth(&c, data_end, &eth);
 	if (proto == bpf_htons(ETH_P_IP)) {
