@@ -40,6 +40,14 @@ int vipxdp_xdp(struct xdp_md *ctx)
 	__u32 talk = 0;
 	int reason = fc_fast4(ctx, &talk);
 
+	/* A hit's usual end, with a constant reason: counted at a constant
+	 * place, no table from reason to verdict. */
+	if (reason == VIPXDP_R_fwd_redirect) {
+		if (talk)
+			fc_talker_count(talk, bytes);
+		count_reason(VIPXDP_R_fwd_redirect, bytes);
+		return XDP_REDIRECT;
+	}
 	if (reason == -2)
 		reason = fc_fast(ctx, &talk);
 	if (reason < 0)

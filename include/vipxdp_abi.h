@@ -327,8 +327,10 @@ struct vipxdp_fc_ctl {
 	__u32 misses;  /* in this window (a hit only counts a lookup) */
 	__u32 skip; /* packets left to take the whole path without the cache */
 	__u32 bypasses; /* windows that started a skip, since load */
-	__u32 rng; /* the fast path's top-talker sampler state */
-	__u32 pad;
+	__u32 rng;	/* the fast path's top-talker sampler: xorshift state */
+	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */
+	__u8 talk_code;	 /* the setting talk_left was drawn for (vipxdp_fc.talk) */
+	__u8 pad[7];
 };
 
 /*

@@ -392,6 +392,30 @@ static __always_inline void fc_talker_count(__u32 sample, __u64 bytes)
 		vip_account(f, 0, sample, bytes); /* no limit: only the sampler */
 }
 
+/*
+ * The top-talker sampler of hits to a VIP, sampling one packet in n (talk
+ * code c = log2 n + 1, vipxdp_fc.talk): n when this packet is sampled (it
+ * counts as n packets), else 0. Where the whole path draws a random number
+ * for every packet (talker_draw()), a hit counts down: the gaps between
+ * samples are drawn uniformly from 1..2n-1, whose mean is n, so every
+ * packet is sampled with probability 1/n in the long run and the estimate
+ * stays unbiased; n = 1 samples every packet. A new setting (c other than
+ * the one the count was drawn for) draws a new gap at once.
+ */
+static __always_inline __u32 fc_talk_draw(struct vipxdp_fc_ctl *ctl, __u8 c)
+{
+	__u32 n, left = ctl->talk_left;
+
+	if (left > 1 && ctl->talk_code == c) {
+		ctl->talk_left = left - 1;
+		return 0;
+	}
+	n = 1u << ((c - 1) & 31);
+	ctl->talk_left = 1 + xorshift32(&ctl->rng) % (2 * n - 1);
+	ctl->talk_code = c;
+	return n;
+}
+
 /* Write address word 0 and, for IPv6, words 1..3. */
 static __always_inline void fc_put_addr(__u32 *a, __be32 w0, const __be32 *rest, bool v6)
 {
@@ -420,14 +444,14 @@ _Static_assert(__builtin_offsetof(struct vipxdp_fc, smac) ==
 /* A hit: the packet gets what the whole path would do to it; the checksums
  * take the entry's precomputed differences. */
 static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				    const struct vipxdp_fc *e, const struct fc_key *k, __u32 *rng,
-				    __u64 bytes, __u32 *talk)
+				    const struct vipxdp_fc *e, const struct fc_key *k,
+				    struct vipxdp_fc_ctl *ctl, __u64 bytes, __u32 *talk)
 {
 	__u8 flags = e->flags;
 
 	/* Only entries of packets to a VIP have a sampler setting. */
 	if (e->talk) {
-		__u32 sample = talker_draw(rng, 1u << (e->talk - 1));
+		__u32 sample = fc_talk_draw(ctl, e->talk);
 
 		if (sample && fc_talker(k))
 			*talk = sample;
@@ -530,7 +554,7 @@ static __always_inline int fc_lookup(struct xdp_md *ctx, struct vipxdp_fc_ctl *c
 		e = fc_find(env->t, k, env->now, env->gen);
 		if (e) {
 			fc_note_hit(ctl);
-			return fc_apply(ctx, eth, p, e, k, &ctl->rng, bytes, talk);
+			return fc_apply(ctx, eth, p, e, k, ctl, bytes, talk);
 		}
 	}
 	/* A miss: what the whole path would pass at once, passed here. */

@@ -128,30 +128,35 @@ __noinline int vip_account(const struct vipxdp_flow *f, __u32 qos, __u32 sample,
 	return qos_check(f, qos, bytes);
 }
 
-/*
- * Is this packet one of the sampled ones? sample is talkers_sample, a power
- * of two (the control plane checks). A per-CPU xorshift32 instead of
- * bpf_get_prandom_u32() per packet: the per-CPU array lookup is inlined,
- * a helper call is not. Returns the weight of the sample (0 = not sampled).
- */
-/* One draw of the sampler with per-CPU xorshift state *rng: sample (the
- * packet counts as that many) or 0. */
-static __always_inline __u32 talker_draw(__u32 *rng, __u32 sample)
+/* The next number of per-CPU xorshift state *rng (seeded when 0). */
+static __always_inline __u32 xorshift32(__u32 *rng)
 {
-	__u32 x;
+	__u32 x = *rng;
 
-	if (sample <= 1)
-		return sample;
-	x = *rng;
 	if (!x)
 		x = bpf_get_prandom_u32() | 1;
 	x ^= x << 13;
 	x ^= x >> 17;
 	x ^= x << 5;
 	*rng = x;
-	return ((x >> 16) & (sample - 1)) ? 0 : sample;
+	return x;
 }
 
+/* One draw of the sampler with per-CPU xorshift state *rng: sample (the
+ * packet counts as that many) or 0. */
+static __always_inline __u32 talker_draw(__u32 *rng, __u32 sample)
+{
+	if (sample <= 1)
+		return sample;
+	return ((xorshift32(rng) >> 16) & (sample - 1)) ? 0 : sample;
+}
+
+/*
+ * Is this packet one of the sampled ones? sample is talkers_sample, a power
+ * of two (the control plane checks). A per-CPU xorshift32 instead of
+ * bpf_get_prandom_u32() per packet: the per-CPU array lookup is inlined,
+ * a helper call is not. Returns the weight of the sample (0 = not sampled).
+ */
 static __always_inline __u32 talker_sampled(__u32 sample)
 {
 	struct vipxdp_acct_scratch *s;
