@@ -36,9 +36,12 @@ static __always_inline int reason_action(int reason)
 SEC("xdp")
 int vipxdp_xdp(struct xdp_md *ctx)
 {
-	__u64 bytes = ctx->data_end - ctx->data;
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	__u64 bytes = data_end - data;
 	__u32 talk = 0;
-	int reason = fc_fast4(ctx, &talk);
+	/* The common frame's way, or -2 for every other frame (ARP, IPv6,
+	 * tags), which does not pay for the call. */
+	int reason = fc_is_common4(data, data_end) ? fc_fast4(ctx, &talk) : -2;
 
 	/* A hit's usual end, with a constant reason: counted at a constant
 	 * place, no table from reason to verdict. */

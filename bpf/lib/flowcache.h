@@ -567,13 +567,22 @@ static __always_inline int fc_lookup(struct xdp_md *ctx, struct vipxdp_fc_ctl *c
 _Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
 	       "fc_common4 and the entry's key words are laid out for little-endian loads");
 
+/* Is this frame (data, data_end) long enough for the common frame's UDP,
+ * with EtherType 0x0800, then version 4 and IHL 5 (bytes 12..14)? */
+static __always_inline bool fc_is_common4(void *data, void *data_end)
+{
+	return data + FC4_L4 + sizeof(struct udphdr) <= data_end &&
+	       (*(const __u32 *)(data + 12) & 0xffffff) == 0x450008;
+}
+
 /*
  * The common frame: untagged Ethernet, IPv4 without options, not a
  * fragment, TTL above 1, TCP or UDP whose header the IP total length holds.
  * Parsed at fixed offsets, so that the key is two loads from the packet and
- * the way to the entry is short: the reason (fc_lookup()), or -2 for any
- * other frame, which fc_fast() then parses as the whole path does (the
- * checks here are parse_eth()'s, parse_ipv4()'s and parse_tcp()'s or
+ * the way to the entry is short; the frame's start is checked before, by
+ * fc_is_common4(). The reason (fc_lookup()), or -2 for any other frame,
+ * which fc_fast() then parses as the whole path does (the checks here and
+ * there are parse_eth()'s, parse_ipv4()'s and parse_tcp()'s or
  * parse_udp()'s for this frame, so both ways agree on every frame).
  */
 static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
@@ -586,11 +595,6 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	__u32 x, tot;
 	__u8 l4proto, syn_fin_rst = 0;
 
-	if (data + FC4_L4 + sizeof(struct udphdr) > data_end)
-		return -2;
-	/* EtherType 0x0800, then version 4 and IHL 5: bytes 12..14. */
-	if ((*(const __u32 *)(data + 12) & 0xffffff) != 0x450008)
-		return -2;
 	/* Fragment offset and flags, TTL, protocol: bytes 6..9 of IP. */
 	x = *(const __u32 *)((void *)ip + 6);
 	if (x & bpf_htons(VIPXDP_IP_MF | VIPXDP_IP_OFFSET) || ((x >> 16) & 0xff) <= 1)
@@ -659,16 +663,21 @@ static __always_inline struct vipxdp_fc_ctl *fc_ctl_get(void)
  */
 static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 {
-	struct vipxdp_fc_ctl *ctl = fc_ctl_get();
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct vipxdp_fc_ctl *ctl;
 	struct fc_env env;
 
+	/* The caller checked already; the verifier needs this function's
+	 * own check. */
+	if (!fc_is_common4(data, data_end))
+		return -2;
+	ctl = fc_ctl_get();
 	if (!ctl)
 		return -1;
-	/* The helper calls before the parse: no parsed value has to live
-	 * through them. */
+	/* The helper calls before the rest of the parse: no parsed value
+	 * has to live through them. */
 	fc_env_get(&env);
-	return fc_common4(ctx, ctl, &env, (void *)(long)ctx->data, (void *)(long)ctx->data_end,
-			  talk);
+	return fc_common4(ctx, ctl, &env, data, data_end, talk);
 }
 
 static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
