@@ -458,8 +458,7 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 	}
 	if (flags & VIPXDP_FC_F_COUNT) {
 		bool reply = flags & VIPXDP_FC_F_REPLY;
-
-		__u32 svc = e->svc_id;
+		__u32 svc = e->svc_id; /* 16 bits in the entry: a 32-bit key */
 
 		count_lb_hit(&vipxdp_svc_st, &svc, bytes, reply);
 		/* the entry's backend_id is the key: no copy through the stack */

@@ -21,12 +21,10 @@ static __always_inline void count_reason(__u32 reason, __u64 bytes)
 	c->bytes += bytes;
 }
 
-/* Count a packet under service or backend *id: id may point into a map
- * value (the key then needs no trip through the stack). */
-static __always_inline void count_lb_at(void *map, const __u32 *id, __u64 bytes, bool new_flow,
-					bool reply)
+/* Count a packet of the whole path under service or backend id. */
+static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
 {
-	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, id);
+	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, &id);
 
 	if (!s)
 		return;
@@ -40,8 +38,9 @@ static __always_inline void count_lb_at(void *map, const __u32 *id, __u64 bytes,
 	s->new_flows += new_flow;
 }
 
-/* A flow cache hit's count under service or backend *id: packets and bytes
- * of its direction, and nothing else (no new flow). */
+/* A flow cache hit's count under service or backend *id (id may point into
+ * the entry: then the key needs no trip through the stack): packets and
+ * bytes of its direction, and nothing else (no new flow). */
 static __always_inline void count_lb_hit(void *map, const __u32 *id, __u64 bytes, bool reply)
 {
 	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, id);
@@ -58,10 +57,5 @@ _Static_assert(__builtin_offsetof(struct vipxdp_lb_stats, bytes) ==
 		       __builtin_offsetof(struct vipxdp_lb_stats, reply_bytes) ==
 			       __builtin_offsetof(struct vipxdp_lb_stats, reply_packets) + 8,
 	       "count_lb_hit: bytes after packets");
-
-static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_flow, bool reply)
-{
-	count_lb_at(map, &id, bytes, new_flow, reply);
-}
 
 #endif /* VIPXDP_BPF_STATS_H */
