@@ -39,25 +39,20 @@ int vipxdp_xdp(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
 	__u64 bytes = data_end - data;
 	__u32 talk = 0;
-	/* The common frame's way, or -2 for every other frame (ARP, IPv6,
-	 * tags), which does not pay for the call. */
-	int reason = fc_is_common4(data, data_end) ? fc_fast4(ctx, &talk) : -2;
+	/* The flow cache: the common frame's way (fc_fast4()) or the general
+	 * one (fc_fast()), chosen before either is called. */
+	int reason = fc_is_common4(data, data_end) ? fc_fast4(ctx, &talk) : fc_fast(ctx, &talk);
 
-	/* A hit's usual end, with a constant reason: counted at a constant
-	 * place, no table from reason to verdict. */
-	if (reason == VIPXDP_R_fwd_redirect) {
-		if (talk)
-			fc_talker_count(talk, bytes);
-		count_reason(VIPXDP_R_fwd_redirect, bytes);
-		return XDP_REDIRECT;
-	}
-	if (reason == -2)
-		reason = fc_fast(ctx, &talk);
 	if (reason < 0)
 		reason = vipxdp_process(ctx, bytes);
 	else if (talk)
 		fc_talker_count(talk, bytes);
-
+	/* The usual end, with a constant reason: counted at a constant
+	 * place, no table from reason to verdict. */
+	if (reason == VIPXDP_R_fwd_redirect) {
+		count_reason(VIPXDP_R_fwd_redirect, bytes);
+		return XDP_REDIRECT;
+	}
 	count_reason(reason, bytes);
 	return reason_action(reason);
 }

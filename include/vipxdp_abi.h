@@ -302,11 +302,12 @@ _Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
 #define VIPXDP_FC_ENTRIES (VIPXDP_FC_SETS * VIPXDP_FC_WAYS)
 
 enum vipxdp_fc_flags {
-	VIPXDP_FC_F_DNAT = 1u << 0, /* rewrite the destination to daddr:dport */
-	VIPXDP_FC_F_SNAT = 1u << 1, /* rewrite the source to saddr:sport */
+	VIPXDP_FC_F_DNAT = 1u << 0,  /* rewrite the destination to daddr:dport */
+	VIPXDP_FC_F_SNAT = 1u << 1,  /* rewrite the source to saddr:sport */
 	VIPXDP_FC_F_COUNT = 1u << 2, /* count under svc_id and backend_id */
 	VIPXDP_FC_F_REPLY = 1u << 3, /* ... as a reply */
-	VIPXDP_FC_F_VIP = 1u << 4, /* a packet to a VIP: the talker sampler sees it */
+	VIPXDP_FC_F_VIP = 1u << 4,   /* a packet to a VIP: the fill gives the entry the talker
+					sampler's setting (vipxdp_fc.talk), which hits read */
 };
 
 /*

@@ -579,10 +579,11 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
  * fragment, TTL above 1, TCP or UDP whose header the IP total length holds.
  * Parsed at fixed offsets, so that the key is two loads from the packet and
  * the way to the entry is short; the frame's start is checked before, by
- * fc_is_common4(). The reason (fc_lookup()), or -2 for any other frame,
- * which fc_fast() then parses as the whole path does (the checks here and
- * there are parse_eth()'s, parse_ipv4()'s and parse_tcp()'s or
- * parse_udp()'s for this frame, so both ways agree on every frame).
+ * fc_is_common4(). The reason (fc_lookup()), or -1 (the whole path) for a
+ * frame that starts so but is not TCP or UDP, or is a fragment, has TTL 1
+ * or lengths that do not fit: the checks here are parse_ipv4()'s and
+ * parse_tcp()'s or parse_udp()'s for this frame, so on every frame this
+ * way does what fc_fast() would.
  */
 static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
 				      const struct fc_env *env, void *data, void *data_end,
@@ -597,17 +598,17 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	/* Fragment offset and flags, TTL, protocol: bytes 6..9 of IP. */
 	x = *(const __u32 *)((void *)ip + 6);
 	if (x & bpf_htons(VIPXDP_IP_MF | VIPXDP_IP_OFFSET) || ((x >> 16) & 0xff) <= 1)
-		return -2;
+		return -1;
 	l4proto = x >> 24;
 	tot = bpf_ntohs(ip->tot_len);
 	if ((void *)ip + tot > data_end)
-		return -2;
+		return -1;
 	if (l4proto == IPPROTO_UDP) {
 		struct udphdr *uh = data + FC4_L4;
 		__u32 len = bpf_ntohs(uh->len);
 
 		if (tot < 20 + sizeof(*uh) || len < sizeof(*uh) || len > tot - 20)
-			return -2;
+			return -1;
 		p.check = &uh->check;
 		p.udp = true;
 	} else if (l4proto == IPPROTO_TCP) {
@@ -615,11 +616,11 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 
 		if ((void *)(th + 1) > data_end || tot < 20 + sizeof(*th) || th->doff < 5 ||
 		    th->doff * 4 > tot - 20)
-			return -2;
+			return -1;
 		syn_fin_rst = ((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
 		p.check = &th->check;
 	} else {
-		return -2;
+		return -1;
 	}
 	/* Both headers start with the source and destination ports. */
 	p.sport = data + FC4_L4;
@@ -655,10 +656,10 @@ static __always_inline struct vipxdp_fc_ctl *fc_ctl_get(void)
  * -1 to take the whole path. *talk is set when the top-talker sampler
  * picked the packet: the caller then counts it (fc_talker_count()).
  *
- * fc_fast4() takes the common frame (fc_common4()) and returns -2 for any
- * other, which fc_fast() then takes: apart, the compiler cannot merge the
- * two ways' tails into one that keeps the common frame's constants in
- * registers and on the stack.
+ * fc_fast4() takes the frames that start as the common frame
+ * (fc_is_common4(), checked by the caller), fc_fast() every other: apart,
+ * the compiler cannot merge the two ways' tails into one that keeps the
+ * common frame's constants in registers and on the stack.
  */
 static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 {
@@ -669,7 +670,7 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	/* The caller checked already; the verifier needs this function's
 	 * own check. */
 	if (!fc_is_common4(data, data_end))
-		return -2;
+		return -1;
 	ctl = fc_ctl_get();
 	if (!ctl)
 		return -1;
