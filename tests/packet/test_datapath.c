@@ -1618,6 +1618,15 @@ static bool odd_check(const char *what, const struct pkt_desc *d, const __u8 *in
 	return ok;
 }
 
+/* odd_check() of the frame variant x of flow d describes. */
+static bool odd_desc(const char *what, const struct pkt_desc *d, const struct pkt_desc *x, bool hit)
+{
+	__u8 in[2048];
+	int len = pkt_build(x, in, sizeof(in));
+
+	return ASSERT_GE(len, 0, what) && odd_check(what, d, in, len, hit);
+}
+
 /* Put a 16-bit field (host order) at offset off of a frame. */
 static void put16(__u8 *f, int off, __u16 v)
 {
@@ -1654,34 +1663,27 @@ static bool test_flow_cache_odd_frames(void)
 	u.payload = payload;
 	u.payload_len = 10;
 
-	len = pkt_build(&u, in, sizeof(in));
-	ok &= odd_check("udp: the common frame", &u, in, len, true);
+	ok &= odd_desc("udp: the common frame", &u, &u, true);
 	x = u;
 	x.ip_options = opts;
 	x.ip_options_len = sizeof(opts);
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: IPv4 options", &u, in, len, true);
+	ok &= odd_desc("udp: IPv4 options", &u, &x, true);
 	x = u;
 	x.l2.nvlan = 1;
 	x.l2.vlan_tci[0] = 100;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: 802.1Q tag", &u, in, len, true);
+	ok &= odd_desc("udp: 802.1Q tag", &u, &x, true);
 	x = u;
 	x.pad_to = 96;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: frame longer than the IP packet", &u, in, len, true);
+	ok &= odd_desc("udp: frame longer than the IP packet", &u, &x, true);
 	x = u;
 	x.ttl = 2;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: TTL 2", &u, in, len, true);
+	ok &= odd_desc("udp: TTL 2", &u, &x, true);
 	x = u;
 	x.ttl = 1;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: TTL 1", &u, in, len, false);
+	ok &= odd_desc("udp: TTL 1", &u, &x, false);
 	x = u;
 	x.frag_off = PKT_IP_MF;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("udp: first fragment", &u, in, len, false);
+	ok &= odd_desc("udp: first fragment", &u, &x, false);
 
 	len = pkt_build(&u, in, sizeof(in));
 	put16(in, l4 + 4, 8 + 10 + 1);
@@ -1713,8 +1715,7 @@ static bool test_flow_cache_odd_frames(void)
 	/* Last: after a FIN the flow is no longer established. */
 	x = t;
 	x.tcp_flags = PKT_ACK | PKT_FIN;
-	len = pkt_build(&x, in, sizeof(in));
-	ok &= odd_check("tcp: FIN", &t, in, len, false);
+	ok &= odd_desc("tcp: FIN", &t, &x, false);
 	return ok;
 }
 
