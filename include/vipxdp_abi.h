@@ -223,13 +223,32 @@ enum vipxdp_ct_flags {
 	VIPXDP_CT_F_BOTH = 1u << 3,
 };
 
-/* A cached FIB answer, valid during the epoch it was filled in. */
+/* A cached FIB answer, good while the data path's next-hop token
+ * (struct vipxdp_route) is still the one it was filled with. */
 struct vipxdp_nh {
 	__u32 ifindex; /* egress interface, 0 = empty */
 	__u8 dmac[6];
 	__u8 smac[6];
-	__u32 epoch;
+	__u32 epoch; /* the token when filled: an epoch, or VIPXDP_NH_WATCH | gen */
 };
+
+/*
+ * vipxdp_route: the daemon's route watch. A next hop cached in conntrack is
+ * good while the token it was filled with holds: by default the epoch (so
+ * every flow looks its next hop up again once an epoch, about a second);
+ * while watch_until is the current epoch or later, VIPXDP_NH_WATCH | gen
+ * instead. The daemon (`vipxdp run`) listens on rtnetlink and bumps gen
+ * after every route, rule, nexthop, address, link and neighbour change the
+ * kernel announces (and after a lost message), and moves watch_until on
+ * twice an epoch; so while it runs, changes reach established flows at once
+ * and flows do not look the FIB up again every epoch. When it stops it
+ * clears watch_until; when it dies, the watch ends two epochs later.
+ */
+struct vipxdp_route {
+	__u32 gen;
+	__u32 watch_until; /* epoch; 0 = no watch */
+};
+#define VIPXDP_NH_WATCH 0x80000000u
 
 /* Connection state, which selects the entry's idle timeout. */
 enum vipxdp_ct_state {

@@ -85,6 +85,7 @@ static struct {
 	__u32 ct_large;
 	int cycle_log2; /* case 4: 2^cycle_log2 flows */
 	bool no_common_lru;
+	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
 	__u32 talkers; /* settings.talkers_sample of the data path under test */
 	unsigned int cases; /* bit n: run case n */
 	bool verbose;
@@ -219,6 +220,14 @@ static int dut_load(struct dut *d, __u32 ct_size)
 
 	err = vipxdp_dp_from_skel(&d->dp, d->skel);
 	err = err ?: vipxdp_dp_set_cfg(&d->dp, &cfg);
+	/* The daemon's route watch, as `vipxdp run` keeps it (no route
+	 * changes during a run): on for longer than any run. */
+	if (!err && !opt.no_route_watch) {
+		struct vipxdp_route rt = { .gen = 1, .watch_until = 0xfffffff0u };
+		__u32 zero = 0;
+
+		err = bpf_map_update_elem(d->dp.route_fd, &zero, &rt, BPF_ANY) ? -errno : 0;
+	}
 	err = err ?: vipxdp_dp_set_iface(&d->dp, if_in, mac_in, 0);
 	err = err ?: vipxdp_dp_set_iface(&d->dp, if_be, mac_be, 0);
 	err = err ?: add_vip(d, VIP4);
@@ -928,7 +937,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
-		   "                      [--ct-no-common-lru] [--talkers N] [-v]\n"
+		   "                      [--ct-no-common-lru] [--no-route-watch] [--talkers N] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
 		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
 		   "  --iters N     iterations per run (default: about --ms worth, 1e6..1e7)\n"
@@ -938,6 +947,8 @@ static void usage(FILE *f)
 		   "  --ct-large N  conntrack size of the 1M-flow case (default %d)\n"
 		   "  --cycle-log2 N  case 4 cycles over 2^N flows (default 20)\n"
 		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
+		   "  --no-route-watch  next hops looked up again every epoch, as without the\n"
+		   "                daemon (default: the route watch on, as under `vipxdp run`)\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  -v            print every run\n", CT_LARGE);
 }
@@ -950,6 +961,7 @@ static int parse_args(int argc, char **argv)
 		{ "cpu", required_argument, NULL, 'c' },   { "ct-large", required_argument, NULL, 'L' },
 		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
 		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
+		{ "no-route-watch", no_argument, NULL, 'W' },
 		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1017,6 +1029,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'P':
 			opt.no_common_lru = true;
+			break;
+		case 'W':
+			opt.no_route_watch = true;
 			break;
 		case 'T':
 			opt.talkers = strtoul(optarg, NULL, 0);
@@ -1086,6 +1101,9 @@ int main(int argc, char **argv)
 	printf("conntrack: %d entries (cases 1-3, 5-9), %u entries (case 4)%s; load average %s\n",
 	       CT_SMALL, opt.ct_large, opt.no_common_lru ? ", BPF_F_NO_COMMON_LRU" : "",
 	       loadavg());
+	printf("next hops: %s\n",
+	       opt.no_route_watch ? "looked up again every epoch (--no-route-watch: no daemon)"
+				  : "route watch on, as under `vipxdp run` (no route changes)");
 	fflush(stdout);
 
 	if (opt.cases & 1u << 1)

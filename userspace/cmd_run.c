@@ -36,6 +36,7 @@
 #include "addr.h"
 #include "health.h"
 #include "policy.h"
+#include "routewatch.h"
 
 struct run_svc {
 	const struct vipxdp_policy_service *ps;
@@ -71,6 +72,7 @@ struct run {
 	size_t nsvcs;
 	struct run_be *bes;
 	size_t nbes;
+	struct vipxdp_rwatch *rw; /* NULL: no route watch */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -468,7 +470,23 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		rc = cli_fail(c, EXIT_FAIL, "epoll: %s", strerror(errno));
 		goto out;
 	}
-	logmsg("running with %s: %zu services, %zu backends", r.file, r.nsvcs, r.nbes);
+	/* The route watch is an optimisation: without it next hops are
+	 * refreshed once an epoch, so a failure here is logged, not fatal. */
+	rc = vipxdp_rwatch_new(&r.rw, r.dp.route_fd);
+	if (rc) {
+		logmsg("route watch off (%s): next hops are looked up again every second",
+		       strerror(-rc));
+		r.rw = NULL;
+	} else {
+		ev.data.fd = vipxdp_rwatch_fd(r.rw);
+		if (epoll_ctl(efd, EPOLL_CTL_ADD, ev.data.fd, &ev)) {
+			rc = cli_fail(c, EXIT_FAIL, "epoll: %s", strerror(errno));
+			goto out;
+		}
+	}
+	rc = 0;
+	logmsg("running with %s: %zu services, %zu backends; route watch %s", r.file, r.nsvcs,
+	       r.nbes, r.rw ? "on" : "off");
 
 	for (;;) {
 		struct epoll_event evs[4];
@@ -477,10 +495,20 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		int t1 = vipxdp_health_next_timeout(r.h), t2 = flush_timeout(&r, now), t, n;
 
 		t = t1 < 0 ? t2 : t2 < 0 ? t1 : (t1 < t2 ? t1 : t2);
+		if (r.rw) {
+			t1 = vipxdp_rwatch_timeout_ms(r.rw);
+			t = t < 0 || t1 < t ? t1 : t;
+		}
 		n = epoll_wait(efd, evs, 4, t);
 		if (n < 0 && errno != EINTR) {
 			rc = cli_fail(c, EXIT_FAIL, "epoll_wait: %s", strerror(errno));
 			goto out;
+		}
+		if (r.rw && (t1 = vipxdp_rwatch_run(r.rw)) < 0) {
+			logmsg("route watch off (writing vipxdp_route: %s): next hops are "
+			       "looked up again every second", strerror(-t1));
+			vipxdp_rwatch_free(r.rw);
+			r.rw = NULL;
 		}
 		vipxdp_health_run(r.h, 0);
 		flush(&r, vipxdp_health_now_ns());
@@ -496,6 +524,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		}
 	}
 out:
+	vipxdp_rwatch_free(r.rw);
 	if (sfd >= 0)
 		close(sfd);
 	if (efd >= 0)

@@ -130,6 +130,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->talkers_fd = bpf_map__fd(skel->maps.vipxdp_talkers);
 	dp->gen_fd = bpf_map__fd(skel->maps.vipxdp_gen);
 	dp->fc_ctl_fd = bpf_map__fd(skel->maps.vipxdp_fc_ctl);
+	dp->route_fd = bpf_map__fd(skel->maps.vipxdp_route);
 	dp->owns_fds = false;
 	return dp_finish_open(dp);
 }
@@ -160,6 +161,7 @@ static const struct {
 	{ "vipxdp_talkers", offsetof(struct vipxdp_dp, talkers_fd) },
 	{ "vipxdp_gen", offsetof(struct vipxdp_dp, gen_fd) },
 	{ "vipxdp_fc_ctl", offsetof(struct vipxdp_dp, fc_ctl_fd) },
+	{ "vipxdp_route", offsetof(struct vipxdp_dp, route_fd) },
 };
 
 int vipxdp_dp_open_pinned(struct vipxdp_dp *dp, const char *dir)

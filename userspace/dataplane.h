@@ -49,6 +49,7 @@ struct vipxdp_dp {
 	int talkers_fd;
 	int gen_fd; /* vipxdp_gen: bumped after every change */
 	int fc_ctl_fd; /* vipxdp_fc_ctl: per-CPU flow cache control */
+	int route_fd; /* vipxdp_route: the daemon's route watch */
 	__u32 *gen; /* vipxdp_gen mapped, once a change needs it */
 	__u32 max_services;
 	__u32 max_backends;

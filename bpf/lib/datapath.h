@@ -100,7 +100,7 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, one = 1, bit, now, sample, gen = 0;
+	__u32 zero = 0, one = 1, bit, now, sample, gen = 0, tok;
 	bool fc_on;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
@@ -253,9 +253,10 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
 				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
 				rewrite(&p, false, &fk->daddr, fk->dport);
-				rc = forward(ctx, eth, &p, &ct->nh[1], now);
+				tok = nh_token(now);
+				rc = forward(ctx, eth, &p, &ct->nh[1], tok);
 				if (fc_on && forwarded(rc))
-					fc_fill_reply(&f, fk, ct, now, gen);
+					fc_fill_reply(&f, fk, ct, tok, gen);
 				return rc;
 			}
 		}
@@ -274,9 +275,10 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				return VIPXDP_R_drop_qos;
 			ct_touch(ct, now, tcpflags);
 			lb_known(ct, &p, bytes);
-			rc = forward(ctx, eth, &p, &ct->nh[0], now);
+			tok = nh_token(now);
+			rc = forward(ctx, eth, &p, &ct->nh[0], tok);
 			if (fc_on && forwarded(rc))
-				fc_fill_ct(&f, ct, now, gen);
+				fc_fill_ct(&f, ct, tok, gen);
 			return rc;
 		}
 	}

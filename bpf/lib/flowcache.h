@@ -237,7 +237,8 @@ static __always_inline __u8 fc_talk_code(void)
  * Remember what was just done to flow f's packet: flags (enum
  * vipxdp_fc_flags), the new destination and source (daddr/saddr may be
  * NULL when the flags do not rewrite them), counters, and the next hop nh
- * that forward() has just used or filled (good in conntrack epoch epoch).
+ * that forward() has just used or filled (good with next-hop token tok,
+ * nh_token()).
  * The flow's own entry is reused, else a way of its set that is not good;
  * good entries of other flows stay (a burst of new flows does not push out
  * the established ones, and costs no writes once the set is full).
@@ -245,7 +246,7 @@ static __always_inline __u8 fc_talk_code(void)
 static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 				    const struct vipxdp_addr *daddr, __be16 dport,
 				    const struct vipxdp_addr *saddr, __be16 sport, __u32 svc_id,
-				    __u32 be_id, const struct vipxdp_nh *nh, __u32 epoch, __u32 gen)
+				    __u32 be_id, const struct vipxdp_nh *nh, __u32 tok, __u32 gen)
 {
 	struct vipxdp_fc *e = NULL, *w, *set;
 	__u64 addr_diff = 0, port_diff = 0;
@@ -254,7 +255,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
 
-	if (!nh->ifindex || nh->epoch != epoch)
+	if (!nh->ifindex || nh->epoch != tok)
 		return;
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	if (!ctl || ctl->skip)
@@ -325,9 +326,10 @@ static __always_inline bool fc_state_ok(__u8 st)
 }
 
 /* Fill the cache from conntrack entry ct after forwarding a packet of its
- * key's direction (lb_known), with the next hop cached in ct->nh[0]. */
+ * key's direction (lb_known), with the next hop cached in ct->nh[0], good
+ * with next-hop token tok. */
 static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
-				  __u32 now, __u32 gen)
+				  __u32 tok, __u32 gen)
 {
 	__u8 flags = 0;
 
@@ -344,19 +346,19 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 	else if (ct->flags & VIPXDP_CT_F_DNAT)
 		flags |= VIPXDP_FC_F_VIP;
 	fc_fill(f, flags, &ct->daddr, ct->dport, &ct->saddr, ct->sport, ct->svc_id, ct->backend_id,
-		&ct->nh[0], now, gen);
+		&ct->nh[0], tok, gen);
 }
 
 /* Fill the cache for a backend's reply f to the one-entry DNAT flow of
  * entry ct, keyed fk (both_search()), with the next hop in ct->nh[1]: the
  * source becomes the address and port the flow was addressed to. */
 static __noinline void fc_fill_reply(const struct vipxdp_flow *f, const struct vipxdp_flow *fk,
-				     const struct vipxdp_ct *ct, __u32 now, __u32 gen)
+				     const struct vipxdp_ct *ct, __u32 tok, __u32 gen)
 {
 	if (!f || !fk || !ct || !fc_state_ok(ct->state))
 		return;
 	fc_fill(f, VIPXDP_FC_F_SNAT | VIPXDP_FC_F_COUNT | VIPXDP_FC_F_REPLY, NULL, 0, &fk->daddr,
-		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], now, gen);
+		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], tok, gen);
 }
 
 /* A sampled packet to a VIP: its flow (what the sampler counts) into

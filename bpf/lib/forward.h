@@ -7,8 +7,10 @@
  * neighbour entry is not resolved yet, or the FIB says the kernel must deal
  * with the packet, the rewritten packet is passed to the kernel, which then
  * resolves and forwards it (or answers with ICMP). VLAN tags stay as they
- * are. Known flows cache the FIB's answer in their conntrack entry for about
- * a second, so route and neighbour changes take effect within that time.
+ * are. Known flows cache the FIB's answer in their conntrack entry while
+ * nh_token() stays the same: for an epoch (about a second, so route and
+ * neighbour changes take effect within that time), or, while the daemon
+ * watches rtnetlink, until the next change it sees (at once).
  */
 #ifndef VIPXDP_BPF_FORWARD_H
 #define VIPXDP_BPF_FORWARD_H
@@ -25,9 +27,24 @@ static __always_inline bool ttl_expiring(const struct l4_ptrs *p)
 	return !p->v6 ? p->ip4->ttl <= 1 : p->ip6->hop_limit <= 1;
 }
 
+/* What a cached next hop must have been filled with to be good now, in
+ * epoch epoch (struct vipxdp_route): the route generation while the
+ * daemon's watch is on, else the epoch. Read before the FIB is: a change
+ * after this makes the next packet's token differ. */
+static __always_inline __u32 nh_token(__u32 epoch)
+{
+	const struct vipxdp_route *r;
+	__u32 zero = 0;
+
+	r = bpf_map_lookup_elem(&vipxdp_route, &zero);
+	if (r && r->watch_until && r->watch_until >= epoch)
+		return VIPXDP_NH_WATCH | r->gen;
+	return epoch;
+}
+
 /* Route the rewritten packet through the FIB; fills the cache nh. */
 static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
-					struct vipxdp_nh *nh, __u32 epoch, __u32 *ifindex,
+					struct vipxdp_nh *nh, __u32 token, __u32 *ifindex,
 					__u8 *dmac, __u8 *smac)
 {
 	struct bpf_fib_lookup fib = {};
@@ -68,7 +85,7 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 		nh->ifindex = fib.ifindex;
 		__builtin_memcpy(nh->dmac, fib.dmac, ETH_ALEN);
 		__builtin_memcpy(nh->smac, fib.smac, ETH_ALEN);
-		nh->epoch = epoch;
+		nh->epoch = token;
 	}
 	return -1;
 }
@@ -106,22 +123,23 @@ static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32
 
 /*
  * Send the rewritten packet on. nh (may be NULL) is the next-hop cache of
- * the packet's direction in its flow's conntrack entry: used while it is
- * from the current coarse epoch, and refilled from the FIB otherwise.
+ * the packet's direction in its flow's conntrack entry: used while it has
+ * the current token (nh_token(); unused without nh), and refilled from the
+ * FIB otherwise.
  */
 static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
-				   struct vipxdp_nh *nh, __u32 epoch)
+				   struct vipxdp_nh *nh, __u32 token)
 {
 	__u8 dmac[ETH_ALEN], smac[ETH_ALEN];
 	__u32 ifindex;
 	int rc;
 
-	if (nh && nh->ifindex && nh->epoch == epoch) {
+	if (nh && nh->ifindex && nh->epoch == token) {
 		ifindex = nh->ifindex;
 		__builtin_memcpy(dmac, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(smac, nh->smac, ETH_ALEN);
 	} else {
-		rc = fib_next_hop(ctx, p, nh, epoch, &ifindex, dmac, smac);
+		rc = fib_next_hop(ctx, p, nh, token, &ifindex, dmac, smac);
 		if (rc >= 0)
 			return rc;
 	}

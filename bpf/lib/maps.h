@@ -175,6 +175,14 @@ struct {
 	__type(value, __u32);
 } vipxdp_gen SEC(".maps");
 
+/* The daemon's route watch (struct vipxdp_route): one entry. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct vipxdp_route);
+} vipxdp_route SEC(".maps");
+
 /* Per-CPU scratch space for subprograms whose stack frame must stay small
  * (the main frame is near the 512-byte limit): [0] ct_stale's peer key and
  * ct_commit's reply key, [1] both_search's keys. */

@@ -5,7 +5,8 @@
 # test bed of tests/net/topology.sh: backends' HTTP servers stopped and
 # restarted, a backend drained under a live connection, SIGHUP with a good
 # and with a broken file, kill -9 of the daemon under traffic, every backend
-# down (all_down serve-all and drop), SIGTERM.
+# down (all_down serve-all and drop), SIGTERM, the route watch (rtnetlink
+# changes move vipxdp_route's generation; SIGTERM turns the watch off).
 #
 # Each test starts its own daemon (log in the test's directory) with a
 # policy written for it, and stops it (and every process it started) when it
@@ -786,6 +787,63 @@ test_sigterm() {
 	expect_all_ok "$res" "requests after the daemon stopped"
 }
 
+# route_watch: RW_GEN and RW_UNTIL from the pinned vipxdp_route map.
+route_watch() {
+	local j
+	j=$(bpftool map dump pinned "$VX_BPFFS/vipxdp/vipxdp_route" -j) || fail "cannot read vipxdp_route"
+	RW_GEN=$(jq -r '(.[0].formatted // .[0]).value.gen' <<<"$j")
+	RW_UNTIL=$(jq -r '(.[0].formatted // .[0]).value.watch_until' <<<"$j")
+	[[ "$RW_GEN" =~ ^[0-9]+$ && "$RW_UNTIL" =~ ^[0-9]+$ ]] || fail "vipxdp_route: unexpected dump: $j"
+}
+
+# wait_gen_moves GEN WHAT: the generation differs from GEN within 2 s.
+wait_gen_moves() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		route_watch
+		[ "$RW_GEN" != "$1" ] && {
+			echo "$2: generation $1 -> $RW_GEN"
+			return 0
+		}
+		sleep 0.1
+	done
+	fail "$2: the route generation stayed $1 for 2 s"
+}
+
+test_route_watch() {
+	local g until0 be1if
+	be1if=$(vx_lb_be_if 1)
+	test_begin
+	setup_daemon
+	grep -q 'route watch on' "$DAEMON_LOG" || fail "no 'route watch on' in the daemon's log"
+	route_watch
+	echo "generation $RW_GEN, watch until epoch $RW_UNTIL"
+	[ "$RW_UNTIL" -gt 0 ] || fail "the watch is off while the daemon runs"
+	# Kept on: the watch moves on with the epochs (about 1.07 s each).
+	until0=$RW_UNTIL
+	sleep 2.5
+	route_watch
+	[ "$RW_UNTIL" -gt "$until0" ] || fail "watch_until stayed $until0 for 2.5 s"
+	# A neighbour, a route and their removal each move the generation.
+	g=$RW_GEN
+	ip -n "$NS_LB" neigh replace 198.19.1.99 lladdr 02:00:00:00:09:99 dev "$be1if" nud permanent ||
+		fail "ip neigh replace"
+	wait_gen_moves "$g" "neighbour added"
+	g=$RW_GEN
+	ip -n "$NS_LB" route add 198.19.200.0/24 via 198.19.1.99 dev "$be1if" || fail "ip route add"
+	wait_gen_moves "$g" "route added"
+	g=$RW_GEN
+	ip -n "$NS_LB" route del 198.19.200.0/24 via 198.19.1.99 dev "$be1if" || fail "ip route del"
+	ip -n "$NS_LB" neigh del 198.19.1.99 dev "$be1if" || fail "ip neigh del"
+	wait_gen_moves "$g" "route and neighbour removed"
+	# Traffic through the VIP is unchanged.
+	expect_all_ok "$(fetch_ports "$URL4" 61950 10)" "requests with the route watch on"
+	daemon_stop
+	route_watch
+	[ "$RW_UNTIL" -eq 0 ] || fail "the watch is still on (until epoch $RW_UNTIL) after SIGTERM"
+	echo "after SIGTERM: generation $RW_GEN, watch off"
+}
+
 vx_test test_backend_down "server stopped: backend down within interval x fall + 1 s, no request fails or reaches it"
 vx_test test_backend_up "server restarted: backend up within interval x rise + 1 s, requests reach it"
 vx_test test_drain "weight 0: the established connection goes on, new ones avoid the backend"
@@ -795,4 +853,5 @@ vx_test test_kill9 "kill -9 under traffic: no failed request; restart changes no
 vx_test test_all_down "every backend down: serve-all keeps the table, drop fails fast"
 vx_test test_all_down_switch "all_down changed by SIGHUP while every backend is down takes effect"
 vx_test test_sigterm "SIGTERM: exit 0, data plane keeps running"
+vx_test test_route_watch "route watch: on while the daemon runs, generation moves on neighbour and route changes, off after SIGTERM"
 vx_main "$@"

@@ -1295,6 +1295,98 @@ static bool test_dnat_one_entry(void)
 
 
 
+/* ---- next hops: the daemon's route watch ------------------------------ */
+
+static int set_route_watch(__u32 gen, __u32 watch_until)
+{
+	struct vipxdp_route rt = { .gen = gen, .watch_until = watch_until };
+	__u32 zero = 0;
+
+	return bpf_map_update_elem(dp.route_fd, &zero, &rt, BPF_ANY);
+}
+
+/* The backend's neighbour entry on vt_be, with MAC mac. */
+static int set_be_neigh(const char *be, const char *mac)
+{
+	char cmd[160];
+
+	snprintf(cmd, sizeof(cmd), "ip neigh replace %s lladdr %s dev vt_be nud permanent", be,
+		 mac);
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static int set_flow_cache(bool on);
+
+/*
+ * A flow's next hop, cached in its conntrack entry, follows the token of
+ * struct vipxdp_route: with the watch on, a change of the backend's
+ * neighbour MAC reaches the flow when (and only when) the generation moves,
+ * in the same epoch; with the watch off, or run out, the epoch is the token
+ * again. Each packet is checked byte for byte (the destination MAC is the
+ * next hop's). The flow cache is off: every packet takes the whole path.
+ */
+static bool test_route_watch(void)
+{
+	struct pkt_desc d = as_udp(tcp4(CLIENT4, 41500, VIP4, 53, 0));
+	const char *mac_new = "02:00:00:00:01:77";
+	__u8 in[2048], want[2048], bmac[6], nmac[6];
+	struct vipxdp_ct ct = {};
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	be = predict(&d, false);
+	if (!ASSERT_GE(be, 0, "prediction") || !ASSERT_OK(set_flow_cache(false), "cache off") ||
+	    !ASSERT_OK(set_route_watch(7, 0xfffffff0u), "watch on, generation 7"))
+		return false;
+	pkt_mac(be_mac[be], bmac);
+	pkt_mac(mac_new, nmac);
+	len = pkt_build(&d, in, sizeof(in));
+
+	/* Watch on: the flow's second packet (its first conntrack hit) fills
+	 * the next hop with generation 7's token. */
+	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	ok &= ASSERT_EQ(ct.nh[0].epoch, VIPXDP_NH_WATCH | 7, "token: watch, generation 7");
+
+	/* The neighbour changes; the generation has not moved: still cached. */
+	ok &= ASSERT_OK(set_be_neigh(be4[be], mac_new), "neighbour to the new MAC");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	/* Generation 8: the next packet looks the FIB up again. */
+	ok &= ASSERT_OK(set_route_watch(8, 0xfffffff0u), "generation 8");
+	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, nmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	ok &= ASSERT_EQ(ct.nh[0].epoch, VIPXDP_NH_WATCH | 8, "token: watch, generation 8");
+
+	/* Watch off: the token is the epoch (the entry's last_seen). */
+	ok &= ASSERT_OK(set_route_watch(8, 0), "watch off");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	ok &= ASSERT_EQ(ct.nh[0].epoch, ct.last_seen, "token: the epoch");
+
+	/* A watch that ran out (the daemon died) is off too. */
+	ok &= ASSERT_OK(set_route_watch(9, ct.last_seen - 1), "watch ran out");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	ok &= ASSERT_EQ(ct.nh[0].epoch, ct.last_seen, "token: still the epoch");
+
+	/* On again, with the neighbour back: the next packet takes the
+	 * restored MAC at once. */
+	ok &= ASSERT_OK(set_be_neigh(be4[be], be_mac[be]), "neighbour back");
+	ok &= ASSERT_OK(set_route_watch(10, 0xfffffff0u), "watch on, generation 10");
+	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	ok &= ASSERT_OK(set_route_watch(0, 0), "watch off");
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	fc_ct_delete(&d);
+	return ok;
+}
+
 /* ---- flow cache ------------------------------------------------------- */
 
 #define VIP4_FC "198.18.0.108"
@@ -3572,6 +3664,8 @@ static void run_cases(void)
 	tap_run("forward: bigger than the egress MTU passes the translated packet (pass_frag_needed)",
 		test_forward_frag_needed);
 	tap_run("forward: TTL 1 passes untouched", test_ttl_expiring);
+	tap_run("forward: a cached next hop follows the route watch's generation, else the epoch",
+		test_route_watch);
 	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
 	tap_run("lb: previous table generation keeps flows without conntrack",

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause) */
+/*
+ * The daemon's route watch (struct vipxdp_route): an rtnetlink listener
+ * that bumps the data path's route generation after every change the kernel
+ * announces, so that next hops cached in conntrack follow routes and
+ * neighbours at once, and that keeps the watch on while the daemon runs.
+ */
+#ifndef VIPXDP_ROUTEWATCH_H
+#define VIPXDP_ROUTEWATCH_H
+
+#include <linux/types.h>
+
+struct vipxdp_rwatch;
+
+/* Listen on rtnetlink in the caller's network namespace and turn the watch
+ * on in map route_fd (vipxdp_route), with a new generation (changes made
+ * while nobody watched count too). 0, or -errno (nothing changed). */
+int vipxdp_rwatch_new(struct vipxdp_rwatch **w, int route_fd);
+
+/* The netlink socket, for the caller's poll loop. */
+int vipxdp_rwatch_fd(const struct vipxdp_rwatch *w);
+
+/* Milliseconds until vipxdp_rwatch_run() is due to keep the watch on. */
+int vipxdp_rwatch_timeout_ms(const struct vipxdp_rwatch *w);
+
+/* Read what rtnetlink announced (without blocking): after any change, or
+ * after lost messages, a new generation; and keep the watch on. The number
+ * of changes seen (lost messages count as one), or -errno when the map
+ * could not be written (the data path then refreshes next hops once an
+ * epoch, as without a watch). */
+int vipxdp_rwatch_run(struct vipxdp_rwatch *w);
+
+/* The generation last written. */
+__u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w);
+
+/* Turn the watch off (next hops are refreshed once an epoch again) and
+ * free w. */
+void vipxdp_rwatch_free(struct vipxdp_rwatch *w);
+
+#endif /* VIPXDP_ROUTEWATCH_H */
