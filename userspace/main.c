@@ -374,9 +374,11 @@ const struct cmd cli_cmds[] = {
 	  "The daemon: apply FILE, then probe backends as the policy's health keys\n"
 	  "say and keep the data plane matched to their health. A backend failing\n"
 	  "`fall` probes in a row leaves its service's table, `rise` successes bring\n"
-	  "it back; a table changes at most once per health interval. SIGHUP re-reads\n"
-	  "FILE (a broken file is logged and ignored); SIGTERM or SIGINT stop the\n"
-	  "daemon and leave the data plane running. Logs one line per event on stderr.\n"
+	  "it back; a table changes at most once per health interval. It also watches\n"
+	  "rtnetlink, so that route and neighbour changes reach established flows at\n"
+	  "once (without it: within about a second). SIGHUP re-reads FILE (a broken\n"
+	  "file is logged and ignored); SIGTERM or SIGINT stop the daemon and leave\n"
+	  "the data plane running. Logs one line per event on stderr.\n"
 	  "  -c, --config FILE  the policy (YAML), see vipxdp(8)\n" },
 	{ "stats", cmd_stats, "stats [--watch SECONDS]",
 	  "Counters: per verdict reason, and per VIP, service and backend (packets,\n"
