@@ -76,7 +76,10 @@
 # with DIR/MODE-WHAT-rROUND.kallsyms (then: perf report -i FILE.data
 # --kallsyms FILE.kallsyms --no-children).
 # The modes run in turn, --rounds times (default 2); the table shows each
-# figure's best round, then the ratios against the targets of issue 6.
+# figure's best round, then the ratios against the targets of issue 6: of
+# the best rounds, and, for the targets, round by round (both modes of a
+# ratio measured in the same round, minutes apart) with their median, which
+# a single lucky or unlucky round moves less.
 # Default 5 s per measurement (about 3 minutes in all); --quick: 2 s, one
 # round (about 40 s); --udp-only: the UDP packets/s
 # measurements only. Run as root after `make`; needs wrk, iperf3,
@@ -486,16 +489,18 @@ bulk_gbps() {
 	jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100' "$VX_RUN/iperf3-$2.json"
 }
 
-declare -A R=()
+declare -A R=() RR=()
 BE_MAC=()
 
-# keep KEY VALUE: R[KEY] becomes the best (largest) value of the rounds;
-# a failed measurement (empty VALUE) is remembered in FAILED.
+# keep KEY VALUE ROUND: R[KEY] becomes the best (largest) value of the
+# rounds, RR[KEY,ROUND] is VALUE; a failed measurement (empty VALUE) is
+# remembered in FAILED.
 keep() {
 	if [ -z "$2" ]; then
 		FAILED=1
 		return
 	fi
+	RR[$1,$3]=$2
 	if [ -z "${R[$1]:-}" ] || awk -v a="$2" -v b="${R[$1]}" 'BEGIN { exit !(a > b) }'; then
 		R[$1]=$2
 	fi
@@ -513,19 +518,19 @@ run_mode() {
 	}
 	if [ "$m" != haproxy ] && [ "$m" != offload ] && [ "$m" != xdppass ]; then
 		udp_pps "$dst" "$m-r$2"
-		keep "$m,udp" "$UDP_PPS"
+		keep "$m,udp" "$UDP_PPS" "$2"
 		printf '  UDP      %12s pps   (sent %s, received %s, per backend %s)\n' \
 			"${UDP_PPS:-failed}" "${UDP_SENT:-?}" "${UDP_RECV:-?}" "${UDP_SPLIT:-?}"
 	fi
 	if [ "$m" != ideal ] && [ "$m" != ideal3 ] && [ -z "$UDP_ONLY" ]; then
 		v=$(wrk_rate "$dst" close "$m-r$2")
-		keep "$m,conn" "$v"
+		keep "$m,conn" "$v" "$2"
 		printf '  conn/s   %12s\n' "${v:-failed}"
 		v=$(wrk_rate "$dst" keepalive "$m-r$2")
-		keep "$m,req" "$v"
+		keep "$m,req" "$v" "$2"
 		printf '  req/s    %12s\n' "${v:-failed}"
 		v=$(bulk_gbps "$dst" "$m-r$2")
-		keep "$m,bulk" "$v"
+		keep "$m,bulk" "$v" "$2"
 		printf '  bulk     %12s Gbit/s\n' "${v:-failed}"
 	fi
 	if [ "$m" = vipxdp ]; then
@@ -541,6 +546,24 @@ ratio() {
 		return
 	fi
 	awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f\n", a / b; else print "-" }'
+}
+
+# round_ratios FIGURE A B: A/B of FIGURE round by round (the two modes ran
+# in the same round, minutes apart), then their median: "0.95 0.99 (median
+# 0.97)"; "-" when no round has both.
+round_ratios() {
+	local r out=() med
+	for ((r = 1; r <= ROUNDS; r++)); do
+		[ -n "${RR[$2,$1,$r]:-}" ] && [ -n "${RR[$3,$1,$r]:-}" ] || continue
+		out+=("$(ratio "${RR[$2,$1,$r]}" "${RR[$3,$1,$r]}")")
+	done
+	[ "${#out[@]}" -gt 0 ] || {
+		echo -
+		return
+	}
+	med=$(printf '%s\n' "${out[@]}" | sort -n | awk '{ v[NR] = $1 } END {
+		if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	echo "${out[*]} (median $med)"
 }
 
 # verdict RATIO TARGET
@@ -564,7 +587,8 @@ row() {
 	esac
 	r=$(ratio "${R[$2,$1]:-}" "${R[$3,$1]:-}")
 	if [ -n "$4" ]; then
-		printf '%-28s %7s %8s %s\n' "$label $2/$3" "$r" ">= $4" "$(verdict "$r" "$4")"
+		printf '%-28s %7s %8s %-6s  per round: %s\n' "$label $2/$3" "$r" ">= $4" \
+			"$(verdict "$r" "$4")" "$(round_ratios "$1" "$2" "$3")"
 	else
 		printf '%-28s %7s %8s %s\n' "$label $2/$3" "$r" "" "$5"
 	fi
