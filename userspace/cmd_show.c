@@ -17,6 +17,7 @@
 #include "cli.h"
 #include "addr.h"
 #include "attach.h"
+#include "routewatch.h"
 
 static const char *const reason_names[] = VIPXDP_REASON_NAMES;
 
@@ -49,7 +50,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	struct vipxdp_dp dp;
 	size_t nifs = 0, nvips = 0, nsvcs = 0, i, s, b;
 	char abuf[VIPXDP_ADDR_STRLEN];
-	__u32 ct_size;
+	__u32 ct_size, rgen = 0;
+	bool rwatch = false;
 	int rc;
 
 	rc = cli_no_options(c, "status", argc, argv);
@@ -61,7 +63,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		return rc;
 	if ((rc = vipxdp_attached_list(c->pin_dir, &ifs, &nifs)) ||
 	    (rc = vipxdp_dp_vips(&dp, &vips, &nvips)) ||
-	    (rc = vipxdp_dp_services(&dp, &svcs, &nsvcs)) || (rc = vipxdp_dp_get_cfg(&dp, &cfg))) {
+	    (rc = vipxdp_dp_services(&dp, &svcs, &nsvcs)) || (rc = vipxdp_dp_get_cfg(&dp, &cfg)) ||
+	    (rc = vipxdp_rwatch_state(dp.route_fd, &rwatch, &rgen))) {
 		rc = cli_fail(c, EXIT_FAIL, "reading state: %s", strerror(-rc));
 		goto out;
 	}
@@ -99,14 +102,22 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		json_ku64(&c->jw, "talkers_sample", cfg.talkers_sample);
 		json_kbool(&c->jw, "flow_cache", !(cfg.flags & VIPXDP_CFG_F_NO_FC));
 		json_obj_close(&c->jw);
+		json_key(&c->jw, "route_watch");
+		json_obj_open(&c->jw);
+		json_kbool(&c->jw, "on", rwatch);
+		json_ku64(&c->jw, "generation", rgen);
+		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
 	} else {
 		printf("settings: hash_seed 0x%08x table_size %u conntrack_size %u talkers_sample %u "
 		       "flow_cache %s\n"
+		       "route watch: %s (generation %u)\n"
 		       "vips:\n",
 		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample,
-		       cfg.flags & VIPXDP_CFG_F_NO_FC ? "off" : "on");
+		       cfg.flags & VIPXDP_CFG_F_NO_FC ? "off" : "on",
+		       rwatch ? "on, next hops kept until a change" : "off, next hops looked up every epoch",
+		       rgen);
 	}
 	for (i = 0; i < nvips; i++) {
 		bool arp = vips[i].vip.flags & VIPXDP_VIP_F_ARP;

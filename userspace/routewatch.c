@@ -158,6 +158,18 @@ __u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w)
 	return w->gen;
 }
 
+int vipxdp_rwatch_state(int route_fd, bool *on, __u32 *gen)
+{
+	struct vipxdp_route r;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(route_fd, &zero, &r))
+		return -errno;
+	*on = r.watch_until && r.watch_until >= epoch_now();
+	*gen = r.gen;
+	return 0;
+}
+
 void vipxdp_rwatch_free(struct vipxdp_rwatch *w)
 {
 	if (!w)

@@ -8,6 +8,7 @@
 #ifndef VIPXDP_ROUTEWATCH_H
 #define VIPXDP_ROUTEWATCH_H
 
+#include <stdbool.h>
 #include <linux/types.h>
 
 struct vipxdp_rwatch;
@@ -36,5 +37,9 @@ __u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w);
 /* Turn the watch off (next hops are refreshed once an epoch again) and
  * free w. */
 void vipxdp_rwatch_free(struct vipxdp_rwatch *w);
+
+/* Is the watch in map route_fd on now (as the data path sees it)? The
+ * generation into *gen. -errno when the map cannot be read. */
+int vipxdp_rwatch_state(int route_fd, bool *on, __u32 *gen);
 
 #endif /* VIPXDP_ROUTEWATCH_H */

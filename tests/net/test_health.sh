@@ -819,6 +819,9 @@ test_route_watch() {
 	route_watch
 	echo "generation $RW_GEN, watch until epoch $RW_UNTIL"
 	[ "$RW_UNTIL" -gt 0 ] || fail "the watch is off while the daemon runs"
+	vx_cli -j status >"$T/status.json" || fail "vipxdp status failed"
+	jq -e ".route_watch.on == true and .route_watch.generation == $RW_GEN" "$T/status.json" >/dev/null ||
+		fail "status: route_watch is $(jq -c .route_watch "$T/status.json"), want on, generation $RW_GEN"
 	# Kept on: the watch moves on with the epochs (about 1.07 s each).
 	until0=$RW_UNTIL
 	sleep 2.5
@@ -841,6 +844,9 @@ test_route_watch() {
 	daemon_stop
 	route_watch
 	[ "$RW_UNTIL" -eq 0 ] || fail "the watch is still on (until epoch $RW_UNTIL) after SIGTERM"
+	vx_cli status >"$T/status.txt" || fail "vipxdp status failed"
+	grep -q "^route watch: off, next hops looked up every epoch (generation $RW_GEN)$" "$T/status.txt" ||
+		fail "status: $(grep 'route watch' "$T/status.txt"), want off"
 	echo "after SIGTERM: generation $RW_GEN, watch off"
 }
 
