@@ -99,6 +99,7 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct vipxdp_svc_key sk;
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
+	struct vipxdp_nh *nh;
 	bool maybe_vip, maybe_be;
 	__u32 zero = 0, one = 1, bit, now, sample, gen = 0, tok;
 	bool fc_on;
@@ -312,10 +313,12 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_ttl;
 	if (vip_packet(&f, svc->qos, sample, bytes))
 		return VIPXDP_R_drop_qos;
-	rc = lb_new_flow(svc, &f, &p, syn, bytes, now, cfg);
+	nh = NULL;
+	tok = now;
+	rc = lb_new_flow(ctx, svc, &f, &p, syn, bytes, now, cfg, &nh, &tok);
 	if (rc >= 0)
 		return rc;
-	return forward(ctx, eth, &p, NULL, now);
+	return forward(ctx, eth, &p, nh, tok);
 }
 
 #endif /* VIPXDP_BPF_DATAPATH_H */

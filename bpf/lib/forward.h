@@ -16,7 +16,8 @@
 #define VIPXDP_BPF_FORWARD_H
 
 #include "maps.h"
-#include "lb.h"
+#include "parse.h"
+#include "csum.h"
 
 #define VIPXDP_AF_INET_FIB 2
 #define VIPXDP_AF_INET6_FIB 10

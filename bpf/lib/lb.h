@@ -30,26 +30,13 @@
 #include "parse.h"
 #include "csum.h"
 #include "stats.h"
+#include "forward.h"
 #include "vipxdp_hash.h"
 
 #define PKT_TCP_FIN 0x01
 #define PKT_TCP_SYN 0x02
 #define PKT_TCP_RST 0x04
 #define PKT_TCP_ACK 0x10
-
-/* Where a packet's rewritable fields are. */
-struct l4_ptrs {
-	struct iphdr *ip4; /* set when !v6 */
-	struct ipv6hdr *ip6; /* set when v6 */
-	__be16 *sport; /* set when has_ports */
-	__be16 *dport;
-	__sum16 *check; /* set when has_csum: an L4 checksum over the pseudo-header */
-	bool udp;
-	bool v6; /* branch on these, not on NULL pointers: the verifier tracks them */
-	bool has_ports; /* TCP, UDP; ICMP echo (sport and dport both point at the id) */
-	bool has_csum; /* TCP, UDP, ICMP, ICMPv6 */
-	bool csum_pseudo; /* the L4 checksum covers the addresses (all but ICMPv4) */
-};
 
 static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
 {
@@ -525,9 +512,10 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
  * one this node has not seen): pick a backend, record the flow, rewrite.
  * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
  */
-static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struct vipxdp_flow *f,
-				       struct l4_ptrs *p, bool syn, __u64 bytes, __u32 now,
-				       const struct vipxdp_cfg *cfg)
+static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_svc *svc,
+				       const struct vipxdp_flow *f, struct l4_ptrs *p, bool syn,
+				       __u64 bytes, __u32 now, const struct vipxdp_cfg *cfg,
+				       struct vipxdp_nh **nh, __u32 *tok)
 {
 	const struct vipxdp_backend *be;
 	__be16 sport = 0;
@@ -553,14 +541,25 @@ static __always_inline int lb_new_flow(const struct vipxdp_svc *svc, const struc
 		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
 			fwd->flags |= VIPXDP_CT_F_BOTH;
 		ct_init(fwd, f->proto, svc->id, be_id, now);
+		/* The translated packet's next hop, looked up before the
+		 * entry is written and kept in it: the flow's next packet
+		 * needs no FIB lookup, and this one's forward() uses it. A
+		 * failed lookup leaves it empty (forward() looks up again,
+		 * and gives the reason). */
+		rewrite(p, true, &be->addr, be->port);
+		*tok = nh_token(now);
+		fib_next_hop(ctx, p, &fwd->nh[0], *tok, &fwd->nh[0].ifindex, fwd->nh[0].dmac,
+			     fwd->nh[0].smac);
 		if (ct_commit(f, fwd, NULL))
 			return VIPXDP_R_drop_error;
+		*nh = &fwd->nh[0];
 	}
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
-	rewrite(p, true, &be->addr, be->port);
-	if (svc->mode == VIPXDP_MODE_FULLNAT)
+	if (svc->mode == VIPXDP_MODE_FULLNAT) {
+		rewrite(p, true, &be->addr, be->port);
 		rewrite(p, false, &svc->snat, sport);
+	}
 	return -1;
 }
 

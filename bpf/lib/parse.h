@@ -173,4 +173,18 @@ static __always_inline int parse_udp(struct hdr_cursor *c, void *data_end, void 
 	return 0;
 }
 
+/* Where a packet's rewritable fields are. */
+struct l4_ptrs {
+	struct iphdr *ip4; /* set when !v6 */
+	struct ipv6hdr *ip6; /* set when v6 */
+	__be16 *sport; /* set when has_ports */
+	__be16 *dport;
+	__sum16 *check; /* set when has_csum: an L4 checksum over the pseudo-header */
+	bool udp;
+	bool v6; /* branch on these, not on NULL pointers: the verifier tracks them */
+	bool has_ports; /* TCP, UDP; ICMP echo (sport and dport both point at the id) */
+	bool has_csum; /* TCP, UDP, ICMP, ICMPv6 */
+	bool csum_pseudo; /* the L4 checksum covers the addresses (all but ICMPv4) */
+};
+
 #endif /* VIPXDP_BPF_PARSE_H */

@@ -1343,13 +1343,17 @@ static bool test_route_watch(void)
 	pkt_mac(mac_new, nmac);
 	len = pkt_build(&d, in, sizeof(in));
 
-	/* Watch on: the flow's second packet (its first conntrack hit) fills
-	 * the next hop with generation 7's token. */
+	/* Watch on: the flow's first packet writes its conntrack entry with
+	 * the next hop it was sent to, under generation 7's token (so the
+	 * flow's next packet needs no FIB lookup). */
 	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
 	ok &= ASSERT_EQ(ct.nh[0].epoch, VIPXDP_NH_WATCH | 7, "token: watch, generation 7");
+	ok &= ASSERT_EQ(ct.nh[0].ifindex, (__u32)if_be, "next hop: the backend interface");
+	ok &= ASSERT_TRUE(!memcmp(ct.nh[0].dmac, bmac, 6) && !memcmp(ct.nh[0].smac, mac_be, 6),
+			  "next hop: the backend's MAC, from the interface's");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	/* The neighbour changes; the generation has not moved: still cached. */
 	ok &= ASSERT_OK(set_be_neigh(be4[be], mac_new), "neighbour to the new MAC");
@@ -3664,7 +3668,8 @@ static void run_cases(void)
 	tap_run("forward: bigger than the egress MTU passes the translated packet (pass_frag_needed)",
 		test_forward_frag_needed);
 	tap_run("forward: TTL 1 passes untouched", test_ttl_expiring);
-	tap_run("forward: a cached next hop follows the route watch's generation, else the epoch",
+	tap_run("forward: a new flow's entry has its next hop; it follows the route watch's "
+		"generation, else the epoch",
 		test_route_watch);
 	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
