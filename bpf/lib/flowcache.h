@@ -308,20 +308,26 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 
 /* Is a flow in conntrack state st (enum vipxdp_ct_state) cacheable? Only
  * established TCP and UDP (their packets change no state) whose idle
- * timeout is long enough. */
-static __always_inline bool fc_state_ok(__u8 st)
+ * timeout is long enough; with syn_ok (a backend's replies to a one-entry
+ * DNAT flow), TCP in its handshake too: the replies that follow a SYN-ACK
+ * change no state either (it is the client's ACK, which takes the whole
+ * path, that ends the handshake), so the response to a new connection's
+ * first request is a hit. */
+static __always_inline bool fc_state_ok(__u8 st, bool syn_ok)
 {
 	__u32 zero = 0, to;
 	const struct vipxdp_cfg *cfg;
 
-	if (st != VIPXDP_CT_EST && st != VIPXDP_CT_UDP)
+	if (st != VIPXDP_CT_EST && st != VIPXDP_CT_UDP && !(syn_ok && st == VIPXDP_CT_SYN))
 		return false;
 	/* Hits do not move the conntrack entry's age on: its timeout must
 	 * outlast an entry's life (up to 2.6 s at HZ 100) by enough. */
 	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	if (!cfg)
 		return false;
-	to = st == VIPXDP_CT_EST ? cfg->ct_timeout[VIPXDP_CT_EST] : cfg->ct_timeout[VIPXDP_CT_UDP];
+	to = st == VIPXDP_CT_EST   ? cfg->ct_timeout[VIPXDP_CT_EST]
+	     : st == VIPXDP_CT_UDP ? cfg->ct_timeout[VIPXDP_CT_UDP]
+				   : cfg->ct_timeout[VIPXDP_CT_SYN];
 	return !to || to >= VIPXDP_FC_MIN_TIMEOUT;
 }
 
@@ -333,7 +339,7 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 {
 	__u8 flags = 0;
 
-	if (!f || !ct || ct->qos || !fc_state_ok(ct->state))
+	if (!f || !ct || ct->qos || !fc_state_ok(ct->state, false))
 		return;
 	if (ct->flags & VIPXDP_CT_F_DNAT)
 		flags |= VIPXDP_FC_F_DNAT;
@@ -355,7 +361,7 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 static __noinline void fc_fill_reply(const struct vipxdp_flow *f, const struct vipxdp_flow *fk,
 				     const struct vipxdp_ct *ct, __u32 tok, __u32 gen)
 {
-	if (!f || !fk || !ct || !fc_state_ok(ct->state))
+	if (!f || !fk || !ct || !fc_state_ok(ct->state, true))
 		return;
 	fc_fill(f, VIPXDP_FC_F_SNAT | VIPXDP_FC_F_COUNT | VIPXDP_FC_F_REPLY, NULL, 0, &fk->daddr,
 		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], tok, gen);

@@ -665,7 +665,10 @@ static bool test_tcp4_syn_ack_fin(void)
 }
 
 /* The backend's reply (backend:8080 -> client) leaves with VIP:80 as its
- * source, towards the client's MAC on the client interface. */
+ * source, towards the client's MAC on the client interface. The SYN-ACK
+ * fills the flow cache for the replies that follow (the handshake's state
+ * needs none of them): the next reply is answered from the cache, which
+ * does not see its conntrack entry deleted before it, with the same bytes. */
 static bool test_tcp4_reply(void)
 {
 	struct pkt_desc d = tcp4(CLIENT4, 40001, VIP4, 80, PKT_SYN), rep;
@@ -687,6 +690,15 @@ static bool test_tcp4_reply(void)
 	len = pkt_build(&rep, in, sizeof(in));
 	wlen = expected_fwd(rep, false, VIP4, 80, mac_in, mac_client, want);
 	ok = expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+
+	fc_ct_delete(&d);
+	rep = tcp4(be4[be], 8080, CLIENT4, 40001, PKT_ACK);
+	memcpy(rep.l2.dmac, mac_be, 6);
+	memcpy(rep.l2.smac, bmac, 6);
+	len = pkt_build(&rep, in, sizeof(in));
+	wlen = expected_fwd(rep, false, VIP4, 80, mac_in, mac_client, want);
+	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(!fc_ct_exists(&d), "the reply after the SYN-ACK: answered from the cache");
 	return ok;
 }
 
@@ -3657,7 +3669,8 @@ static void run_cases(void)
 	tap_run("ndp: other targets and hop limit != 255 pass untouched", test_ndp_solicit_other);
 	tap_run("lb4: TCP SYN, ACK, FIN to one backend; exact bytes; service/backend counters",
 		test_tcp4_syn_ack_fin);
-	tap_run("lb4: backend reply gets VIP:port as source", test_tcp4_reply);
+	tap_run("lb4: backend reply gets VIP:port as source; the SYN-ACK caches the replies",
+		test_tcp4_reply);
 	tap_run("lb4: ACK without conntrack forwarded by hash, not dropped",
 		test_tcp4_ack_without_conntrack);
 	tap_run("lb4: UDP with checksum and UDP checksum 0", test_udp4);
