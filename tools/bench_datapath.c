@@ -61,6 +61,9 @@
  * the data path allocates per flow. */
 #define VIP4_FULLNAT "198.18.0.107"
 #define SNAT4 "198.19.0.254"
+/* Whole connections (case 10): one backend, so every connection's replies
+ * come from the address its templates carry. */
+#define VIP4_CONN "198.18.0.108"
 /* Varied sources: 198.19.64.0/18, 16384 addresses. */
 #define SRC_BASE ((198u << 24) | (19u << 16) | (64u << 8))
 #define TABLE_SIZE 65537
@@ -102,7 +105,7 @@ struct dut {
 	struct vipxdp_bpf *skel;
 	struct vipxdp_dp dp;
 	int prog_fd;
-	__u32 svc_ids[3]; /* IPv4, IPv6, IPv4 full NAT */
+	__u32 svc_ids[4]; /* IPv4, IPv6, IPv4 full NAT, IPv4 one backend */
 };
 
 /* ---- environment ---------------------------------------------------- */
@@ -236,6 +239,8 @@ static int dut_load(struct dut *d, __u32 ct_size)
 	err = err ?: add_service(d, VIP4, be4, 3, NULL, &d->svc_ids[0]);
 	err = err ?: add_service(d, VIP6, be6, 3, NULL, &d->svc_ids[1]);
 	err = err ?: add_service(d, VIP4_FULLNAT, be4, 3, SNAT4, &d->svc_ids[2]);
+	err = err ?: add_vip(d, VIP4_CONN);
+	err = err ?: add_service(d, VIP4_CONN, be4, 1, NULL, &d->svc_ids[3]);
 	if (err) {
 		fprintf(stderr, "bench_datapath: data-plane set-up failed: %s\n", strerror(-err));
 		return -1;
@@ -360,8 +365,9 @@ static int test_run(int prog_fd, const struct frame *f, __u32 ifindex, long repe
 /* What the wrapper does for a case. */
 struct wrap_cfg {
 	const struct frame *tmpl;
-	int ntmpl; /* power of two */
+	int ntmpl; /* power of two, but for BENCH_VARY_CONN4 */
 	__u32 vary, flow_mask, port_bits;
+	__u64 client_dst; /* BENCH_VARY_CONN4 */
 };
 
 static void wrap_set(const struct wrap_cfg *w)
@@ -369,6 +375,8 @@ static void wrap_set(const struct wrap_cfg *w)
 	for (int i = 0; i < w->ntmpl; i++)
 		memcpy(wrap->bss->tmpl[i], w->tmpl[i].b, BENCH_FRAME_LEN);
 	wrap->bss->tmpl_mask = w->ntmpl - 1;
+	wrap->bss->tmpl_count = w->ntmpl;
+	wrap->bss->client_dst = w->client_dst;
 	wrap->bss->vary = w->vary;
 	wrap->bss->flow_mask = w->flow_mask;
 	wrap->bss->port_bits = w->port_bits;
@@ -406,7 +414,7 @@ static void snapshot(struct dut *d, struct snap *s)
 				s->reason[r] += p;
 				s->all += p;
 			}
-	for (int i = 0; lb && i < 3; i++)
+	for (int i = 0; lb && i < 4; i++)
 		if (!bpf_map_lookup_elem(d->dp.svc_stats_fd, &d->svc_ids[i], lb))
 			for (int c = 0; c < ncpu; c++)
 				s->new_flows += lb[c].new_flows;
@@ -698,6 +706,91 @@ static void case_1m(struct dut *d)
 		r->ok = false;
 }
 
+/*
+ * Case 10: whole TCP connections to a one-backend DNAT service, nine
+ * packets each as an HTTP request with "Connection: close" makes them
+ * (handshake, request, response, the server's FIN first), every connection
+ * a new client port: what the data path spends on a connection, per packet.
+ * Every packet enters on the client interface (a test run has one ingress
+ * interface), so the backend's packets leave by XDP_TX where they would be
+ * redirected. Each run starts again at connection 0 (the wrapper's counter
+ * reset), so runs are alike; a SYN that finds the old connection's entry
+ * starts afresh, as on a live system.
+ */
+static void case_conn(struct dut *d)
+{
+	static const struct {
+		bool to_client;
+		__u8 flags;
+	} seq[] = {
+		{ false, PKT_SYN },	     { true, PKT_SYN | PKT_ACK },  { false, PKT_ACK },
+		{ false, PKT_PSH | PKT_ACK }, { true, PKT_PSH | PKT_ACK },  { true, PKT_FIN | PKT_ACK },
+		{ false, PKT_ACK },	     { false, PKT_FIN | PKT_ACK }, { true, PKT_ACK },
+	};
+	const long npkt = sizeof(seq) / sizeof(seq[0]);
+	static struct frame fr[sizeof(seq) / sizeof(seq[0])];
+	struct wrap_cfg w = { .tmpl = fr, .ntmpl = (int)npkt, .vary = BENCH_VARY_CONN4,
+			      .port_bits = 10 };
+	struct result *r = &results[nresults++];
+	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
+	struct snap s0, s1;
+	struct timing t, ts;
+	long n, dut_iters = 0;
+	__u64 fwd, all, nf;
+
+	for (long i = 0; i < npkt; i++) {
+		struct pkt_desc pd = seq[i].to_client
+					     ? tcp_desc(AF_INET, be4[0], 8080, "198.19.64.0", 1024,
+							seq[i].flags)
+					     : tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4_CONN, 80,
+							seq[i].flags);
+
+		build(&pd, &fr[i]);
+		if (seq[i].to_client)
+			w.client_dst |= 1ull << i;
+	}
+	r->num = 10;
+	r->name = "TCP connection (9 packets), per packet";
+	r->method = "W+C";
+	r->measured = true;
+	wrap_set(&w);
+	snapshot(d, &s0);
+	n = CALIBRATE_ITERS / npkt * npkt;
+	wrap->bss->iter = 0;
+	run_wrapped(BENCH_SLOT_DUT, &w, if_in, n, &t);
+	dut_iters += n;
+	n = pick_iters(t.ns) / npkt * npkt;
+	for (int i = 0; i < opt.runs; i++) {
+		wrap->bss->iter = 0;
+		run_wrapped(BENCH_SLOT_DUT, &w, if_in, n, &t);
+		dut_iters += n;
+		wrap->bss->iter = 0;
+		run_wrapped(BENCH_SLOT_STUB, &w, if_in, n, &ts);
+		tot[i] = t.ns;
+		base[i] = ts.ns;
+		diff[i] = t.ns - ts.ns;
+		if (opt.verbose)
+			fprintf(stderr, "  case 10 run %d: %ld iters, total %.2f ns, baseline %.2f ns\n",
+				i, n, t.ns, ts.ns);
+	}
+	snapshot(d, &s1);
+	r->total = median(tot, opt.runs);
+	r->base = median(base, opt.runs);
+	spread(diff, opt.runs, r);
+	r->iters = n;
+	r->runs = opt.runs;
+	r->verdict = t.retval; /* the last packet: the server's ACK, XDP_TX */
+	fwd = s1.reason[VIPXDP_R_fwd_redirect] - s0.reason[VIPXDP_R_fwd_redirect] +
+	      s1.reason[VIPXDP_R_fwd_tx] - s0.reason[VIPXDP_R_fwd_tx];
+	all = s1.all - s0.all;
+	nf = s1.new_flows - s0.new_flows;
+	r->ok = fwd == (__u64)dut_iters && all == (__u64)dut_iters &&
+		nf == (__u64)(dut_iters / npkt) && t.retval == XDP_TX;
+	snprintf(r->check, sizeof(r->check), "%s: forwarded %llu of %ld, connections %llu",
+		 r->ok ? "ok" : "FAIL", (unsigned long long)fwd, dut_iters,
+		 (unsigned long long)nf);
+}
+
 static void case_reply(struct dut *d)
 {
 	char be[INET_ADDRSTRLEN];
@@ -907,6 +1000,9 @@ static bool report(void)
 	       "iteration (a new flow each\n"
 	       "              iteration for the SYN case; 2^20 flows in turn for the 1M case, "
 	       "created by one SYN each first)\n"
+	       "        W+C = W, cycling through the 9 packets of a TCP connection (both "
+	       "directions, all entering on\n"
+	       "              the client interface), each connection a new client port\n"
 	       "        D   = vipxdp_xdp test-run directly with repeat (valid only because this path "
 	       "does not write the\n"
 	       "              packet), minus a directly test-run XDP_DROP stub\n"
@@ -1006,8 +1102,8 @@ static int parse_args(int argc, char **argv)
 			do {
 				long n = strtol(p, &end, 10);
 
-				if (end == p || n < 1 || n > 9) {
-					fprintf(stderr, "bench_datapath: --cases: numbers 1..9, "
+				if (end == p || n < 1 || n > 10) {
+					fprintf(stderr, "bench_datapath: --cases: numbers 1..10, "
 							"comma-separated\n");
 					return 2;
 				}
@@ -1015,7 +1111,7 @@ static int parse_args(int argc, char **argv)
 				p = end + 1;
 			} while (*end == ',');
 			if (*end) {
-				fprintf(stderr, "bench_datapath: --cases: numbers 1..9, comma-separated\n");
+				fprintf(stderr, "bench_datapath: --cases: numbers 1..10, comma-separated\n");
 				return 2;
 			}
 			break;
@@ -1120,6 +1216,8 @@ int main(int argc, char **argv)
 		case_v6(&d);
 	if (opt.cases & (1u << 8 | 1u << 9))
 		case_fullnat(&d);
+	if (opt.cases & 1u << 10)
+		case_conn(&d);
 	dut_close(&d);
 
 	if (opt.cases & 1u << 4) {

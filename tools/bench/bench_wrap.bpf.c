@@ -35,6 +35,8 @@ __u32 flow_mask;
 __u32 port_bits;
 __u32 src_base; /* host order */
 __u32 slot;	/* enum bench_slot */
+__u32 tmpl_count; /* BENCH_VARY_CONN4: packets per connection */
+__u64 client_dst; /* BENCH_VARY_CONN4: bit k: template k is to the client */
 /* Iteration counter. Test runs are serialised by the driver (one thread, one
  * CPU), so a plain global is as good as a per-CPU one. */
 __u64 iter;
@@ -45,9 +47,13 @@ int bench_wrap(struct xdp_md *ctx)
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
 	__u64 *d = data;
-	__u64 n = iter++;
+	__u64 n = iter++, conn = 0;
 	__u32 i = (__u32)n & tmpl_mask & (BENCH_MAX_TMPL - 1);
 
+	if (vary == BENCH_VARY_CONN4 && tmpl_count) {
+		i = (__u32)(n % tmpl_count) & (BENCH_MAX_TMPL - 1);
+		conn = n / tmpl_count;
+	}
 	if (data + BENCH_FRAME_LEN > data_end)
 		return XDP_ABORTED;
 #pragma unroll
@@ -61,6 +67,18 @@ int bench_wrap(struct xdp_md *ctx)
 		*(__be32 *)(data + BENCH_OFF_IP4_SADDR) = bpf_htonl(src_base + (flow >> bits));
 		*(__be16 *)(data + BENCH_OFF_IP4_SPORT) =
 			bpf_htons(1024 + (flow & ((1u << bits) - 1)));
+	} else if (vary == BENCH_VARY_CONN4) {
+		__u32 bits = port_bits & 15;
+		__be32 addr = bpf_htonl(src_base + (__u32)(conn >> bits));
+		__be16 port = bpf_htons(1024 + ((__u32)conn & ((1u << bits) - 1)));
+
+		if (client_dst >> i & 1) {
+			*(__be32 *)(data + BENCH_OFF_IP4_DADDR) = addr;
+			*(__be16 *)(data + BENCH_OFF_IP4_DPORT) = port;
+		} else {
+			*(__be32 *)(data + BENCH_OFF_IP4_SADDR) = addr;
+			*(__be16 *)(data + BENCH_OFF_IP4_SPORT) = port;
+		}
 	}
 
 	bpf_tail_call(ctx, &bench_progs, slot);

@@ -27,10 +27,18 @@ enum bench_vary {
 	 * bits of flow. Checksums are not fixed up: the data path only ever
 	 * updates them incrementally, never verifies them. */
 	BENCH_VARY_SRC4 = 1,
+	/* Whole connections of untagged IPv4 TCP: iteration n is packet
+	 * n % tmpl_count (its template) of connection n / tmpl_count, whose
+	 * client is src_base + (conn >> port_bits) port 1024 + low port_bits
+	 * bits of conn; the client is the source of a template, or its
+	 * destination when bit (n % tmpl_count) of client_dst is set. */
+	BENCH_VARY_CONN4 = 2,
 };
 
 /* Offsets in an untagged IPv4 frame. */
 #define BENCH_OFF_IP4_SADDR 26
+#define BENCH_OFF_IP4_DADDR 30
 #define BENCH_OFF_IP4_SPORT 34
+#define BENCH_OFF_IP4_DPORT 36
 
 #endif /* VIPXDP_BENCH_WRAP_H */
