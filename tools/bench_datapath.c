@@ -499,16 +499,64 @@ static long pick_iters(double ns_per_iter)
  * Measure one case: the wrapper with the data path (slot 0) and with the
  * stub (slot 1), interleaved, opt.runs times each; check the counters.
  */
+/*
+ * The runs of case r->num: a calibration, then opt.runs pairs of runs of
+ * the data path and of the stub back to back, each of a number of
+ * iterations that is a multiple of unit; with BENCH_VARY_CONN4 the wrapper
+ * starts again at connection 0 for each run. Fills r's medians and spread
+ * and its verdict (the last iteration's); *verdicts_ok says whether every
+ * run ended with want_verdict (the stub's with XDP_DROP). Returns the data
+ * path's iterations in all.
+ */
+static long run_pairs(struct result *r, const struct wrap_cfg *w, __u32 ifindex, long unit,
+		      __u32 want_verdict, bool *verdicts_ok)
+{
+	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
+	bool restart = w->vary == BENCH_VARY_CONN4;
+	long dut_iters = 0, n = CALIBRATE_ITERS / unit * unit;
+	struct timing t, ts;
+
+	*verdicts_ok = true;
+	if (restart)
+		wrap->bss->iter = 0;
+	run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
+	dut_iters += n;
+	run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
+	n = pick_iters(t.ns) / unit * unit;
+	for (int i = 0; i < opt.runs; i++) {
+		if (restart)
+			wrap->bss->iter = 0;
+		run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
+		dut_iters += n;
+		if (restart)
+			wrap->bss->iter = 0;
+		run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
+		tot[i] = t.ns;
+		base[i] = ts.ns;
+		diff[i] = t.ns - ts.ns;
+		*verdicts_ok &= t.retval == want_verdict && ts.retval == XDP_DROP;
+		r->verdict = t.retval;
+		if (opt.verbose)
+			fprintf(stderr, "  case %d run %d: %ld iters, total %.2f ns (kernel %u), "
+				"baseline %.2f ns (kernel %u)\n", r->num, i, n, t.ns, t.kernel_ns,
+				ts.ns, ts.kernel_ns);
+	}
+	r->total = median(tot, opt.runs);
+	r->base = median(base, opt.runs);
+	spread(diff, opt.runs, r);
+	r->iters = n;
+	r->runs = opt.runs;
+	return dut_iters;
+}
+
 static struct result *measure(struct dut *d, int num, const char *name, const char *method,
 			      const struct wrap_cfg *w, __u32 ifindex, __u32 want_verdict,
 			      int want_reason, enum flows_expect flows)
 {
 	struct result *r = &results[nresults++];
-	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
 	struct snap before, after;
-	struct timing t, ts;
-	long dut_iters = 0, n;
-	bool verdicts_ok = true;
+	bool verdicts_ok;
+	long dut_iters;
 
 	r->num = num;
 	r->name = name;
@@ -516,32 +564,8 @@ static struct result *measure(struct dut *d, int num, const char *name, const ch
 	r->measured = true;
 	wrap_set(w);
 	snapshot(d, &before);
-
-	run_wrapped(BENCH_SLOT_DUT, w, ifindex, CALIBRATE_ITERS, &t);
-	dut_iters += CALIBRATE_ITERS;
-	run_wrapped(BENCH_SLOT_STUB, w, ifindex, CALIBRATE_ITERS, &ts);
-	n = pick_iters(t.ns);
-	for (int i = 0; i < opt.runs; i++) {
-		run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
-		dut_iters += n;
-		run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
-		tot[i] = t.ns;
-		base[i] = ts.ns;
-		diff[i] = t.ns - ts.ns;
-		verdicts_ok &= t.retval == want_verdict && ts.retval == XDP_DROP;
-		r->verdict = t.retval;
-		if (opt.verbose)
-			fprintf(stderr, "  case %d run %d: %ld iters, total %.2f ns (kernel %u), "
-				"baseline %.2f ns (kernel %u)\n", num, i, n, t.ns, t.kernel_ns,
-				ts.ns, ts.kernel_ns);
-	}
+	dut_iters = run_pairs(r, w, ifindex, 1, want_verdict, &verdicts_ok);
 	snapshot(d, &after);
-
-	r->total = median(tot, opt.runs);
-	r->base = median(base, opt.runs);
-	spread(diff, opt.runs, r);
-	r->iters = n;
-	r->runs = opt.runs;
 
 	__u64 moved = after.reason[want_reason] - before.reason[want_reason];
 	__u64 all = after.all - before.all;
@@ -557,7 +581,7 @@ static struct result *measure(struct dut *d, int num, const char *name, const ch
 		snprintf(r->check, sizeof(r->check),
 			 "FAIL: verdict %s%s, %s moved %llu of %ld (all reasons %llu), "
 			 "new flows %llu (want %llu)",
-			 verdict_name(t.retval), verdicts_ok ? "" : " (unexpected)",
+			 verdict_name(r->verdict), verdicts_ok ? "" : " (unexpected)",
 			 reason_names[want_reason], (unsigned long long)moved, dut_iters,
 			 (unsigned long long)all, (unsigned long long)nf,
 			 (unsigned long long)want_nf);
@@ -732,10 +756,9 @@ static void case_conn(struct dut *d)
 	struct wrap_cfg w = { .tmpl = fr, .ntmpl = (int)npkt, .vary = BENCH_VARY_CONN4,
 			      .port_bits = 10 };
 	struct result *r = &results[nresults++];
-	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
 	struct snap s0, s1;
-	struct timing t, ts;
-	long n, dut_iters = 0;
+	bool verdicts_ok;
+	long dut_iters;
 	__u64 fwd, all, nf;
 
 	for (long i = 0; i < npkt; i++) {
@@ -755,37 +778,16 @@ static void case_conn(struct dut *d)
 	r->measured = true;
 	wrap_set(&w);
 	snapshot(d, &s0);
-	n = CALIBRATE_ITERS / npkt * npkt;
-	wrap->bss->iter = 0;
-	run_wrapped(BENCH_SLOT_DUT, &w, if_in, n, &t);
-	dut_iters += n;
-	n = pick_iters(t.ns) / npkt * npkt;
-	for (int i = 0; i < opt.runs; i++) {
-		wrap->bss->iter = 0;
-		run_wrapped(BENCH_SLOT_DUT, &w, if_in, n, &t);
-		dut_iters += n;
-		wrap->bss->iter = 0;
-		run_wrapped(BENCH_SLOT_STUB, &w, if_in, n, &ts);
-		tot[i] = t.ns;
-		base[i] = ts.ns;
-		diff[i] = t.ns - ts.ns;
-		if (opt.verbose)
-			fprintf(stderr, "  case 10 run %d: %ld iters, total %.2f ns, baseline %.2f ns\n",
-				i, n, t.ns, ts.ns);
-	}
+	/* Every run ends with a connection's last packet, the server's ACK:
+	 * XDP_TX (it entered on the client interface). */
+	dut_iters = run_pairs(r, &w, if_in, npkt, XDP_TX, &verdicts_ok);
 	snapshot(d, &s1);
-	r->total = median(tot, opt.runs);
-	r->base = median(base, opt.runs);
-	spread(diff, opt.runs, r);
-	r->iters = n;
-	r->runs = opt.runs;
-	r->verdict = t.retval; /* the last packet: the server's ACK, XDP_TX */
 	fwd = s1.reason[VIPXDP_R_fwd_redirect] - s0.reason[VIPXDP_R_fwd_redirect] +
 	      s1.reason[VIPXDP_R_fwd_tx] - s0.reason[VIPXDP_R_fwd_tx];
 	all = s1.all - s0.all;
 	nf = s1.new_flows - s0.new_flows;
-	r->ok = fwd == (__u64)dut_iters && all == (__u64)dut_iters &&
-		nf == (__u64)(dut_iters / npkt) && t.retval == XDP_TX;
+	r->ok = verdicts_ok && fwd == (__u64)dut_iters && all == (__u64)dut_iters &&
+		nf == (__u64)(dut_iters / npkt);
 	snprintf(r->check, sizeof(r->check), "%s: forwarded %llu of %ld, connections %llu",
 		 r->ok ? "ok" : "FAIL", (unsigned long long)fwd, dut_iters,
 		 (unsigned long long)nf);

@@ -354,6 +354,13 @@ static void fc_ct_delete(const struct pkt_desc *d)
 	bpf_map_delete_elem(dp.ct_fd, &f);
 }
 
+/* Frame d as backend bmac sends it to the load balancer's backend link. */
+static void from_backend(struct pkt_desc *d, const __u8 *bmac)
+{
+	memcpy(d->l2.dmac, mac_be, 6);
+	memcpy(d->l2.smac, bmac, 6);
+}
+
 /* Which of the 3 backends (index into be4/be6) does this output go to? */
 static int out_backend(const struct run *r, int family)
 {
@@ -685,16 +692,14 @@ static bool test_tcp4_reply(void)
 		return false;
 	pkt_mac(be_mac[be], bmac);
 	rep = tcp4(be4[be], 8080, CLIENT4, 40001, PKT_SYN | PKT_ACK);
-	memcpy(rep.l2.dmac, mac_be, 6);
-	memcpy(rep.l2.smac, bmac, 6);
+	from_backend(&rep, bmac);
 	len = pkt_build(&rep, in, sizeof(in));
 	wlen = expected_fwd(rep, false, VIP4, 80, mac_in, mac_client, want);
 	ok = expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	fc_ct_delete(&d);
 	rep = tcp4(be4[be], 8080, CLIENT4, 40001, PKT_ACK);
-	memcpy(rep.l2.dmac, mac_be, 6);
-	memcpy(rep.l2.smac, bmac, 6);
+	from_backend(&rep, bmac);
 	len = pkt_build(&rep, in, sizeof(in));
 	wlen = expected_fwd(rep, false, VIP4, 80, mac_in, mac_client, want);
 	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
@@ -769,8 +774,7 @@ static bool test_ipv6_tcp_udp(void)
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	rep = tcp6(be6[be], 8080, CLIENT6, 40000, PKT_ACK);
-	memcpy(rep.l2.dmac, mac_be, 6);
-	memcpy(rep.l2.smac, bmac, 6);
+	from_backend(&rep, bmac);
 	len = pkt_build(&rep, in, sizeof(in));
 	wlen = expected_fwd(rep, false, VIP6, 80, mac_in, mac_client, want);
 	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
@@ -1282,8 +1286,7 @@ static bool test_dnat_one_entry(void)
 				"reply entry only for the third service");
 		/* The reply leaves from the VIP:port its flow was addressed to. */
 		rep = tcp4(one[0], 9090, CLIENT4, 52001 + i, PKT_SYN | PKT_ACK);
-		memcpy(rep.l2.dmac, mac_be, 6);
-		memcpy(rep.l2.smac, bmac, 6);
+		from_backend(&rep, bmac);
 		len = pkt_build(&rep, in, sizeof(in));
 		wlen = expected_fwd(rep, false, VIP4, 7001 + i, mac_in, mac_client, want);
 		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
@@ -1291,8 +1294,7 @@ static bool test_dnat_one_entry(void)
 	{
 		struct pkt_desc rep = tcp4(one[0], 9090, CLIENT4, 52099, PKT_ACK);
 
-		memcpy(rep.l2.dmac, mac_be, 6);
-		memcpy(rep.l2.smac, bmac, 6);
+		from_backend(&rep, bmac);
 		len = pkt_build(&rep, in, sizeof(in));
 		ok &= expect(in, len, if_be, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
 	}
@@ -1557,8 +1559,7 @@ static bool fc_attempt(int n, bool *crossed)
 	/* The backend's replies: the first fills, the second hits. */
 	ok &= expect(tf.in, tf.len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, tf.want, tf.wlen,
 		     &r);
-	memcpy(rep.l2.dmac, mac_be, 6);
-	memcpy(rep.l2.smac, bmac, 6);
+	from_backend(&rep, bmac);
 	{
 		__u8 rin[2048], rwant[2048];
 		int rlen = pkt_build(&rep, rin, sizeof(rin));
@@ -1894,8 +1895,7 @@ static bool test_fullnat(void)
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	rep = tcp4("198.19.0.1", 8080, SNAT4, port, PKT_SYN | PKT_ACK);
-	memcpy(rep.l2.dmac, mac_be, 6);
-	memcpy(rep.l2.smac, bmac, 6);
+	from_backend(&rep, bmac);
 	len = pkt_build(&rep, in, sizeof(in));
 	w = rep;
 	snprintf(w.saddr, sizeof(w.saddr), VIP4_FULLNAT);
