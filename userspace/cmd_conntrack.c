@@ -15,18 +15,10 @@
 
 #include "cli.h"
 #include "addr.h"
+#include "routewatch.h"
 
 static const char *const state_names[VIPXDP_CT_NSTATES] = { "syn", "established", "closing",
 							     "udp", "other" };
-
-/* The data path's epoch now (bpf_ktime_get_coarse_ns is CLOCK_MONOTONIC_COARSE). */
-static __u32 epoch_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-	return (__u32)((((__u64)ts.tv_sec * 1000000000ull) + ts.tv_nsec) >> VIPXDP_EPOCH_SHIFT);
-}
 
 static const char *proto_name(__u8 proto, char *buf, size_t len)
 {
@@ -54,7 +46,7 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 {
 	struct vipxdp_flow key, next;
 	struct vipxdp_ct ct;
-	__u32 now = epoch_now();
+	__u32 now = vipxdp_epoch_now();
 	size_t n = 0;
 	void *prev = NULL;
 

@@ -36,7 +36,7 @@ static __u64 mono_ms(clockid_t id)
 	return (__u64)ts.tv_sec * 1000 + (__u64)ts.tv_nsec / 1000000;
 }
 
-static __u32 epoch_now(void)
+__u32 vipxdp_epoch_now(void)
 {
 	struct timespec ts;
 	__u64 ns;
@@ -58,7 +58,7 @@ static int rwatch_write(struct vipxdp_rwatch *w, __u32 watch_until)
 static int rwatch_beat(struct vipxdp_rwatch *w)
 {
 	w->next_beat_ms = mono_ms(CLOCK_MONOTONIC) + RWATCH_BEAT_MS;
-	return rwatch_write(w, epoch_now() + 1);
+	return rwatch_write(w, vipxdp_epoch_now() + 1);
 }
 
 int vipxdp_rwatch_new(struct vipxdp_rwatch **wp, int route_fd)
@@ -165,7 +165,7 @@ int vipxdp_rwatch_state(int route_fd, bool *on, __u32 *gen)
 
 	if (bpf_map_lookup_elem(route_fd, &zero, &r))
 		return -errno;
-	*on = r.watch_until && r.watch_until >= epoch_now();
+	*on = r.watch_until && r.watch_until >= vipxdp_epoch_now();
 	*gen = r.gen;
 	return 0;
 }

@@ -31,6 +31,10 @@ int vipxdp_rwatch_timeout_ms(const struct vipxdp_rwatch *w);
  * epoch, as without a watch). */
 int vipxdp_rwatch_run(struct vipxdp_rwatch *w);
 
+/* The data path's epoch now: bpf_ktime_get_coarse_ns() >> VIPXDP_EPOCH_SHIFT,
+ * the same clock as CLOCK_MONOTONIC_COARSE. */
+__u32 vipxdp_epoch_now(void);
+
 /* The generation last written. */
 __u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w);
 
