@@ -492,7 +492,7 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		struct epoll_event evs[4];
 		struct signalfd_siginfo si;
 		__u64 now = vipxdp_health_now_ns();
-		int t1 = vipxdp_health_next_timeout(r.h), t2 = flush_timeout(&r, now), t, n;
+		int t1 = vipxdp_health_next_timeout(r.h), t2 = flush_timeout(&r, now), t, n, werr;
 
 		t = t1 < 0 ? t2 : t2 < 0 ? t1 : (t1 < t2 ? t1 : t2);
 		if (r.rw) {
@@ -504,9 +504,9 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			rc = cli_fail(c, EXIT_FAIL, "epoll_wait: %s", strerror(errno));
 			goto out;
 		}
-		if (r.rw && (t1 = vipxdp_rwatch_run(r.rw)) < 0) {
+		if (r.rw && (werr = vipxdp_rwatch_run(r.rw)) < 0) {
 			logmsg("route watch off (writing vipxdp_route: %s): next hops are "
-			       "looked up again every second", strerror(-t1));
+			       "looked up again every second", strerror(-werr));
 			vipxdp_rwatch_free(r.rw);
 			r.rw = NULL;
 		}

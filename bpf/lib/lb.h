@@ -548,8 +548,9 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		 * and gives the reason). */
 		rewrite(p, true, &be->addr, be->port);
 		*tok = nh_token(now);
-		fib_next_hop(ctx, p, &fwd->nh[0], *tok, &fwd->nh[0].ifindex, fwd->nh[0].dmac,
-			     fwd->nh[0].smac);
+		if (fib_next_hop(ctx, p, NULL, 0, &fwd->nh[0].ifindex, fwd->nh[0].dmac,
+				 fwd->nh[0].smac) < 0)
+			fwd->nh[0].epoch = *tok;
 		if (ct_commit(f, fwd, NULL))
 			return VIPXDP_R_drop_error;
 		*nh = &fwd->nh[0];
