@@ -41,6 +41,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/utsname.h>
 #include <linux/if_ether.h>
 #include <bpf/bpf.h>
@@ -89,6 +90,7 @@ static struct {
 	int cycle_log2; /* case 4: 2^cycle_log2 flows */
 	bool no_common_lru;
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
+	bool no_fc; /* the flow cache off: every packet takes the whole path */
 	__u32 talkers; /* settings.talkers_sample of the data path under test */
 	unsigned int cases; /* bit n: run case n */
 	bool verbose;
@@ -184,7 +186,8 @@ static int read_obj(const char *path)
  */
 static int dut_load(struct dut *d, __u32 ct_size)
 {
-	struct vipxdp_cfg cfg = { .hash_seed = SEED, .talkers_sample = opt.talkers };
+	struct vipxdp_cfg cfg = { .hash_seed = SEED, .talkers_sample = opt.talkers,
+				  .flags = opt.no_fc ? VIPXDP_CFG_F_NO_FC : 0 };
 	__u32 k = BENCH_SLOT_DUT;
 	int err;
 
@@ -468,6 +471,70 @@ static double median(double *v, int n)
 	return n & 1 ? tmp[n / 2] : (tmp[n / 2 - 1] + tmp[n / 2]) / 2;
 }
 
+/*
+ * The machine's price of one cache miss of case 4: a dependent read of a
+ * random cache line in a region as large as the conntrack hash's bucket
+ * array (bytes), 4 KB pages as the kernel's vmalloc uses. Each packet of
+ * case 4 reads one bucket at random (the entries themselves are read in
+ * the order they were created), so this, measured just before the case,
+ * tells how much of its figure is the memory of the moment. A user-space
+ * pointer chase over 2^20 lines (case 4's flow count) in a random cycle;
+ * median of 3 runs, ns per read; -1 when the region cannot be had.
+ */
+static struct {
+	double ns;
+	size_t bytes;
+} mem_ref = { .ns = -1 };
+
+static double mem_chase_ns(size_t bytes)
+{
+	size_t nlines = bytes / 64, nodes = nlines < (1u << 20) ? nlines : 1u << 20;
+	double v[3], t0;
+	__u32 *perm;
+	char *buf;
+	void **p;
+
+	buf = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (buf == MAP_FAILED)
+		return -1;
+	perm = malloc(nlines * sizeof(*perm));
+	if (!perm || nodes < 2) {
+		free(perm);
+		munmap(buf, bytes);
+		return -1;
+	}
+	madvise(buf, bytes, MADV_NOHUGEPAGE);
+	memset(buf, 0, bytes);
+	for (size_t i = 0; i < nlines; i++)
+		perm[i] = i;
+	srandom(SEED);
+	for (size_t i = nlines - 1; i > 0; i--) {
+		size_t j = ((size_t)random() << 16 ^ (size_t)random()) % (i + 1);
+		__u32 x = perm[i];
+
+		perm[i] = perm[j];
+		perm[j] = x;
+	}
+	for (size_t i = 0; i < nodes; i++)
+		*(void **)(buf + (size_t)perm[i] * 64) = buf + (size_t)perm[(i + 1) % nodes] * 64;
+	p = (void **)(buf + (size_t)perm[0] * 64);
+	free(perm);
+	for (size_t i = 0; i < nodes; i++) /* one lap to warm what can be warmed */
+		p = *p;
+	for (int r = 0; r < 3; r++) {
+		t0 = now_cpu_ns();
+		for (size_t i = 0; i < nodes; i++)
+			p = *p;
+		v[r] = (now_cpu_ns() - t0) / nodes;
+	}
+	/* Keep the chase from being optimised away. */
+	if (!p)
+		fprintf(stderr, "bench_datapath: empty chase\n");
+	munmap(buf, bytes);
+	return median(v, 3);
+}
+
+
 /* Data-path figure: median, min and max of the paired differences. */
 static void spread(double *diff, int n, struct result *r)
 {
@@ -719,6 +786,12 @@ static void case_1m(struct dut *d)
 	run_wrapped(BENCH_SLOT_DUT, &w, if_in, nflows, &t);
 	snapshot(d, &s1);
 	w.tmpl = &fa;
+	/* The bucket array: max_entries rounded up to a power of two, 16
+	 * bytes a bucket (struct bucket of kernel/bpf/hashtab.c). */
+	mem_ref.bytes = 16;
+	while (mem_ref.bytes < 16ull * bpf_map__max_entries(d->skel->maps.vipxdp_ct))
+		mem_ref.bytes <<= 1;
+	mem_ref.ns = mem_chase_ns(mem_ref.bytes);
 	if (opt.cycle_log2 == 20)
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
 	else
@@ -1013,6 +1086,15 @@ static bool report(void)
 	       "are the medians of the two sides; (min..max) is the spread of the per-run differences.\n",
 	       BENCH_FRAME_LEN, opt.runs);
 
+	if (mem_ref.ns >= 0)
+		printf("memory (case 4): a dependent read of a random cache line in %zu MB of 4 KB pages, the "
+		       "size of its\n"
+		       "conntrack hash's bucket array, just before the case: %.1f ns (user-space pointer "
+		       "chase). Each packet\n"
+		       "of case 4 reads one bucket at random: the machine's memory of the moment is that "
+		       "much of its figure.\n",
+		       mem_ref.bytes >> 20, mem_ref.ns);
+
 	printf("\n%-32s %8s %12s  %s\n", "target (issue)", "max ns", "measured ns", "status");
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		const struct result *r = find(targets[i].num);
@@ -1035,7 +1117,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
-		   "                      [--ct-no-common-lru] [--no-route-watch] [--talkers N] [-v]\n"
+		   "                      [--ct-no-common-lru] [--no-route-watch] [--no-flow-cache]\n"
+		   "                      [--talkers N] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
 		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
 		   "  --iters N     iterations per run (default: about --ms worth, 1e6..1e7)\n"
@@ -1047,6 +1130,7 @@ static void usage(FILE *f)
 		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
 		   "  --no-route-watch  next hops looked up again every epoch, as without the\n"
 		   "                daemon (default: the route watch on, as under `vipxdp run`)\n"
+		   "  --no-flow-cache  settings.flow_cache: false, every packet takes the whole path\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  -v            print every run\n", CT_LARGE);
 }
@@ -1060,6 +1144,7 @@ static int parse_args(int argc, char **argv)
 		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
 		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
 		{ "no-route-watch", no_argument, NULL, 'W' },
+		{ "no-flow-cache", no_argument, NULL, 'N' },
 		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1131,6 +1216,9 @@ static int parse_args(int argc, char **argv)
 		case 'W':
 			opt.no_route_watch = true;
 			break;
+		case 'N':
+			opt.no_fc = true;
+			break;
 		case 'T':
 			opt.talkers = strtoul(optarg, NULL, 0);
 			break;
@@ -1199,6 +1287,7 @@ int main(int argc, char **argv)
 	printf("conntrack: %d entries (cases 1-3, 5-9), %u entries (case 4)%s; load average %s\n",
 	       CT_SMALL, opt.ct_large, opt.no_common_lru ? ", BPF_F_NO_COMMON_LRU" : "",
 	       loadavg());
+	printf("flow cache: %s\n", opt.no_fc ? "off (--no-flow-cache)" : "on");
 	printf("next hops: %s\n",
 	       opt.no_route_watch ? "looked up again every epoch (--no-route-watch: no daemon)"
 				  : "route watch on, as under `vipxdp run` (no route changes)");
