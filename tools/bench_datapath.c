@@ -91,6 +91,7 @@ static struct {
 	bool no_common_lru;
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
 	bool no_fc; /* the flow cache off: every packet takes the whole path */
+	const char *katran; /* Katran's balancer object: measured side by side */
 	__u32 talkers; /* settings.talkers_sample of the data path under test */
 	unsigned int cases; /* bit n: run case n */
 	bool verbose;
@@ -101,6 +102,8 @@ static int if_in, if_be;
 static __u8 mac_in[6], mac_be[6], mac_client[6];
 static struct bench_wrap_bpf *wrap;
 static int wrap_fd, stub_fd, progs_fd;
+/* The baseline's slot: BENCH_SLOT_STUB_ENCAP for Katran's encapsulated packets. */
+static __u32 stub_slot = BENCH_SLOT_STUB;
 
 /* One loaded copy of the data path. */
 struct dut {
@@ -268,6 +271,7 @@ static void dut_close(struct dut *d)
 static int load_wrapper(void)
 {
 	__u32 k = BENCH_SLOT_STUB;
+	int fd;
 
 	wrap = bench_wrap_bpf__open_and_load();
 	if (!wrap) {
@@ -278,6 +282,12 @@ static int load_wrapper(void)
 	stub_fd = bpf_program__fd(wrap->progs.bench_stub);
 	progs_fd = bpf_map__fd(wrap->maps.bench_progs);
 	if (bpf_map_update_elem(progs_fd, &k, &stub_fd, BPF_ANY)) {
+		fprintf(stderr, "bench_datapath: prog array update: %s\n", strerror(errno));
+		return -1;
+	}
+	k = BENCH_SLOT_STUB_ENCAP;
+	fd = bpf_program__fd(wrap->progs.bench_stub_encap);
+	if (bpf_map_update_elem(progs_fd, &k, &fd, BPF_ANY)) {
 		fprintf(stderr, "bench_datapath: prog array update: %s\n", strerror(errno));
 		return -1;
 	}
@@ -588,7 +598,7 @@ static long run_pairs(struct result *r, const struct wrap_cfg *w, __u32 ifindex,
 		wrap->bss->iter = 0;
 	run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
 	dut_iters += n;
-	run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
+	run_wrapped(stub_slot, w, ifindex, n, &ts);
 	n = pick_iters(t.ns) / unit * unit;
 	for (int i = 0; i < opt.runs; i++) {
 		if (restart)
@@ -597,7 +607,7 @@ static long run_pairs(struct result *r, const struct wrap_cfg *w, __u32 ifindex,
 		dut_iters += n;
 		if (restart)
 			wrap->bss->iter = 0;
-		run_wrapped(BENCH_SLOT_STUB, w, ifindex, n, &ts);
+		run_wrapped(stub_slot, w, ifindex, n, &ts);
 		tot[i] = t.ns;
 		base[i] = ts.ns;
 		diff[i] = t.ns - ts.ns;
@@ -989,6 +999,283 @@ static void case_fullnat(struct dut *d)
 	}
 }
 
+/* ---- Katran, side by side (--katran) ----------------------------------- */
+
+/*
+ * Katran's balancer (facebookincubator/katran, katran/lib/bpf/balancer.bpf.c,
+ * built by tools/bench_katran.sh) through the same wrapper, frames and
+ * method, in the same run: its established flow (one hot flow, 2^20 flows
+ * in turn), its SYN with a full connection table, and a non-VIP packet.
+ * Its maps are configured the way its control plane would for one IPv4
+ * VIP (port 80, TCP) with three reals and the default 65537-slot ring: the
+ * layouts below mirror katran/lib/bpf/balancer_structs.h, and kat_load()
+ * checks their sizes against the object's. Its connection table (an LRU
+ * hash per CPU, lru_mapping) is as large as vipxdp's table share of the
+ * CPU in the same case. Differences in what the two do per packet: Katran
+ * encapsulates in IPIP and returns XDP_TX (vipxdp rewrites and redirects);
+ * it keeps no reply state and no TCP state; its baseline stub moves the
+ * frame's start as its encapsulation does (bench_stub_encap).
+ */
+struct kat_vip_key {
+	__be32 addr[4];
+	__u16 port; /* network order */
+	__u8 proto;
+	__u8 pad;
+};
+
+struct kat_vip_meta {
+	__u32 flags;
+	__u32 vip_num;
+};
+
+struct kat_real {
+	__be32 addr[4];
+	__u8 flags;
+	__u8 pad[3];
+};
+
+struct kat_lb_stats {
+	__u64 v1, v2;
+};
+
+#define KAT_RING_SIZE 65537
+#define KAT_MAX_VIPS 512
+#define KAT_LRU_MISS_CNTR (KAT_MAX_VIPS + 1) /* v1: SYNs, v2: other TCP */
+#define KAT_FLOW_KEY_SIZE 40 /* struct flow_key */
+#define KAT_LRU_VALUE_SIZE 16 /* struct real_pos_lru */
+
+struct kat {
+	struct bpf_object *obj;
+	int prog_fd, lru_fd, stats_fd;
+};
+
+static int kat_map_fd(struct kat *k, const char *name, __u32 key_size, __u32 value_size)
+{
+	struct bpf_map *m = bpf_object__find_map_by_name(k->obj, name);
+
+	if (!m) {
+		fprintf(stderr, "bench_datapath: --katran: no map %s in %s\n", name, opt.katran);
+		return -1;
+	}
+	if (bpf_map__key_size(m) != key_size || bpf_map__value_size(m) != value_size) {
+		fprintf(stderr, "bench_datapath: --katran: map %s has key/value sizes %u/%u, "
+				"this tool knows %u/%u (another Katran version?)\n",
+			name, bpf_map__key_size(m), bpf_map__value_size(m), key_size, value_size);
+		return -1;
+	}
+	return bpf_map__fd(m);
+}
+
+static int kat_update(int fd, const void *key, const void *value, const char *what)
+{
+	if (fd < 0)
+		return -1;
+	if (bpf_map_update_elem(fd, key, value, BPF_ANY)) {
+		fprintf(stderr, "bench_datapath: --katran: setting %s: %s\n", what, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+/* Load Katran's object with a connection table of lru_size entries for the
+ * benchmark's CPU, configure it and put it in the wrapper's DUT slot. */
+static int kat_load(struct kat *k, __u32 lru_size)
+{
+	struct kat_vip_key vk = { .port = htons(80), .proto = IPPROTO_TCP };
+	struct kat_vip_meta vm = { 0 };
+	__u32 cpu = opt.cpu, slot = BENCH_SLOT_DUT, key;
+	struct bpf_program *prog;
+	__u64 ctl = 0;
+	int fd, err;
+
+	memset(k, 0, sizeof(*k));
+	k->lru_fd = -1;
+	k->obj = bpf_object__open_file(opt.katran, NULL);
+	if (!k->obj) {
+		fprintf(stderr, "bench_datapath: --katran: opening %s: %s\n", opt.katran,
+			strerror(errno));
+		return -1;
+	}
+	prog = bpf_object__find_program_by_name(k->obj, "balancer_ingress");
+	err = prog ? bpf_object__load(k->obj) : -ENOENT;
+	if (err) {
+		fprintf(stderr, "bench_datapath: --katran: loading %s: %s\n", opt.katran,
+			prog ? strerror(-err) : "no program balancer_ingress");
+		return -1;
+	}
+	k->prog_fd = bpf_program__fd(prog);
+	k->lru_fd = bpf_map_create(BPF_MAP_TYPE_LRU_HASH, "kat_lru", KAT_FLOW_KEY_SIZE,
+				   KAT_LRU_VALUE_SIZE, lru_size, NULL);
+	if (k->lru_fd < 0) {
+		fprintf(stderr, "bench_datapath: --katran: creating its LRU: %s\n", strerror(errno));
+		return -1;
+	}
+	err = kat_update(kat_map_fd(k, "lru_mapping", 4, 4), &cpu, &k->lru_fd, "lru_mapping");
+	inet_pton(AF_INET, VIP4, &vk.addr[0]);
+	err = err ?: kat_update(kat_map_fd(k, "vip_map", sizeof(vk), sizeof(vm)), &vk, &vm,
+				"vip_map");
+	fd = kat_map_fd(k, "reals", 4, sizeof(struct kat_real));
+	for (key = 1; !err && key <= 3; key++) {
+		struct kat_real r = { 0 };
+
+		inet_pton(AF_INET, be4[key - 1], &r.addr[0]);
+		err = kat_update(fd, &key, &r, "reals");
+	}
+	fd = kat_map_fd(k, "ch_rings", 4, 4);
+	for (key = 0; !err && key < KAT_RING_SIZE; key++) {
+		__u32 real = 1 + key % 3;
+
+		err = kat_update(fd, &key, &real, "ch_rings");
+	}
+	memcpy(&ctl, mac_be, 6);
+	key = 0;
+	err = err ?: kat_update(kat_map_fd(k, "ctl_array", 4, 8), &key, &ctl, "ctl_array");
+	k->stats_fd = kat_map_fd(k, "stats", 4, sizeof(struct kat_lb_stats));
+	if (err || k->stats_fd < 0)
+		return -1;
+	if (bpf_map_update_elem(progs_fd, &slot, &k->prog_fd, BPF_ANY)) {
+		fprintf(stderr, "bench_datapath: --katran: tail-call slot: %s\n", strerror(errno));
+		return -1;
+	}
+	wrap->bss->restore_head = 1;
+	return 0;
+}
+
+static void kat_close(struct kat *k)
+{
+	__u32 slot = BENCH_SLOT_DUT;
+
+	bpf_map_delete_elem(progs_fd, &slot);
+	wrap->bss->restore_head = 0;
+	stub_slot = BENCH_SLOT_STUB;
+	if (k->lru_fd >= 0)
+		close(k->lru_fd);
+	bpf_object__close(k->obj);
+}
+
+/* Katran's LRU misses so far: SYNs (v1) and other TCP packets (v2). */
+static void kat_misses(struct kat *k, __u64 *syn, __u64 *other)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct kat_lb_stats *st = calloc(ncpu, sizeof(*st));
+	__u32 key = KAT_LRU_MISS_CNTR;
+
+	*syn = *other = 0;
+	if (st && !bpf_map_lookup_elem(k->stats_fd, &key, st))
+		for (int c = 0; c < ncpu; c++) {
+			*syn += st[c].v1;
+			*other += st[c].v2;
+		}
+	free(st);
+}
+
+/* One Katran case: run pairs against the stub of its verdict; check the
+ * verdict and how many LRU misses moved (SYN misses, other misses). */
+static struct result *kat_measure(struct kat *k, int num, const char *name,
+				  const struct wrap_cfg *w, __u32 want_verdict, bool want_syn_miss)
+{
+	struct result *r = &results[nresults++];
+	__u64 s0, o0, s1, o1, want_s;
+	bool verdicts_ok;
+	long iters;
+
+	r->num = num;
+	r->name = name;
+	r->method = "K";
+	r->measured = true;
+	wrap_set(w);
+	stub_slot = want_verdict == XDP_TX ? BENCH_SLOT_STUB_ENCAP : BENCH_SLOT_STUB;
+	kat_misses(k, &s0, &o0);
+	iters = run_pairs(r, w, if_in, 1, want_verdict, &verdicts_ok);
+	kat_misses(k, &s1, &o1);
+	stub_slot = BENCH_SLOT_STUB;
+	want_s = want_syn_miss ? (__u64)iters : 0;
+	r->ok = verdicts_ok && s1 - s0 == want_s && o1 == o0;
+	snprintf(r->check, sizeof(r->check), "%s: verdict %s, LRU misses %llu SYN (want %llu), "
+		 "%llu other (want 0)", r->ok ? "ok" : "FAIL", verdict_name(r->verdict),
+		 (unsigned long long)(s1 - s0), (unsigned long long)want_s,
+		 (unsigned long long)(o1 - o0));
+	return r;
+}
+
+/* Create flows in Katran's LRU the way its traffic does: one SYN each. */
+static long kat_create(struct kat *k, struct wrap_cfg *w, const struct frame *syn, long n)
+{
+	struct timing t;
+
+	w->tmpl = syn;
+	wrap_set(w);
+	wrap->bss->iter = 0;
+	run_wrapped(BENCH_SLOT_DUT, w, if_in, n, &t);
+	return count_entries(k->lru_fd, KAT_FLOW_KEY_SIZE);
+}
+
+static void kat_cases(bool large)
+{
+	struct pkt_desc syn = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_SYN);
+	struct pkt_desc ack = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_ACK);
+	struct pkt_desc hot = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_ACK);
+	struct pkt_desc hot_syn = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_SYN);
+	struct pkt_desc nonvip = tcp_desc(AF_INET, CLIENT4, 40000, NONVIP4, 80, PKT_ACK);
+	static struct frame fs, fa, fh, fhs, fn;
+	__u32 nflows = 1u << opt.cycle_log2;
+	struct result *r;
+	struct timing t;
+	struct kat k;
+	long n;
+
+	build(&syn, &fs);
+	build(&ack, &fa);
+	build(&hot, &fh);
+	build(&hot_syn, &fhs);
+	build(&nonvip, &fn);
+
+	if (large)
+		goto large;
+	if (kat_load(&k, CT_SMALL))
+		exit(1);
+	if (opt.cases & 1u << 3) {
+		struct wrap_cfg w = { .tmpl = &fhs, .ntmpl = 1 };
+
+		wrap_set(&w);
+		run_wrapped(BENCH_SLOT_DUT, &w, if_in, 1, &t);
+		w.tmpl = &fh;
+		kat_measure(&k, 3, "Katran: established, one hot flow", &w, XDP_TX, false);
+	}
+	if (opt.cases & 1u << 2) {
+		struct wrap_cfg w = { .ntmpl = 1, .vary = BENCH_VARY_SRC4,
+				      .flow_mask = (1u << 24) - 1, .port_bits = 10 };
+
+		n = kat_create(&k, &w, &fs, 2 * CT_SMALL);
+		r = kat_measure(&k, 2, "Katran: TCP SYN, LRU full", &w, XDP_TX, true);
+		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
+			 "; LRU %ld of %d before", n, CT_SMALL);
+	}
+	if (opt.cases & 1u << 6) {
+		struct wrap_cfg w = { .tmpl = &fn, .ntmpl = 1 };
+
+		kat_measure(&k, 6, "Katran: non-VIP pass", &w, XDP_PASS, false);
+	}
+	kat_close(&k);
+	return;
+large:
+	if (opt.cases & 1u << 4) {
+		struct wrap_cfg w = { .ntmpl = 1, .vary = BENCH_VARY_SRC4, .flow_mask = nflows - 1,
+				      .port_bits = 6 };
+
+		if (kat_load(&k, opt.ct_large))
+			exit(1);
+		n = kat_create(&k, &w, &fs, nflows);
+		w.tmpl = &fa;
+		r = kat_measure(&k, 4, "Katran: established, cycling flows", &w, XDP_TX, false);
+		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
+			 "; %ld of %u flows in its LRU", n, nflows);
+		if (n != (long)nflows)
+			r->ok = false;
+		kat_close(&k);
+	}
+}
+
 /* ---- report ------------------------------------------------------------ */
 
 static void prog_sizes(int fd, __u32 *xlated, __u32 *jited)
@@ -1086,6 +1373,35 @@ static bool report(void)
 	       "are the medians of the two sides; (min..max) is the spread of the per-run differences.\n",
 	       BENCH_FRAME_LEN, opt.runs);
 
+	if (opt.katran) {
+		static const int kcases[] = { 3, 4, 2, 6 };
+
+		printf("        K   = W, Katran's balancer (--katran %s) in vipxdp's place, its baseline "
+		       "a stub that moves\n"
+		       "              the frame's start as its IPIP encapsulation does (XDP_TX cases); "
+		       "flows created by\n"
+		       "              one SYN each, its connection table as large as vipxdp's share "
+		       "in the same case\n", opt.katran);
+		printf("\n%-2s %-36s %9s %9s %8s\n", "#", "side by side (same run)", "vipxdp",
+		       "Katran", "ratio");
+		for (size_t i = 0; i < sizeof(kcases) / sizeof(kcases[0]); i++) {
+			const struct result *v = NULL, *kr = NULL;
+
+			for (int j = 0; j < nresults; j++) {
+				if (results[j].num != kcases[i] || !results[j].measured)
+					continue;
+				if (results[j].method[0] == 'W' && !v)
+					v = &results[j];
+				else if (results[j].method[0] == 'K')
+					kr = &results[j];
+			}
+			if (!v || !kr)
+				continue;
+			printf("%-2d %-36s %6.1f ns %6.1f ns %7.2fx\n", kcases[i], v->name, v->dp,
+			       kr->dp, kr->dp > 0 ? v->dp / kr->dp : 0);
+		}
+		printf("\n");
+	}
 	if (mem_ref.ns >= 0)
 		printf("memory (case 4): a dependent read of a random cache line in %zu MB of 4 KB pages, the "
 		       "size of its\n"
@@ -1118,7 +1434,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
 		   "                      [--ct-no-common-lru] [--no-route-watch] [--no-flow-cache]\n"
-		   "                      [--talkers N] [-v]\n"
+		   "                      [--talkers N] [--katran FILE] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
 		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
 		   "  --iters N     iterations per run (default: about --ms worth, 1e6..1e7)\n"
@@ -1132,6 +1448,8 @@ static void usage(FILE *f)
 		   "                daemon (default: the route watch on, as under `vipxdp run`)\n"
 		   "  --no-flow-cache  settings.flow_cache: false, every packet takes the whole path\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
+		   "  --katran FILE  also measure Katran's balancer object (tools/bench_katran.sh\n"
+		   "                builds it) in cases 2, 3, 4 and 6, side by side\n"
 		   "  -v            print every run\n", CT_LARGE);
 }
 
@@ -1145,6 +1463,7 @@ static int parse_args(int argc, char **argv)
 		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
 		{ "no-route-watch", no_argument, NULL, 'W' },
 		{ "no-flow-cache", no_argument, NULL, 'N' },
+		{ "katran", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
 		{},
 	};
@@ -1218,6 +1537,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'N':
 			opt.no_fc = true;
+			break;
+		case 'K':
+			opt.katran = optarg;
 			break;
 		case 'T':
 			opt.talkers = strtoul(optarg, NULL, 0);
@@ -1310,12 +1632,16 @@ int main(int argc, char **argv)
 	if (opt.cases & 1u << 10)
 		case_conn(&d);
 	dut_close(&d);
+	if (opt.katran)
+		kat_cases(false);
 
 	if (opt.cases & 1u << 4) {
 		if (dut_load(&d, opt.ct_large))
 			return 1;
 		case_1m(&d);
 		dut_close(&d);
+		if (opt.katran)
+			kat_cases(true);
 	}
 
 	rc = report() ? 0 : 1;

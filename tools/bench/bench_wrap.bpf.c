@@ -37,6 +37,10 @@ __u32 src_base; /* host order */
 __u32 slot;	/* enum bench_slot */
 __u32 tmpl_count; /* BENCH_VARY_CONN4: packets per connection */
 __u64 client_dst; /* BENCH_VARY_CONN4: bit k: template k is to the client */
+/* Set when the program under test moves the frame's start (an encapsulating
+ * load balancer, --katran): the frame is put back at its first place and
+ * length before it is rewritten. */
+__u32 restore_head;
 /* Iteration counter. Test runs are serialised by the driver (one thread, one
  * CPU), so a plain global is as good as a per-CPU one. */
 __u64 iter;
@@ -50,6 +54,15 @@ int bench_wrap(struct xdp_md *ctx)
 	__u64 n = iter++, conn = 0;
 	__u32 i = (__u32)n & tmpl_mask & (BENCH_MAX_TMPL - 1);
 
+	if (restore_head) {
+		long grown = (long)(data_end - data) - BENCH_FRAME_LEN;
+
+		if (grown && bpf_xdp_adjust_head(ctx, (int)grown))
+			return XDP_ABORTED;
+		data = (void *)(long)ctx->data;
+		data_end = (void *)(long)ctx->data_end;
+		d = data;
+	}
 	if (vary == BENCH_VARY_CONN4 && tmpl_count) {
 		i = (__u32)(n % tmpl_count) & (BENCH_MAX_TMPL - 1);
 		conn = n / tmpl_count;
@@ -89,5 +102,16 @@ int bench_wrap(struct xdp_md *ctx)
 SEC("xdp")
 int bench_stub(struct xdp_md *ctx)
 {
+	return XDP_DROP;
+}
+
+/* The baseline of a program that prepends an outer IPv4 header (Katran's
+ * IPIP): the same move of the frame's start, so that the wrapper's restore
+ * of it next iteration is in the baseline too. This also subtracts the
+ * program's own bpf_xdp_adjust_head() call from its figure: in its favour. */
+SEC("xdp")
+int bench_stub_encap(struct xdp_md *ctx)
+{
+	bpf_xdp_adjust_head(ctx, -20);
 	return XDP_DROP;
 }
