@@ -75,7 +75,7 @@
 # every measurement into DIR/MODE-WHAT-rROUND.data, e.g. DIR/vipxdp-udp-r1.data
 # with DIR/MODE-WHAT-rROUND.kallsyms (then: perf report -i FILE.data
 # --kallsyms FILE.kallsyms --no-children).
-# The modes run in turn, --rounds times (default 2); the table shows each
+# The modes run in turn, --rounds times (default 3); the table shows each
 # figure's best round, then the ratios against the targets of issue 6: of
 # the best rounds, and, for the targets, round by round (both modes of a
 # ratio measured in the same round, minutes apart) with their median, which
@@ -98,7 +98,7 @@ DUR=5
 CPU=$(($(nproc) - 1))
 ALL_MODES="ideal ideal3 vipxdp direct xdppass offload haproxy nft"
 MODES=$ALL_MODES
-ROUNDS=2
+ROUNDS=3
 UDP_ONLY=
 PERF_DIR=
 PERF_PID=
