@@ -2,8 +2,8 @@
 /*
  * `vipxdp conntrack list|flush`: the flows the data path tracks, one line
  * (or JSON object) per entry: one per direction, or one for both directions
- * of a DNAT flow; with what it rewrites, its state and idle time; flush
- * removes every entry and every NAT port claim.
+ * of a DNAT flow; with what it rewrites, its state, idle time and the next
+ * hops it caches; flush removes every entry and every NAT port claim.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <bpf/bpf.h>
 
 #include "cli.h"
@@ -42,11 +43,52 @@ static void ep_str(__u8 family, const struct vipxdp_addr *a, __u16 port_be, char
 		vipxdp_addr_str(family, a, buf, len);
 }
 
+/* The token a next hop cached now carries (the data path's nh_token()):
+ * the route watch's generation while it is on, else the epoch. */
+static __u32 nh_token_now(int route_fd, __u32 now)
+{
+	__u32 gen;
+	bool on;
+
+	if (!vipxdp_rwatch_state(route_fd, &on, &gen) && on)
+		return VIPXDP_NH_WATCH | gen;
+	return now;
+}
+
+static const char *nh_ifname(const struct vipxdp_nh *nh, char *buf)
+{
+	if (!if_indextoname(nh->ifindex, buf))
+		snprintf(buf, IF_NAMESIZE, "#%u", nh->ifindex);
+	return buf;
+}
+
+/* A cached next hop in JSON: "key": {interface, ifindex, mac, current},
+ * current when the data path still uses it (its token is today's), else it
+ * looks the route up again for the flow's next packet. Nothing when none
+ * is cached. */
+static void nh_json(struct cli *c, const char *key, const struct vipxdp_nh *nh, __u32 tok)
+{
+	char ifn[IF_NAMESIZE], mac[18];
+	const __u8 *m = nh->dmac;
+
+	if (!nh->ifindex)
+		return;
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4],
+		 m[5]);
+	json_key(&c->jw, key);
+	json_obj_open(&c->jw);
+	json_kstr(&c->jw, "interface", nh_ifname(nh, ifn));
+	json_ku64(&c->jw, "ifindex", nh->ifindex);
+	json_kstr(&c->jw, "mac", mac);
+	json_kbool(&c->jw, "current", nh->epoch == tok);
+	json_obj_close(&c->jw);
+}
+
 static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 {
 	struct vipxdp_flow key, next;
 	struct vipxdp_ct ct;
-	__u32 now = vipxdp_epoch_now();
+	__u32 now = vipxdp_epoch_now(), tok = nh_token_now(dp->route_fd, now);
 	size_t n = 0;
 	void *prev = NULL;
 
@@ -92,14 +134,25 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 			json_kdouble(&c->jw, "idle_s", idle);
 			if (ct.svc_id != VIPXDP_SVC_NONE)
 				json_ku64(&c->jw, "service_id", ct.svc_id);
+			nh_json(c, "next_hop", &ct.nh[0], tok);
+			if (ct.flags & VIPXDP_CT_F_BOTH)
+				nh_json(c, "reply_next_hop", &ct.nh[1], tok);
 			json_obj_close(&c->jw);
 		} else {
-			printf("%-6s %-44s -> %-44s %s%s%s%s %-11s idle %.0fs%s\n",
+			char via[IF_NAMESIZE + 8] = "", rvia[IF_NAMESIZE + 16] = "", ifn[IF_NAMESIZE];
+
+			/* Next hops the data path uses now, by interface. */
+			if (ct.nh[0].ifindex && ct.nh[0].epoch == tok)
+				snprintf(via, sizeof(via), " via %s", nh_ifname(&ct.nh[0], ifn));
+			if ((ct.flags & VIPXDP_CT_F_BOTH) && ct.nh[1].ifindex && ct.nh[1].epoch == tok)
+				snprintf(rvia, sizeof(rvia), " reply via %s", nh_ifname(&ct.nh[1], ifn));
+			printf("%-6s %-44s -> %-44s %s%s%s%s %-11s idle %.0fs%s%s%s\n",
 			       proto_name(key.proto, pb, sizeof(pb)), src, dst,
 			       nsrc[0] ? " src=" : "", nsrc, ndst[0] ? " dst=" : "", ndst, state, idle,
 			       ct.flags & VIPXDP_CT_F_REPLY  ? " (reply)"
 			       : ct.flags & VIPXDP_CT_F_BOTH ? " (both directions)"
-							     : "");
+							     : "",
+			       via, rvia);
 		}
 	}
 	if (c->json) {

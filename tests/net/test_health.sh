@@ -6,7 +6,8 @@
 # restarted, a backend drained under a live connection, SIGHUP with a good
 # and with a broken file, kill -9 of the daemon under traffic, every backend
 # down (all_down serve-all and drop), SIGTERM, the route watch (rtnetlink
-# changes move vipxdp_route's generation; SIGTERM turns the watch off).
+# changes move vipxdp_route's generation; `conntrack list` shows the next
+# hops flows use; SIGTERM turns the watch off).
 #
 # Each test starts its own daemon (log in the test's directory) with a
 # policy written for it, and stops it (and every process it started) when it
@@ -810,8 +811,35 @@ wait_gen_moves() {
 	fail "$2: the route generation stayed $1 for 2 s"
 }
 
+# check_ct_next_hops FILE CURRENT: in `conntrack -j list` output FILE, each
+# flow from the client's ports 61950-61959 (one DNAT entry each) has as next
+# hop the lb's veth to its backend with that backend's MAC, and as reply
+# next hop the lb's client veth with the client's MAC; each next hop's
+# "current" is CURRENT (true or false; empty: not checked).
+check_ct_next_hops() {
+	local n be ifn mac cmac want flows
+	cmac=$(vx_mac "$NS_CLIENT" "$VX_PEER_IF")
+	flows=$(jq '[.flows[] | select(.source | test(":619[5][0-9]$"))] | length' "$1")
+	[ "$flows" -eq 10 ] || fail "conntrack list: $flows entries of the client's ports 61950-61959, want 10: $(cat "$1")"
+	for ((n = 1; n <= VX_NBACKENDS; n++)); do
+		be=$(vx_be4 "$n")
+		ifn=$(vx_lb_be_if "$n")
+		mac=$(vx_mac "${NS_BE[n]}" "$VX_PEER_IF")
+		want='.next_hop.interface == $ifn and .next_hop.mac == $mac and
+			.reply_next_hop.interface == $cif and .reply_next_hop.mac == $cmac and
+			(.next_hop.ifindex | type) == "number"'
+		[ -n "$2" ] && want="$want and .next_hop.current == $2 and .reply_next_hop.current == $2"
+		jq -e --arg be "$be:$VX_BE_PORT" --arg ifn "$ifn" --arg mac "$mac" --arg cif "$VX_LB_CLIENT_IF" \
+			--arg cmac "$cmac" "[.flows[] | select((.source | test(\":619[5][0-9]\$\")) and
+				.new_destination == \$be)] | all($want)" "$1" >/dev/null ||
+			fail "conntrack list: flows to $be: next hops $(jq -c --arg be "$be:$VX_BE_PORT" \
+				'[.flows[] | select(.new_destination == $be) | [.next_hop, .reply_next_hop]]' "$1"), want via $ifn ($mac), reply via $VX_LB_CLIENT_IF ($cmac), current ${2:-any}"
+	done
+	echo "conntrack list: 10 flows with their backends' and the client's next hops (current: ${2:-not checked})"
+}
+
 test_route_watch() {
-	local g until0 be1if
+	local g n until0 be1if
 	be1if=$(vx_lb_be_if 1)
 	test_begin
 	setup_daemon
@@ -839,11 +867,36 @@ test_route_watch() {
 	ip -n "$NS_LB" route del 198.19.200.0/24 via 198.19.1.99 dev "$be1if" || fail "ip route del"
 	ip -n "$NS_LB" neigh del 198.19.1.99 dev "$be1if" || fail "ip neigh del"
 	wait_gen_moves "$g" "route and neighbour removed"
-	# Traffic through the VIP is unchanged.
+	# Traffic through the VIP is unchanged. The lb's neighbours are made
+	# permanent first, so that their state changes do not move the
+	# generation while the flows run.
+	ip -n "$NS_LB" neigh replace "$VX_CLIENT4" lladdr "$(vx_mac "$NS_CLIENT" "$VX_PEER_IF")" \
+		dev "$VX_LB_CLIENT_IF" nud permanent || fail "ip neigh replace (client)"
+	for ((n = 1; n <= VX_NBACKENDS; n++)); do
+		ip -n "$NS_LB" neigh replace "$(vx_be4 "$n")" lladdr "$(vx_mac "${NS_BE[n]}" "$VX_PEER_IF")" \
+			dev "$(vx_lb_be_if "$n")" nud permanent || fail "ip neigh replace (backend $n)"
+	done
+	sleep 0.3
+	route_watch
+	g=$RW_GEN
 	expect_all_ok "$(fetch_ports "$URL4" 61950 10)" "requests with the route watch on"
+	vx_cli -j conntrack list >"$T/ct.json" || fail "vipxdp conntrack list failed"
+	route_watch
+	check_ct_next_hops "$T/ct.json" "$([ "$RW_GEN" = "$g" ] && echo true)"
+	if [ "$RW_GEN" = "$g" ]; then
+		vx_cli conntrack list >"$T/ct.txt" || fail "vipxdp conntrack list failed"
+		n=$(grep -cE ':619[5][0-9] .*\(both directions\) via to-be[1-3] reply via to-client$' "$T/ct.txt")
+		[ "$n" -eq 10 ] || fail "conntrack list: $n of the 10 flows show their next hops: $(cat "$T/ct.txt")"
+	fi
 	daemon_stop
 	route_watch
 	[ "$RW_UNTIL" -eq 0 ] || fail "the watch is still on (until epoch $RW_UNTIL) after SIGTERM"
+	# Cached next hops carry the watch's generation: without the watch the
+	# data path looks them up again, and the list says so.
+	vx_cli -j conntrack list >"$T/ct.json" || fail "vipxdp conntrack list failed"
+	check_ct_next_hops "$T/ct.json" false
+	vx_cli conntrack list >"$T/ct.txt" || fail "vipxdp conntrack list failed"
+	! grep -q ' via ' "$T/ct.txt" || fail "conntrack list shows next hops in use after SIGTERM: $(grep -m1 ' via ' "$T/ct.txt")"
 	vx_cli status >"$T/status.txt" || fail "vipxdp status failed"
 	grep -q "^route watch: off, next hops looked up every epoch (generation $RW_GEN)$" "$T/status.txt" ||
 		fail "status: $(grep 'route watch' "$T/status.txt"), want off"
@@ -859,5 +912,5 @@ vx_test test_kill9 "kill -9 under traffic: no failed request; restart changes no
 vx_test test_all_down "every backend down: serve-all keeps the table, drop fails fast"
 vx_test test_all_down_switch "all_down changed by SIGHUP while every backend is down takes effect"
 vx_test test_sigterm "SIGTERM: exit 0, data plane keeps running"
-vx_test test_route_watch "route watch: on while the daemon runs, generation moves on neighbour and route changes, off after SIGTERM"
+vx_test test_route_watch "route watch: on while the daemon runs, generation moves on neighbour and route changes, conntrack list shows the next hops in use, off after SIGTERM"
 vx_main "$@"
