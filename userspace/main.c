@@ -401,9 +401,9 @@ const struct cmd cli_cmds[] = {
 	{ "conntrack", cmd_conntrack, "conntrack list|flush",
 	  "list: every tracked flow direction: protocol, source and destination as\n"
 	  "received, the source/destination it is rewritten to, its state (syn,\n"
-	  "established, closing, udp, other) and idle time. flush: remove every\n"
-	  "entry and NAT port claim (DNAT flows find their backend again by hash;\n"
-	  "NAT flows break).\n" },
+	  "established, closing, udp, other), idle time, and the next hops it uses\n"
+	  "(via IFACE, reply via IFACE). flush: remove every entry and NAT port\n"
+	  "claim (DNAT flows find their backend again by hash; NAT flows break).\n" },
 	{ "lookup", cmd_lookup, "lookup VIP:PORT/PROTO CLIENT:PORT",
 	  "The backend a flow from CLIENT:PORT to the service gets: its conntrack entry\n"
 	  "if the flow is known, otherwise the live Maglev table with the data path's\n"
