@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: (GPL-2.0-only OR BSD-2-Clause)
+#
+# The data-path benchmark's own checks, not its timing: with few iterations,
+# build/tools/bench_datapath must still take, in every case, the path the
+# case is named for. Its "check" column says so per case: the verdict of
+# every run, the data path's reason counter moved by exactly the
+# iterations and no other, flows created (or not) as the case intends. A
+# change to the data path or to the benchmark's wrapper that makes a case
+# measure something else then fails here, not silently in a table of
+# figures. No figure is asserted (benchmarks are never timed in tests).
+# bench_datapath makes its own network namespace (unshare), so this needs
+# no test bed. TAP on stdout.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+
+BIN=build/tools/bench_datapath
+T=$(mktemp -d /tmp/vipxdp-bench.XXXXXX) || exit 1
+trap 'rm -rf "$T"' EXIT
+N=0
+FAILED=0
+
+result() {
+	N=$((N + 1))
+	if [ "$1" -eq 0 ]; then
+		echo "ok $N - $2"
+	else
+		echo "not ok $N - $2"
+		FAILED=1
+		sed 's/^/# /' "$T/why"
+	fi
+}
+
+echo "1..3"
+if [ ! -x "$BIN" ]; then
+	echo "Bail out! $BIN not found: run 'make' first"
+	exit 1
+fi
+
+# 1. Every case, small: 2^12 flows for the cycling case, 20007 iterations
+# a run (a multiple of case 10's nine packets), one run each.
+"$BIN" --runs 1 --iters 20007 --cycle-log2 12 --ct-large 16384 >"$T/out" 2>&1
+rc=$?
+{
+	lines=$(grep -cE '^[0-9]+ ' "$T/out")
+	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE '(ok|ok:) ')
+	cases=$(grep -E '^[0-9]+ ' "$T/out" | awk '{ print $1 }' | sort -un | tr '\n' ' ')
+	echo "exit $rc; $lines result lines, $oks with an ok check; cases: $cases"
+	grep -E '^[0-9]+ ' "$T/out" | grep -vE '(ok|ok:) '
+	[ "$rc" -eq 0 ] && [ "$lines" -eq 11 ] && [ "$oks" -eq 11 ] &&
+		[ "$cases" = "1 2 3 4 5 6 7 8 9 10 " ] &&
+		grep -q '^memory (case 4): a dependent read of a random cache line' "$T/out"
+} >"$T/why"
+st=$?
+[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
+result "$st" "bench_datapath: all ten cases (and the non-VIP cross-check) take their intended path"
+
+# 2. Without the flow cache the cases still take their paths (the hot
+# flows then go the whole way).
+"$BIN" --runs 1 --iters 20007 --cases 3,5,7,8,9,10 --no-flow-cache >"$T/out" 2>&1
+rc=$?
+{
+	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
+	echo "exit $rc; $oks ok checks of 6"
+	grep -q '^flow cache: off (--no-flow-cache)$' "$T/out" || echo "no 'flow cache: off' line"
+	[ "$rc" -eq 0 ] && [ "$oks" -eq 6 ] && grep -q '^flow cache: off (--no-flow-cache)$' "$T/out"
+} >"$T/why"
+st=$?
+[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
+result "$st" "bench_datapath --no-flow-cache: the hot-flow cases take the whole path, checks ok"
+
+# 3. Wrong arguments: exit 2 and a message naming the option, nothing run.
+st=0
+: >"$T/why"
+for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" "--bogus"; do
+	# shellcheck disable=SC2086 # one word per argument
+	"$BIN" $args >"$T/out" 2>&1
+	rc=$?
+	opt=${args%% *}
+	said=0
+	grep -q -- "$opt" "$T/out" && said=1
+	if [ "$rc" -ne 2 ] || [ "$said" -eq 0 ]; then
+		echo "bench_datapath $args: exit $rc, want 2 and a message about $opt: $(head -3 "$T/out")" >>"$T/why"
+		st=1
+	fi
+	if grep -q '^#  case' "$T/out"; then
+		echo "bench_datapath $args: ran cases" >>"$T/why"
+		st=1
+	fi
+done
+result "$st" "bench_datapath rejects wrong arguments with exit 2 and a message"
+exit "$FAILED"
