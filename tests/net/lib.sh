@@ -359,6 +359,9 @@ vx_main() {
 			failed=$((failed + 1))
 			echo "not ok $n - ${VX_DESC[$fn]}"
 			sed 's/^/# /' "$log"
+			# On stderr too, which prove shows without -v: the reason
+			# reaches CI's log.
+			sed "s/^/# $fn: /" "$log" >&2
 		fi
 		echo "# $fn: $((SECONDS - start))s"
 	done

@@ -880,13 +880,17 @@ test_route_watch() {
 	route_watch
 	g=$RW_GEN
 	expect_all_ok "$(fetch_ports "$URL4" 61950 10)" "requests with the route watch on"
+	# Both lists, then the generation: when no change came in between
+	# (other rtnetlink messages can), every next hop is the one in use.
 	vx_cli -j conntrack list >"$T/ct.json" || fail "vipxdp conntrack list failed"
+	vx_cli conntrack list >"$T/ct.txt" || fail "vipxdp conntrack list failed"
 	route_watch
 	check_ct_next_hops "$T/ct.json" "$([ "$RW_GEN" = "$g" ] && echo true)"
 	if [ "$RW_GEN" = "$g" ]; then
-		vx_cli conntrack list >"$T/ct.txt" || fail "vipxdp conntrack list failed"
 		n=$(grep -cE ':619[5][0-9] .*\(both directions\) via to-be[1-3] reply via to-client$' "$T/ct.txt")
 		[ "$n" -eq 10 ] || fail "conntrack list: $n of the 10 flows show their next hops: $(cat "$T/ct.txt")"
+	else
+		echo "generation $g -> $RW_GEN during the flows: whether next hops are in use not checked"
 	fi
 	daemon_stop
 	route_watch
