@@ -6,6 +6,8 @@
 #   make demo       install missing dependencies, build, run the demo
 #   make bench      install missing dependencies (with the benchmarks' own), build,
 #                   run the data-path and the end-to-end benchmarks
+#   make bench KATRAN=DIR  also the data path side by side with Katran's, built
+#                   from the checkout in DIR (tools/bench_katran.sh)
 #   make V=1        show full commands
 
 BUILD ?= build
@@ -119,6 +121,7 @@ bench:
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)tools/bench.sh
 	$(Q)tools/bench_e2e.sh
+	$(Q)if [ -n "$(KATRAN)" ]; then tools/bench_katran.sh "$(KATRAN)"; fi
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard bpf/*.c bpf/lib/*.h userspace/*.[ch] include/*.h)
