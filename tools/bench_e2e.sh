@@ -80,7 +80,7 @@
 # the best rounds, and, for the targets, round by round (both modes of a
 # ratio measured in the same round, minutes apart) with their median, which
 # a single lucky or unlucky round moves less.
-# Default 5 s per measurement (about 3 minutes in all); --quick: 2 s, one
+# Default 5 s per measurement (about 5 minutes in all); --quick: 2 s, one
 # round (about 40 s); --udp-only: the UDP packets/s
 # measurements only. Run as root after `make`; needs wrk, iperf3,
 # haproxy, nft (tools/install-deps.sh --bench). VX_KEEP=1 keeps the run
