@@ -1085,6 +1085,7 @@ static int kat_load(struct kat *k, __u32 lru_size)
 	struct kat_vip_meta vm = { 0 };
 	__u32 cpu = opt.cpu, slot = BENCH_SLOT_DUT, key;
 	struct bpf_program *prog;
+	char msg[128];
 	__u64 ctl = 0;
 	int fd, err;
 
@@ -1092,15 +1093,16 @@ static int kat_load(struct kat *k, __u32 lru_size)
 	k->lru_fd = -1;
 	k->obj = bpf_object__open_file(opt.katran, NULL);
 	if (!k->obj) {
-		fprintf(stderr, "bench_datapath: --katran: opening %s: %s\n", opt.katran,
-			strerror(errno));
+		libbpf_strerror(errno, msg, sizeof(msg));
+		fprintf(stderr, "bench_datapath: --katran: opening %s: %s\n", opt.katran, msg);
 		return -1;
 	}
 	prog = bpf_object__find_program_by_name(k->obj, "balancer_ingress");
 	err = prog ? bpf_object__load(k->obj) : -ENOENT;
 	if (err) {
+		libbpf_strerror(err, msg, sizeof(msg));
 		fprintf(stderr, "bench_datapath: --katran: loading %s: %s\n", opt.katran,
-			prog ? strerror(-err) : "no program balancer_ingress");
+			prog ? msg : "no program balancer_ingress");
 		return -1;
 	}
 	k->prog_fd = bpf_program__fd(prog);
@@ -1596,7 +1598,18 @@ int main(int argc, char **argv)
 	pkt_mac(MAC_CLIENT, mac_client);
 	if (opt.obj && read_obj(opt.obj))
 		return 1;
-	if (setup_netns() || load_wrapper() || dut_load(&d, CT_SMALL))
+	if (setup_netns() || load_wrapper())
+		return 1;
+	if (opt.katran) {
+		/* Katran's object loads and has the maps this tool knows, before
+		 * anything is measured. */
+		struct kat k;
+
+		if (kat_load(&k, 1024))
+			return 1;
+		kat_close(&k);
+	}
+	if (dut_load(&d, CT_SMALL))
 		return 1;
 
 	uname(&u);

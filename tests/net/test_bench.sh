@@ -31,7 +31,7 @@ result() {
 	fi
 }
 
-echo "1..3"
+echo "1..4"
 if [ ! -x "$BIN" ]; then
 	echo "Bail out! $BIN not found: run 'make' first"
 	exit 1
@@ -89,4 +89,25 @@ for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--run
 	fi
 done
 result "$st" "bench_datapath rejects wrong arguments with exit 2 and a message"
+
+# 4. --katran with what is not Katran's balancer: exit 1 and why, before
+# anything is measured (the object is tried first).
+st=0
+: >"$T/why"
+echo garbage >"$T/not-an-object.o"
+for obj in "$T/missing.o:opening $T/missing.o: No such file" \
+	"$T/not-an-object.o:opening $T/not-an-object.o: " \
+	"build/vipxdp.bpf.o:no program balancer_ingress"; do
+	"$BIN" --runs 1 --cases 3 --katran "${obj%%:*}" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne 1 ] || ! grep -qF -- "--katran: " "$T/out" || ! grep -qF -- "${obj#*:}" "$T/out"; then
+		echo "--katran ${obj%%:*}: exit $rc, want 1 and '${obj#*:}': $(tail -2 "$T/out")" >>"$T/why"
+		st=1
+	fi
+	if grep -q '^#  case' "$T/out"; then
+		echo "--katran ${obj%%:*}: ran cases" >>"$T/why"
+		st=1
+	fi
+done
+result "$st" "bench_datapath --katran: a missing file, a non-object and another program fail first, with the reason"
 exit "$FAILED"
