@@ -69,24 +69,29 @@ st=$?
 [ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
 result "$st" "bench_datapath --no-flow-cache: the hot-flow cases take the whole path, checks ok"
 
-# 3. Wrong arguments: exit 2 and a message naming the option, nothing run.
+# refused WANT_RC TEXT ARGS...: bench_datapath ARGS exits WANT_RC with TEXT
+# in its output and measures nothing; else a line in $T/why and st=1.
+refused() {
+	local want=$1 text=$2 rc
+	shift 2
+	"$BIN" "$@" >"$T/out" 2>&1
+	rc=$?
+	if [ "$rc" -ne "$want" ] || ! grep -qF -- "$text" "$T/out"; then
+		echo "bench_datapath $*: exit $rc, want $want and '$text': $(head -3 "$T/out")" >>"$T/why"
+		st=1
+	fi
+	if grep -q '^#  case' "$T/out"; then
+		echo "bench_datapath $*: measured cases" >>"$T/why"
+		st=1
+	fi
+}
+
+# 3. Wrong arguments: exit 2 and a message naming the option.
 st=0
 : >"$T/why"
 for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" "--bogus"; do
 	# shellcheck disable=SC2086 # one word per argument
-	"$BIN" $args >"$T/out" 2>&1
-	rc=$?
-	opt=${args%% *}
-	said=0
-	grep -q -- "$opt" "$T/out" && said=1
-	if [ "$rc" -ne 2 ] || [ "$said" -eq 0 ]; then
-		echo "bench_datapath $args: exit $rc, want 2 and a message about $opt: $(head -3 "$T/out")" >>"$T/why"
-		st=1
-	fi
-	if grep -q '^#  case' "$T/out"; then
-		echo "bench_datapath $args: ran cases" >>"$T/why"
-		st=1
-	fi
+	refused 2 "${args%% *}" $args
 done
 result "$st" "bench_datapath rejects wrong arguments with exit 2 and a message"
 
@@ -95,19 +100,9 @@ result "$st" "bench_datapath rejects wrong arguments with exit 2 and a message"
 st=0
 : >"$T/why"
 echo garbage >"$T/not-an-object.o"
-for obj in "$T/missing.o:opening $T/missing.o: No such file" \
-	"$T/not-an-object.o:opening $T/not-an-object.o: " \
-	"build/vipxdp.bpf.o:no program balancer_ingress"; do
-	"$BIN" --runs 1 --cases 3 --katran "${obj%%:*}" >"$T/out" 2>&1
-	rc=$?
-	if [ "$rc" -ne 1 ] || ! grep -qF -- "--katran: " "$T/out" || ! grep -qF -- "${obj#*:}" "$T/out"; then
-		echo "--katran ${obj%%:*}: exit $rc, want 1 and '${obj#*:}': $(tail -2 "$T/out")" >>"$T/why"
-		st=1
-	fi
-	if grep -q '^#  case' "$T/out"; then
-		echo "--katran ${obj%%:*}: ran cases" >>"$T/why"
-		st=1
-	fi
-done
+refused 1 "--katran: opening $T/missing.o: No such file" --runs 1 --cases 3 --katran "$T/missing.o"
+refused 1 "--katran: opening $T/not-an-object.o: " --runs 1 --cases 3 --katran "$T/not-an-object.o"
+refused 1 "--katran: loading build/vipxdp.bpf.o: no program balancer_ingress" \
+	--runs 1 --cases 3 --katran build/vipxdp.bpf.o
 result "$st" "bench_datapath --katran: a missing file, a non-object and another program fail first, with the reason"
 exit "$FAILED"
