@@ -544,7 +544,6 @@ static double mem_chase_ns(size_t bytes)
 	return median(v, 3);
 }
 
-
 /* Data-path figure: median, min and max of the paired differences. */
 static void spread(double *diff, int n, struct result *r)
 {
