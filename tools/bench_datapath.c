@@ -1148,7 +1148,6 @@ static void kat_close(struct kat *k)
 
 	bpf_map_delete_elem(progs_fd, &slot);
 	wrap->bss->restore_head = 0;
-	stub_slot = BENCH_SLOT_STUB;
 	if (k->lru_fd >= 0)
 		close(k->lru_fd);
 	bpf_object__close(k->obj);

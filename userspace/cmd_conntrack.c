@@ -43,18 +43,6 @@ static void ep_str(__u8 family, const struct vipxdp_addr *a, __u16 port_be, char
 		vipxdp_addr_str(family, a, buf, len);
 }
 
-/* The token a next hop cached now carries (the data path's nh_token()):
- * the route watch's generation while it is on, else the epoch. */
-static __u32 nh_token_now(int route_fd, __u32 now)
-{
-	__u32 gen;
-	bool on;
-
-	if (!vipxdp_rwatch_state(route_fd, &on, &gen) && on)
-		return VIPXDP_NH_WATCH | gen;
-	return now;
-}
-
 static const char *nh_ifname(const struct vipxdp_nh *nh, char *buf)
 {
 	if (!if_indextoname(nh->ifindex, buf))
@@ -88,7 +76,7 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 {
 	struct vipxdp_flow key, next;
 	struct vipxdp_ct ct;
-	__u32 now = vipxdp_epoch_now(), tok = nh_token_now(dp->route_fd, now);
+	__u32 now = vipxdp_epoch_now(), tok = vipxdp_rwatch_token(dp->route_fd, now);
 	size_t n = 0;
 	void *prev = NULL;
 

@@ -170,6 +170,16 @@ int vipxdp_rwatch_state(int route_fd, bool *on, __u32 *gen)
 	return 0;
 }
 
+__u32 vipxdp_rwatch_token(int route_fd, __u32 now)
+{
+	struct vipxdp_route r;
+	__u32 zero = 0;
+
+	if (bpf_map_lookup_elem(route_fd, &zero, &r) || !r.watch_until || r.watch_until < now)
+		return now;
+	return VIPXDP_NH_WATCH | r.gen;
+}
+
 void vipxdp_rwatch_free(struct vipxdp_rwatch *w)
 {
 	if (!w)

@@ -46,4 +46,9 @@ void vipxdp_rwatch_free(struct vipxdp_rwatch *w);
  * generation into *gen. -errno when the map cannot be read. */
 int vipxdp_rwatch_state(int route_fd, bool *on, __u32 *gen);
 
+/* The token a next hop cached in epoch now carries (the data path's
+ * nh_token()): VIPXDP_NH_WATCH | gen while the watch is on, else now (also
+ * when the map cannot be read). */
+__u32 vipxdp_rwatch_token(int route_fd, __u32 now);
+
 #endif /* VIPXDP_ROUTEWATCH_H */
