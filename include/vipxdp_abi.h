@@ -245,10 +245,40 @@ struct vipxdp_nh {
  * clears watch_until; when it dies, the watch ends two epochs later.
  */
 struct vipxdp_route {
-	__u32 gen;
+	__u32 gen; /* a counter (VIPXDP_ROUTE_GEN_MASK), and VIPXDP_ROUTE_SIMPLE */
 	__u32 watch_until; /* epoch; 0 = no watch */
 };
 #define VIPXDP_NH_WATCH 0x80000000u
+/*
+ * In gen: the daemon has checked that the FIB's answer for a packet depends
+ * on its destination and ingress interface alone: every policy rule
+ * selects by destination at most (no source, interface, mark, TOS, port,
+ * UID or VRF selector), and no route is multipath (RTA_MULTIPATH or a
+ * nexthop group), selects by TOS, or is source-specific (IPv6). Then, under
+ * the watch, a new flow to a backend takes the next hop an earlier flow to
+ * that backend got (struct vipxdp_be_nh) without a FIB lookup. The daemon
+ * clears the bit as soon as it sees a route, rule or nexthop change, and
+ * sets it again (with a new counter) after checking again.
+ */
+#define VIPXDP_ROUTE_SIMPLE 0x40000000u
+#define VIPXDP_ROUTE_GEN_MASK 0x3fffffffu
+
+/*
+ * vipxdp_be_nh: per CPU, the next hop of the last new flow to a backend,
+ * slot backend id % VIPXDP_BE_NH_SLOTS (another backend in the same slot
+ * replaces it). Used for a new flow's first packet while the token is
+ * nh.epoch, the token has VIPXDP_NH_WATCH and VIPXDP_ROUTE_SIMPLE, the
+ * packet entered on iif, and it is no longer than max_len (the longest
+ * packet the FIB has passed for it: the route's MTU was checked up to
+ * that). Not pinned: a new program starts with an empty cache.
+ */
+struct vipxdp_be_nh {
+	__u32 backend_id;
+	__u32 iif;
+	struct vipxdp_nh nh;
+	__u32 max_len;
+};
+#define VIPXDP_BE_NH_SLOTS 4096
 
 /* Connection state, which selects the entry's idle timeout. */
 enum vipxdp_ct_state {

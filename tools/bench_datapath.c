@@ -90,6 +90,7 @@ static struct {
 	int cycle_log2; /* case 4: 2^cycle_log2 flows */
 	bool no_common_lru;
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
+	bool no_simple; /* the daemon found policy rules or multipath routes */
 	bool no_fc; /* the flow cache off: every packet takes the whole path */
 	const char *katran; /* Katran's balancer object: measured side by side */
 	__u32 talkers; /* settings.talkers_sample of the data path under test */
@@ -230,9 +231,11 @@ static int dut_load(struct dut *d, __u32 ct_size)
 	err = vipxdp_dp_from_skel(&d->dp, d->skel);
 	err = err ?: vipxdp_dp_set_cfg(&d->dp, &cfg);
 	/* The daemon's route watch, as `vipxdp run` keeps it (no route
-	 * changes during a run): on for longer than any run. */
+	 * changes during a run): on for longer than any run, on a host whose
+	 * routing it found simple (the test bed's) unless --no-simple-routing. */
 	if (!err && !opt.no_route_watch) {
-		struct vipxdp_route rt = { .gen = 1, .watch_until = 0xfffffff0u };
+		struct vipxdp_route rt = { .gen = 1 | (opt.no_simple ? 0 : VIPXDP_ROUTE_SIMPLE),
+					   .watch_until = 0xfffffff0u };
 		__u32 zero = 0;
 
 		err = bpf_map_update_elem(d->dp.route_fd, &zero, &rt, BPF_ANY) ? -errno : 0;
@@ -1433,7 +1436,8 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
-		   "                      [--ct-no-common-lru] [--no-route-watch] [--no-flow-cache]\n"
+		   "                      [--ct-no-common-lru] [--no-route-watch]\n"
+		   "                      [--no-simple-routing] [--no-flow-cache]\n"
 		   "                      [--talkers N] [--katran FILE] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
 		   "  --runs N      runs per case and baseline, median reported (default 7)\n"
@@ -1446,6 +1450,9 @@ static void usage(FILE *f)
 		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
 		   "  --no-route-watch  next hops looked up again every epoch, as without the\n"
 		   "                daemon (default: the route watch on, as under `vipxdp run`)\n"
+		   "  --no-simple-routing  new flows look the FIB up, as when the daemon finds\n"
+		   "                policy rules or multipath routes (default: they take the\n"
+		   "                next hop cached per backend)\n"
 		   "  --no-flow-cache  settings.flow_cache: false, every packet takes the whole path\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  --katran FILE  also measure Katran's balancer object (tools/bench_katran.sh\n"
@@ -1462,6 +1469,7 @@ static int parse_args(int argc, char **argv)
 		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
 		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
 		{ "no-route-watch", no_argument, NULL, 'W' },
+		{ "no-simple-routing", no_argument, NULL, 'S' },
 		{ "no-flow-cache", no_argument, NULL, 'N' },
 		{ "katran", required_argument, NULL, 'K' },
 		{ "verbose", no_argument, NULL, 'v' },     { "help", no_argument, NULL, 'h' },
@@ -1534,6 +1542,9 @@ static int parse_args(int argc, char **argv)
 			break;
 		case 'W':
 			opt.no_route_watch = true;
+			break;
+		case 'S':
+			opt.no_simple = true;
 			break;
 		case 'N':
 			opt.no_fc = true;
@@ -1623,7 +1634,11 @@ int main(int argc, char **argv)
 	printf("flow cache: %s\n", opt.no_fc ? "off (--no-flow-cache)" : "on");
 	printf("next hops: %s\n",
 	       opt.no_route_watch ? "looked up again every epoch (--no-route-watch: no daemon)"
-				  : "route watch on, as under `vipxdp run` (no route changes)");
+				  : opt.no_simple ? "route watch on, routing not simple: new flows look "
+						    "the FIB up (--no-simple-routing)"
+						  : "route watch on, as under `vipxdp run` (no route "
+						    "changes), simple routing: new flows take the "
+						    "next hop cached per backend");
 	fflush(stdout);
 
 	if (opt.cases & 1u << 1)

@@ -73,6 +73,7 @@ struct run {
 	struct run_be *bes;
 	size_t nbes;
 	struct vipxdp_rwatch *rw; /* NULL: no route watch */
+	char routing_logged[160]; /* the last routing check's answer in the log */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -96,6 +97,23 @@ static void logmsg(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	fflush(stderr);
+}
+
+/* The route watch's routing check, logged when its answer changes (and at
+ * start): whether new flows take next hops cached per backend. */
+static void log_routing(struct run *r, bool first)
+{
+	const char *why;
+	bool simple = vipxdp_rwatch_simple(r->rw, &why);
+	const char *now = simple ? "simple" : why;
+
+	if (!first && !strcmp(now, r->routing_logged))
+		return;
+	snprintf(r->routing_logged, sizeof(r->routing_logged), "%s", now);
+	if (simple)
+		logmsg("routing is simple: new flows take the next hop cached for their backend");
+	else
+		logmsg("new flows look their next hop up in the FIB: %s", why);
 }
 
 static void be_names(const struct run_be *b, char *sbuf, size_t slen, char *ebuf, size_t elen)
@@ -487,6 +505,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 	rc = 0;
 	logmsg("running with %s: %zu services, %zu backends; route watch %s", r.file, r.nsvcs,
 	       r.nbes, r.rw ? "on" : "off");
+	if (r.rw)
+		log_routing(&r, true);
 
 	for (;;) {
 		struct epoll_event evs[4];
@@ -510,6 +530,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 			vipxdp_rwatch_free(r.rw);
 			r.rw = NULL;
 		}
+		if (r.rw)
+			log_routing(&r, false);
 		vipxdp_health_run(r.h, 0);
 		flush(&r, vipxdp_health_now_ns());
 		while (read(sfd, &si, sizeof(si)) == sizeof(si)) {

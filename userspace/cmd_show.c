@@ -51,7 +51,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	size_t nifs = 0, nvips = 0, nsvcs = 0, i, s, b;
 	char abuf[VIPXDP_ADDR_STRLEN];
 	__u32 ct_size, rgen = 0;
-	bool rwatch = false;
+	bool rwatch = false, simple = false;
 	int rc;
 
 	rc = cli_no_options(c, "status", argc, argv);
@@ -64,7 +64,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 	if ((rc = vipxdp_attached_list(c->pin_dir, &ifs, &nifs)) ||
 	    (rc = vipxdp_dp_vips(&dp, &vips, &nvips)) ||
 	    (rc = vipxdp_dp_services(&dp, &svcs, &nsvcs)) || (rc = vipxdp_dp_get_cfg(&dp, &cfg)) ||
-	    (rc = vipxdp_rwatch_state(dp.route_fd, &rwatch, &rgen))) {
+	    (rc = vipxdp_rwatch_state(dp.route_fd, &rwatch, &rgen, &simple))) {
 		rc = cli_fail(c, EXIT_FAIL, "reading state: %s", strerror(-rc));
 		goto out;
 	}
@@ -106,6 +106,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		json_obj_open(&c->jw);
 		json_kbool(&c->jw, "on", rwatch);
 		json_ku64(&c->jw, "generation", rgen);
+		json_kbool(&c->jw, "next_hop_per_backend", simple);
 		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
@@ -116,7 +117,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		       "vips:\n",
 		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample,
 		       cfg.flags & VIPXDP_CFG_F_NO_FC ? "off" : "on",
-		       rwatch ? "on, next hops kept until a change" : "off, next hops looked up every epoch",
+		       !rwatch ? "off, next hops looked up every epoch"
+		       : simple ? "on, next hops kept until a change, new flows take their backend's"
+				: "on, next hops kept until a change, new flows look them up",
 		       rgen);
 	}
 	for (i = 0; i < nvips; i++) {

@@ -541,16 +541,12 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
 			fwd->flags |= VIPXDP_CT_F_BOTH;
 		ct_init(fwd, f->proto, svc->id, be_id, now);
-		/* The translated packet's next hop, looked up before the
-		 * entry is written and kept in it: the flow's next packet
-		 * needs no FIB lookup, and this one's forward() uses it. A
-		 * failed lookup leaves it empty (forward() looks up again,
-		 * and gives the reason). */
+		/* The translated packet's next hop, found before the entry
+		 * is written and kept in it: the flow's next packet needs no
+		 * FIB lookup, and this one's forward() uses it. */
 		rewrite(p, true, &be->addr, be->port);
 		*tok = nh_token(now);
-		if (fib_next_hop(ctx, p, NULL, 0, &fwd->nh[0].ifindex, fwd->nh[0].dmac,
-				 fwd->nh[0].smac) < 0)
-			fwd->nh[0].epoch = *tok;
+		be_next_hop(ctx, p, be_id, *tok, &fwd->nh[0]);
 		if (ct_commit(f, fwd, NULL))
 			return VIPXDP_R_drop_error;
 		*nh = &fwd->nh[0];

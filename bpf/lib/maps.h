@@ -183,6 +183,15 @@ struct {
 	__type(value, struct vipxdp_route);
 } vipxdp_route SEC(".maps");
 
+/* Per CPU, the next hop of the last new flow to each backend (struct
+ * vipxdp_be_nh). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, VIPXDP_BE_NH_SLOTS);
+	__type(key, __u32);
+	__type(value, struct vipxdp_be_nh);
+} vipxdp_be_nh SEC(".maps");
+
 /* Per-CPU scratch space for subprograms whose stack frame must stay small
  * (the main frame is near the 512-byte limit): [0] ct_stale's peer key and
  * ct_commit's reply key, [1] both_search's keys. */

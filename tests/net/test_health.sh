@@ -788,13 +788,41 @@ test_sigterm() {
 	expect_all_ok "$res" "requests after the daemon stopped"
 }
 
-# route_watch: RW_GEN and RW_UNTIL from the pinned vipxdp_route map.
+# route_watch: from the pinned vipxdp_route map, RW_GEN (the counter),
+# RW_SIMPLE (VIPXDP_ROUTE_SIMPLE: 1 or 0) and RW_UNTIL.
 route_watch() {
-	local j
+	local j g
 	j=$(bpftool map dump pinned "$VX_BPFFS/vipxdp/vipxdp_route" -j) || fail "cannot read vipxdp_route"
-	RW_GEN=$(jq -r '(.[0].formatted // .[0]).value.gen' <<<"$j")
+	g=$(jq -r '(.[0].formatted // .[0]).value.gen' <<<"$j")
 	RW_UNTIL=$(jq -r '(.[0].formatted // .[0]).value.watch_until' <<<"$j")
-	[[ "$RW_GEN" =~ ^[0-9]+$ && "$RW_UNTIL" =~ ^[0-9]+$ ]] || fail "vipxdp_route: unexpected dump: $j"
+	[[ "$g" =~ ^[0-9]+$ && "$RW_UNTIL" =~ ^[0-9]+$ ]] || fail "vipxdp_route: unexpected dump: $j"
+	RW_GEN=$((g & 0x3fffffff))
+	RW_SIMPLE=$(((g >> 30) & 1))
+}
+
+# wait_simple 0|1 WHAT: VIPXDP_ROUTE_SIMPLE is that within 2 s, and the
+# generation has moved since RW_GEN.
+wait_simple() {
+	local i g=$RW_GEN
+	for ((i = 0; i < 20; i++)); do
+		route_watch
+		[ "$RW_SIMPLE" = "$1" ] && [ "$RW_GEN" != "$g" ] && {
+			echo "$2: simple routing $1, generation $g -> $RW_GEN"
+			return 0
+		}
+		sleep 0.1
+	done
+	fail "$2: simple routing $RW_SIMPLE, generation $g -> $RW_GEN after 2 s; want $1 and a new generation"
+}
+
+# wait_log TEXT WHAT: a daemon log line contains TEXT (fixed) within 2 s.
+wait_log() {
+	local i
+	for ((i = 0; i < 20; i++)); do
+		grep -qF -- "$1" "$DAEMON_LOG" && return 0
+		sleep 0.1
+	done
+	fail "$2: no '$1' in the daemon's log: $(tail -n 3 "$DAEMON_LOG")"
 }
 
 # wait_gen_moves GEN WHAT: the generation differs from GEN within 2 s.
@@ -848,8 +876,12 @@ test_route_watch() {
 	echo "generation $RW_GEN, watch until epoch $RW_UNTIL"
 	[ "$RW_UNTIL" -gt 0 ] || fail "the watch is off while the daemon runs"
 	vx_cli -j status >"$T/status.json" || fail "vipxdp status failed"
-	jq -e ".route_watch.on == true and .route_watch.generation == $RW_GEN" "$T/status.json" >/dev/null ||
-		fail "status: route_watch is $(jq -c .route_watch "$T/status.json"), want on, generation $RW_GEN"
+	jq -e ".route_watch.on == true and .route_watch.generation == $RW_GEN and
+		.route_watch.next_hop_per_backend == true" "$T/status.json" >/dev/null ||
+		fail "status: route_watch is $(jq -c .route_watch "$T/status.json"), want on, generation $RW_GEN, next hops per backend"
+	[ "$RW_SIMPLE" = 1 ] || fail "the test bed's routing is not found simple"
+	grep -q 'routing is simple: new flows take the next hop cached for their backend' "$DAEMON_LOG" ||
+		fail "no 'routing is simple' in the daemon's log"
 	# Kept on: the watch moves on with the epochs (about 1.07 s each).
 	until0=$RW_UNTIL
 	sleep 2.5
@@ -867,6 +899,51 @@ test_route_watch() {
 	ip -n "$NS_LB" route del 198.19.200.0/24 via 198.19.1.99 dev "$be1if" || fail "ip route del"
 	ip -n "$NS_LB" neigh del 198.19.1.99 dev "$be1if" || fail "ip neigh del"
 	wait_gen_moves "$g" "route and neighbour removed"
+	# Routing that is not simple (the FIB's answer depends on more than
+	# the destination) turns the next hops per backend off; once it is
+	# simple again they come back, each time with a new generation.
+	sleep 0.3
+	route_watch
+	[ "$RW_SIMPLE" = 1 ] || fail "routing not simple again 0.3 s after the route's removal"
+	ip -n "$NS_LB" route add 198.19.201.0/24 nexthop via "$(vx_be4 1)" dev "$be1if" \
+		nexthop via "$(vx_be4 2)" dev "$(vx_lb_be_if 2)" || fail "ip route add (multipath)"
+	wait_simple 0 "multipath route added"
+	wait_log "new flows look their next hop up in the FIB: route to 198.19.201.0/24 (table 254) is multipath" \
+		"multipath route"
+	vx_cli status >"$T/status.txt" || fail "vipxdp status failed"
+	grep -q "^route watch: on, next hops kept until a change, new flows look them up (generation $RW_GEN)$" \
+		"$T/status.txt" || fail "status: $(grep 'route watch' "$T/status.txt"), want new flows looking them up"
+	ip -n "$NS_LB" route del 198.19.201.0/24 || fail "ip route del (multipath)"
+	wait_simple 1 "multipath route removed"
+	# Routes through a nexthop group: the kernel's compatibility mode off,
+	# so that route dumps name the group alone (no RTA_MULTIPATH).
+	ip netns exec "$NS_LB" sysctl -qw net.ipv4.nexthop_compat_mode=0 || fail "nexthop_compat_mode"
+	ip -n "$NS_LB" nexthop add id 9001 via "$(vx_be4 1)" dev "$be1if" &&
+		ip -n "$NS_LB" nexthop add id 9002 via "$(vx_be4 2)" dev "$(vx_lb_be_if 2)" &&
+		ip -n "$NS_LB" nexthop add id 9010 group 9001/9002 || fail "ip nexthop add"
+	wait_simple 1 "nexthop group added, no route uses it"
+	ip -n "$NS_LB" route add 198.19.203.0/24 nhid 9010 || fail "ip route add (nexthop group)"
+	wait_simple 0 "route through a nexthop group added"
+	wait_log "route to 198.19.203.0/24 (table 254) is multipath" "route through a nexthop group"
+	ip -n "$NS_LB" route del 198.19.203.0/24 && ip -n "$NS_LB" nexthop del id 9010 &&
+		ip -n "$NS_LB" nexthop del id 9001 && ip -n "$NS_LB" nexthop del id 9002 ||
+		fail "ip route/nexthop del"
+	wait_simple 1 "route and nexthop group removed"
+	ip -n "$NS_LB" rule add from 198.19.202.0/24 lookup main pref 100 || fail "ip rule add"
+	wait_simple 0 "source rule added"
+	wait_log "IPv4 policy rule 100 selects by more than the destination" "source rule"
+	ip -n "$NS_LB" rule del pref 100 || fail "ip rule del"
+	wait_simple 1 "source rule removed"
+	ip -n "$NS_LB" -6 route add 2001:db8:c9::/64 from 2001:db8:ca::/64 dev "$be1if" ||
+		fail "ip route add (source-specific)"
+	wait_simple 0 "source-specific IPv6 route added"
+	wait_log "route to 2001:db8:c9::/64 (table 254) is source-specific" "source-specific route"
+	ip -n "$NS_LB" -6 route del 2001:db8:c9::/64 from 2001:db8:ca::/64 dev "$be1if" ||
+		fail "ip route del (source-specific)"
+	wait_simple 1 "source-specific IPv6 route removed"
+	vx_cli status >"$T/status.txt" || fail "vipxdp status failed"
+	grep -q "^route watch: on, next hops kept until a change, new flows take their backend's (generation $RW_GEN)$" \
+		"$T/status.txt" || fail "status: $(grep 'route watch' "$T/status.txt"), want new flows taking their backend's"
 	# Traffic through the VIP is unchanged. The lb's neighbours are made
 	# permanent first, so that their state changes do not move the
 	# generation while the flows run.
@@ -916,5 +993,5 @@ vx_test test_kill9 "kill -9 under traffic: no failed request; restart changes no
 vx_test test_all_down "every backend down: serve-all keeps the table, drop fails fast"
 vx_test test_all_down_switch "all_down changed by SIGHUP while every backend is down takes effect"
 vx_test test_sigterm "SIGTERM: exit 0, data plane keeps running"
-vx_test test_route_watch "route watch: on while the daemon runs, generation moves on neighbour and route changes, conntrack list shows the next hops in use, off after SIGTERM"
+vx_test test_route_watch "route watch: on while the daemon runs, generation moves on neighbour and route changes, next hops per backend only while routing is simple, conntrack list shows the next hops in use, off after SIGTERM"
 vx_main "$@"

@@ -1405,6 +1405,175 @@ static bool test_route_watch(void)
 	return ok;
 }
 
+/* Slot slot of vipxdp_be_nh on every CPU: read into all (ncpu entries)
+ * or, with write, set to all[0] on every CPU. */
+static bool be_nh_slot(__u32 slot, struct vipxdp_be_nh *all, bool write)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.vipxdp_be_nh);
+
+	if (write)
+		for (int i = 1; i < ncpu; i++)
+			all[i] = all[0];
+	return write ? !bpf_map_update_elem(fd, &slot, all, BPF_ANY)
+		     : !bpf_map_lookup_elem(fd, &slot, all);
+}
+
+/* The one CPU's entry of slot that is not empty, into *e; false when none
+ * or several are. */
+static bool be_nh_filled(__u32 slot, struct vipxdp_be_nh *e)
+{
+	int ncpu = libbpf_num_possible_cpus(), n = 0;
+	struct vipxdp_be_nh *all = calloc(ncpu, sizeof(*all));
+
+	if (!all || !be_nh_slot(slot, all, false)) {
+		free(all);
+		return false;
+	}
+	for (int i = 0; i < ncpu; i++)
+		if (all[i].nh.ifindex) {
+			*e = all[i];
+			n++;
+		}
+	free(all);
+	return n == 1;
+}
+
+/* A UDP packet of a new flow from the client to VIP4:53 that backend be
+ * gets, source port from *port on; *port moves past it. */
+static struct pkt_desc new_flow_to(int be, __u16 *port)
+{
+	struct pkt_desc d;
+
+	for (;; (*port)++) {
+		d = as_udp(tcp4(CLIENT4, *port, VIP4, 53, 0));
+		if (predict(&d, false) == be)
+			break;
+	}
+	(*port)++;
+	return d;
+}
+
+/*
+ * Next hops per backend (struct vipxdp_be_nh): with the watch on and
+ * routing simple (VIPXDP_ROUTE_SIMPLE), a new flow to a backend takes the
+ * next hop this CPU cached for that backend, under the same token, for the
+ * same ingress interface, for a packet no longer than the cached one. Any
+ * of those different, or routing not simple, and the FIB answers (and,
+ * when simple, is cached). Told apart by the destination MAC: the cache is
+ * given one the neighbour table does not have.
+ */
+static bool test_be_next_hop(void)
+{
+	const __u32 simple = VIPXDP_ROUTE_SIMPLE, gen = 21;
+	const __u32 tok = VIPXDP_NH_WATCH | simple | gen;
+	int ncpu = libbpf_num_possible_cpus(), be, len, wlen;
+	struct vipxdp_be_nh *all = calloc(ncpu, sizeof(*all)), e = {}, fake;
+	__u8 in[2048], want[2048], bmac[6], fmac[6];
+	struct pkt_desc d;
+	__u16 port = 42000;
+	struct vipxdp_ct ct = {};
+	struct run r;
+	bool ok = true;
+	__u32 slot;
+
+	if (!ASSERT_TRUE(all != NULL, "memory") || !ASSERT_OK(set_flow_cache(false), "cache off") ||
+	    !ASSERT_OK(set_route_watch(simple | gen, 0xfffffff0u), "watch on, simple routing")) {
+		free(all);
+		return false;
+	}
+	d = as_udp(tcp4(CLIENT4, port, VIP4, 53, 0));
+	be = predict(&d, false);
+	if (!ASSERT_GE(be, 0, "prediction")) {
+		free(all);
+		return false;
+	}
+	pkt_mac(be_mac[be], bmac);
+	pkt_mac("02:00:00:00:01:88", fmac);
+
+	/* The first flow: the FIB's next hop, kept in conntrack and in this
+	 * CPU's slot for the backend (no other CPU's). */
+	d = new_flow_to(be, &port);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	fc_ct_delete(&d);
+	slot = ct.backend_id & (VIPXDP_BE_NH_SLOTS - 1);
+	ok &= ASSERT_TRUE(be_nh_filled(slot, &e), "one CPU's slot filled");
+	ok &= ASSERT_EQ(e.backend_id, ct.backend_id, "slot: backend id");
+	ok &= ASSERT_EQ(e.iif, (__u32)if_in, "slot: ingress interface");
+	ok &= ASSERT_EQ(e.max_len, (__u32)(len - 14), "slot: the packet's IP length");
+	ok &= ASSERT_EQ(e.nh.epoch, tok, "slot: token");
+	ok &= ASSERT_EQ(e.nh.ifindex, (__u32)if_be, "slot: the backend interface");
+	ok &= ASSERT_TRUE(!memcmp(e.nh.dmac, bmac, 6) && !memcmp(e.nh.smac, mac_be, 6),
+			  "slot: the backend's MAC, from the interface's");
+	ok &= ASSERT_TRUE(!memcmp(&ct.nh[0], &e.nh, sizeof(e.nh)), "conntrack: the same next hop");
+
+	/* Every CPU's slot given another MAC: the next new flow takes it. */
+	fake = e;
+	memcpy(fake.nh.dmac, fmac, 6);
+	all[0] = fake;
+	ok &= ASSERT_TRUE(be_nh_slot(slot, all, true), "slot written");
+	d = new_flow_to(be, &port);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be4[be], 5353, mac_be, fmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+	ok &= ASSERT_TRUE(!memcmp(&ct.nh[0], &fake.nh, sizeof(fake.nh)),
+			  "conntrack: the cached next hop");
+	fc_ct_delete(&d);
+
+	/* Each of these makes the FIB answer (the neighbour's real MAC). */
+	for (int c = 0; c < 5; c++) {
+		static const char *const what[] = {
+			"routing not simple", "another generation", "another backend in the slot",
+			"another ingress interface", "a longer packet",
+		};
+		__u32 rgen = simple | gen;
+
+		all[0] = fake;
+		if (c == 0)
+			rgen = gen;
+		else if (c == 1)
+			all[0].nh.epoch = VIPXDP_NH_WATCH | simple | (gen - 1);
+		else if (c == 2)
+			all[0].backend_id += VIPXDP_BE_NH_SLOTS;
+		else if (c == 3)
+			all[0].iif = if_be;
+		else
+			all[0].max_len = len - 14 - 1;
+		ok &= ASSERT_OK(set_route_watch(rgen, 0xfffffff0u), "watch");
+		ok &= ASSERT_TRUE(be_nh_slot(slot, all, true), "slot written");
+		d = new_flow_to(be, &port);
+		len = pkt_build(&d, in, sizeof(in));
+		wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
+		printf("# %s: the FIB's next hop\n", what[c]);
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= ASSERT_TRUE(fc_ct_get(&d, &ct), "conntrack entry");
+		ok &= ASSERT_TRUE(!memcmp(ct.nh[0].dmac, bmac, 6), "conntrack: the FIB's next hop");
+		fc_ct_delete(&d);
+		/* Simple routing: the FIB's answer replaced the slot's (on the
+		 * CPU that ran; the others keep what was written). */
+		if (c) {
+			int n = 0;
+
+			ok &= ASSERT_TRUE(be_nh_slot(slot, all, false), "slot read");
+			for (int i = 0; i < ncpu; i++)
+				n += all[i].backend_id == ct.backend_id && all[i].iif == (__u32)if_in &&
+				     all[i].max_len == (__u32)(len - 14) && all[i].nh.epoch == tok &&
+				     !memcmp(all[i].nh.dmac, bmac, 6);
+			ok &= ASSERT_EQ(n, 1, "slot: refilled from the FIB on one CPU");
+		}
+	}
+
+	memset(all, 0, ncpu * sizeof(*all));
+	ok &= ASSERT_TRUE(be_nh_slot(slot, all, true), "slot cleared");
+	ok &= ASSERT_OK(set_route_watch(0, 0), "watch off");
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	free(all);
+	return ok;
+}
+
 /* ---- flow cache ------------------------------------------------------- */
 
 #define VIP4_FC "198.18.0.108"
@@ -3684,6 +3853,9 @@ static void run_cases(void)
 	tap_run("forward: a new flow's entry has its next hop; it follows the route watch's "
 		"generation, else the epoch",
 		test_route_watch);
+	tap_run("forward: a new flow takes its backend's next hop cached on this CPU while routing is "
+		"simple, under the same token, interface and length; else the FIB's",
+		test_be_next_hop);
 	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
 	tap_run("lb: previous table generation keeps flows without conntrack",
