@@ -238,11 +238,12 @@ struct vipxdp_nh {
  * every flow looks its next hop up again once an epoch, about a second);
  * while watch_until is the current epoch or later, VIPXDP_NH_WATCH | gen
  * instead. The daemon (`vipxdp run`) listens on rtnetlink and bumps gen
- * after every route, rule, nexthop, address, link and neighbour change the
- * kernel announces (and after a lost message), and moves watch_until on
- * twice an epoch; so while it runs, changes reach established flows at once
- * and flows do not look the FIB up again every epoch. When it stops it
- * clears watch_until; when it dies, the watch ends two epochs later.
+ * after every route, rule, nexthop, address, link, neighbour and interface
+ * setting (forwarding) change the kernel announces (and after a lost
+ * message), and moves watch_until on twice an epoch; so while it runs,
+ * changes reach established flows at once and flows do not look the FIB
+ * up again every epoch. When it stops it clears watch_until; when it dies,
+ * the watch ends two epochs later.
  */
 struct vipxdp_route {
 	__u32 gen; /* a counter (VIPXDP_ROUTE_GEN_MASK), and VIPXDP_ROUTE_SIMPLE */

@@ -899,6 +899,13 @@ test_route_watch() {
 	ip -n "$NS_LB" route del 198.19.200.0/24 via 198.19.1.99 dev "$be1if" || fail "ip route del"
 	ip -n "$NS_LB" neigh del 198.19.1.99 dev "$be1if" || fail "ip neigh del"
 	wait_gen_moves "$g" "route and neighbour removed"
+	# Forwarding turned off and on again on an interface (RTM_NEWNETCONF).
+	g=$RW_GEN
+	ip netns exec "$NS_LB" sysctl -qw "net.ipv4.conf.$be1if.forwarding=0" || fail "sysctl forwarding=0"
+	wait_gen_moves "$g" "forwarding off on $be1if"
+	g=$RW_GEN
+	ip netns exec "$NS_LB" sysctl -qw "net.ipv4.conf.$be1if.forwarding=1" || fail "sysctl forwarding=1"
+	wait_gen_moves "$g" "forwarding on again on $be1if"
 	# Routing that is not simple (the FIB's answer depends on more than
 	# the destination) turns the next hops per backend off; once it is
 	# simple again they come back, each time with a new generation.
