@@ -315,8 +315,12 @@ struct vipxdp_ct {
 	/* Next-hop cache: [0] for packets of the key's direction, [1] for the
 	 * replies of an F_BOTH entry. */
 	struct vipxdp_nh nh[2];
+	/* A DNAT entry a SYN wrote: vipxdp_gen then (while it holds, the
+	 * backend is the one a SYN of the flow picks); any other entry: a
+	 * value vipxdp_gen did not have (see vipxdp_fc_ctl.syn_forget). */
+	__u32 gen;
 };
-_Static_assert(sizeof(struct vipxdp_ct) == 92, "vipxdp_ct size");
+_Static_assert(sizeof(struct vipxdp_ct) == 96, "vipxdp_ct size");
 
 #define VIPXDP_SVC_NONE 0xffffffffu
 #define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */
@@ -381,7 +385,12 @@ struct vipxdp_fc_ctl {
 	__u32 rng;	/* the fast path's top-talker sampler: xorshift state */
 	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */
 	__u8 talk_code;	 /* the setting talk_left was drawn for (vipxdp_fc.talk) */
-	__u8 pad[7];
+	__u8 pad[3];
+	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a DNAT
+	 * flow whose conntrack entry a SYN did not write in it (its backend
+	 * may not be the one a new SYN of the flow would get): SYNs to DNAT
+	 * services then drop their flow's entry, as every other SYN does. */
+	__u32 syn_forget;
 };
 
 /*

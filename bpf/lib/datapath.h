@@ -236,7 +236,8 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	fc_on = cfg && !(cfg->flags & VIPXDP_CFG_F_NO_FC) && !echo;
 	if (fc_on) {
 		gen = fc_gen();
-		if (tcpflags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
+		/* A client's SYN drops the entry below, where it must. */
+		if ((tcpflags & (PKT_TCP_FIN | PKT_TCP_RST)) || ((tcpflags & PKT_TCP_SYN) && !syn))
 			fc_forget(&f);
 	}
 	if (!syn) {
@@ -296,6 +297,8 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		eip = eip_lookup(&f, maybe_vip, maybe_be);
 		if (!eip && !snat_on)
 			return VIPXDP_R_pass_no_service;
+		if (fc_on && syn)
+			fc_forget(&f);
 		if (ttl_expiring(&p))
 			return VIPXDP_R_pass_ttl;
 		if (eip) {
@@ -313,9 +316,11 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_ttl;
 	if (vip_packet(&f, svc->qos, sample, bytes))
 		return VIPXDP_R_drop_qos;
+	if (fc_on && syn && (svc->mode != VIPXDP_MODE_DNAT || fc_syn_forget(gen)))
+		fc_forget(&f);
 	nh = NULL;
 	tok = now;
-	rc = lb_new_flow(ctx, svc, &f, &p, syn, bytes, now, cfg, &nh, &tok);
+	rc = lb_new_flow(ctx, svc, &f, &p, syn, bytes, now, gen, cfg, &nh, &tok);
 	if (rc >= 0)
 		return rc;
 	return forward(ctx, eth, &p, nh, tok);

@@ -180,6 +180,24 @@ static __always_inline struct vipxdp_fc *fc_find(struct vipxdp_fc_table *t, cons
 	return e && now - e->jif < VIPXDP_FC_TTL_JIFFIES && e->gen == gen ? e : NULL;
 }
 
+/*
+ * Must a SYN to a DNAT service drop its flow's entry on this CPU? A SYN
+ * writes the flow's conntrack entry afresh: an entry cached from the old
+ * one must go, unless it has what the new one will have. It does when a
+ * SYN wrote the old one in this generation (the same table then gives the
+ * same backend, and the next hop has its own token): the SYN then skips
+ * the set's cache lines. Any other DNAT entry cached in this generation
+ * (struct vipxdp_fc_ctl.syn_forget) makes SYNs drop theirs until the next.
+ */
+static __always_inline bool fc_syn_forget(__u32 gen)
+{
+	const struct vipxdp_fc_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	return !ctl || ctl->syn_forget == gen + 1;
+}
+
 /* Forget flow f on this CPU (its TCP state is about to change). Out of
  * line, as the fills below: the whole path's stack frame is full. */
 static __noinline void fc_forget(const struct vipxdp_flow *f)
@@ -246,7 +264,8 @@ static __always_inline __u8 fc_talk_code(void)
 static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 				    const struct vipxdp_addr *daddr, __be16 dport,
 				    const struct vipxdp_addr *saddr, __be16 sport, __u32 svc_id,
-				    __u32 be_id, const struct vipxdp_nh *nh, __u32 tok, __u32 gen)
+				    __u32 be_id, const struct vipxdp_nh *nh, __u32 tok, __u32 gen,
+				    bool syn_unsafe)
 {
 	struct vipxdp_fc *e = NULL, *w, *set;
 	__u64 addr_diff = 0, port_diff = 0;
@@ -277,6 +296,8 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	}
 	if (!e)
 		return;
+	if (syn_unsafe)
+		ctl->syn_forget = gen + 1;
 	*(__u64 *)e = k.k0;
 	*((__u64 *)e + 1) = k.k1;
 	e->saddr[0] = f->saddr.w[1];
@@ -351,8 +372,13 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 		flags |= VIPXDP_FC_F_REPLY;
 	else if (ct->flags & VIPXDP_CT_F_DNAT)
 		flags |= VIPXDP_FC_F_VIP;
+	/* A DNAT flow whose entry no SYN wrote in this generation: a SYN of
+	 * the flow may get another backend than this entry's. */
 	fc_fill(f, flags, &ct->daddr, ct->dport, &ct->saddr, ct->sport, ct->svc_id, ct->backend_id,
-		&ct->nh[0], tok, gen);
+		&ct->nh[0], tok, gen,
+		(ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY)) ==
+				VIPXDP_CT_F_DNAT &&
+			ct->gen != gen);
 }
 
 /* Fill the cache for a backend's reply f to the one-entry DNAT flow of
@@ -364,7 +390,7 @@ static __noinline void fc_fill_reply(const struct vipxdp_flow *f, const struct v
 	if (!f || !fk || !ct || !fc_state_ok(ct->state, true))
 		return;
 	fc_fill(f, VIPXDP_FC_F_SNAT | VIPXDP_FC_F_COUNT | VIPXDP_FC_F_REPLY, NULL, 0, &fk->daddr,
-		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], tok, gen);
+		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], tok, gen, false);
 }
 
 /* A sampled packet to a VIP: its flow (what the sampler counts) into

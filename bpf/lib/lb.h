@@ -511,11 +511,13 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
  * Client -> VIP packet of a service without conntrack entry (a new flow, or
  * one this node has not seen): pick a backend, record the flow, rewrite.
  * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
+ * gen: vipxdp_gen, read before anything else.
  */
 static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_svc *svc,
 				       const struct vipxdp_flow *f, struct l4_ptrs *p, bool syn,
-				       __u64 bytes, __u32 now, const struct vipxdp_cfg *cfg,
-				       struct vipxdp_nh **nh, __u32 *tok)
+				       __u64 bytes, __u32 now, __u32 gen,
+				       const struct vipxdp_cfg *cfg, struct vipxdp_nh **nh,
+				       __u32 *tok)
 {
 	const struct vipxdp_backend *be;
 	__be16 sport = 0;
@@ -541,6 +543,8 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		if (!(be->flags & VIPXDP_BE_F_REPLY_CT))
 			fwd->flags |= VIPXDP_CT_F_BOTH;
 		ct_init(fwd, f->proto, svc->id, be_id, now);
+		/* See vipxdp_ct.gen: not a generation's value unless a SYN. */
+		fwd->gen = syn ? gen : gen - 1;
 		/* The translated packet's next hop, found before the entry
 		 * is written and kept in it: the flow's next packet needs no
 		 * FIB lookup, and this one's forward() uses it. */

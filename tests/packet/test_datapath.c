@@ -1834,6 +1834,146 @@ static bool test_flow_cache(void)
 	return ok;
 }
 
+#define VIP4_SYN "198.18.0.111"
+
+/* Send TCP packet flags (ack number ack, payload_len bytes) of flow
+ * CLIENT4:sport -> VIP4_SYN:80 and put the address it was sent to into out
+ * (16 bytes); false when it was not redirected. */
+static bool syn_send(__u16 sport, __u8 flags, __u32 ack, int payload_len, char *out)
+{
+	struct pkt_desc d = tcp4(CLIENT4, sport, VIP4_SYN, 80, flags);
+	struct pkt_info pi;
+	__u8 in[2048];
+	struct run r;
+	int len;
+
+	d.ack = ack;
+	d.payload_len = payload_len;
+	len = pkt_build(&d, in, sizeof(in));
+	if (run_prog(in, len, if_in, &r) || r.retval != XDP_REDIRECT ||
+	    !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
+		return false;
+	inet_ntop(AF_INET, r.out + pi.l3_off + 16, out, 16);
+	return true;
+}
+
+/* Flow sport: SYN, then the ACK with the first data that establishes it
+ * (and fills the cache); the backend it went to into out. */
+static bool syn_establish(__u16 sport, char *out)
+{
+	char a[16];
+
+	return syn_send(sport, PKT_SYN, 0, 0, a) && syn_send(sport, PKT_ACK, 2000, 5, out) &&
+	       !strcmp(a, out);
+}
+
+static bool syn_ct_delete(__u16 sport)
+{
+	struct pkt_desc d = tcp4(CLIENT4, sport, VIP4_SYN, 80, PKT_ACK);
+
+	fc_ct_delete(&d);
+	return !fc_ct_exists(&d);
+}
+
+static bool syn_ct_exists(__u16 sport)
+{
+	struct pkt_desc d = tcp4(CLIENT4, sport, VIP4_SYN, 80, PKT_ACK);
+
+	return fc_ct_exists(&d);
+}
+
+/* One attempt of test_flow_cache_syn (a run slower than an entry's life
+ * is retried); sport: a flow that gets backend set[0] first. */
+static bool fc_syn_attempt(const struct vipxdp_svc_spec *svc, struct vipxdp_be_spec *spec,
+			   __u16 sport, bool *crossed)
+{
+	char got[16], first[16];
+	struct vipxdp_fc_ctl ctl;
+	__u64 t0 = now_ms();
+	bool ok = true;
+
+	spec[0].weight = spec[1].weight = 100;
+	ok &= ASSERT_OK(vipxdp_dp_set_service(&dp, svc, spec, 2, NULL), "both backends");
+	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset the cache control");
+
+	/* A SYN wrote the flow's entry in this generation: a SYN of the flow
+	 * keeps the cached entry (the next ACK is a hit: it leaves the
+	 * conntrack entry deleted behind the data path's back alone). */
+	ok &= ASSERT_TRUE(syn_establish(sport, first), "established");
+	ok &= ASSERT_TRUE(!strcmp(first, "198.19.0.1"), "the first backend");
+	ok &= ASSERT_TRUE(syn_send(sport, PKT_SYN, 0, 0, got), "SYN again");
+	ok &= ASSERT_TRUE(syn_ct_delete(sport), "conntrack entry deleted");
+	ok &= ASSERT_TRUE(syn_send(sport, PKT_ACK, 2000, 5, got), "ACK");
+	ok &= ASSERT_TRUE(!syn_ct_exists(sport), "a SYN kept the flow's cached entry: a hit");
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.syn_forget == 0, "no SYN must forget");
+
+	/* The flow's first backend drained (a new generation): its next
+	 * packet takes the whole path and caches the entry again, which no
+	 * SYN wrote in this generation. A SYN of the flow now gets the other
+	 * backend and must drop the cached entry: the ACK after it goes to
+	 * the new backend, not to the drained one. */
+	ok &= syn_establish(sport, got);
+	spec[0].weight = 0;
+	ok &= ASSERT_OK(vipxdp_dp_set_service(&dp, svc, spec, 2, NULL), "drain the first");
+	ok &= ASSERT_TRUE(syn_send(sport, PKT_ACK, 2000, 5, got), "ACK (caches)");
+	ok &= ASSERT_TRUE(!strcmp(got, "198.19.0.1"), "established: still the drained backend");
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.syn_forget != 0, "SYNs must forget now");
+	ok &= ASSERT_TRUE(syn_send(sport, PKT_SYN, 0, 0, got), "SYN of a new connection");
+	ok &= ASSERT_TRUE(!strcmp(got, "198.19.0.2"), "SYN: the other backend");
+	ok &= ASSERT_TRUE(syn_send(sport, PKT_ACK, 2000, 5, got), "its ACK");
+	ok &= ASSERT_TRUE(!strcmp(got, "198.19.0.2"), "ACK: the SYN's backend, not the cached one");
+	*crossed = now_ms() - t0 > 200;
+	ok &= ASSERT_TRUE(syn_ct_delete(sport), "cleanup");
+	return ok;
+}
+
+/*
+ * A client's SYN and the flow cache: a SYN writes its flow's conntrack
+ * entry afresh, so the flow's cached entry goes, unless it has what the new
+ * conntrack entry will have: a DNAT flow whose entry a SYN wrote in this
+ * generation (struct vipxdp_fc_ctl.syn_forget). A DNAT entry cached in
+ * this generation that no SYN wrote in it (here: written before a drain)
+ * makes SYNs drop their flow's cached entry again.
+ */
+static bool test_flow_cache_syn(void)
+{
+	static const char *const set[] = { "198.19.0.1", "198.19.0.2" };
+	struct vipxdp_be_spec spec[2] = {};
+	struct vipxdp_svc_spec svc = {};
+	bool crossed = true, ok = false;
+	__u16 sport;
+	char got[16];
+
+	if (!ASSERT_OK(add_vip(VIP4_SYN, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(VIP4_SYN, IPPROTO_TCP, 80, 0, set, 2, 8080), "service"))
+		return false;
+	pkt_env_addr(VIP4_SYN, &svc.family, &svc.vip);
+	svc.proto = IPPROTO_TCP;
+	svc.port = 80;
+	svc.table_size = TABLE_SIZE;
+	for (int i = 0; i < 2; i++) {
+		pkt_env_addr(set[i], &spec[i].family, &spec[i].addr);
+		spec[i].port = 8080;
+		spec[i].weight = 100;
+	}
+	for (sport = 43000; sport < 43100; sport++) {
+		if (!syn_send(sport, PKT_SYN, 0, 0, got) || !syn_ct_delete(sport))
+			return false;
+		if (!strcmp(got, set[0]))
+			break;
+	}
+	if (!ASSERT_TRUE(sport < 43100, "a flow to the first backend"))
+		return false;
+	for (int n = 0; n < 3 && crossed; n++) {
+		ok = fc_syn_attempt(&svc, spec, sport, &crossed);
+		if (crossed)
+			printf("# attempt %d took over 200 ms: again\n", n + 1);
+	}
+	ok &= ASSERT_TRUE(!crossed, "a run within an entry's life");
+	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset the cache control");
+	return ok;
+}
+
 #define VIP4_ODD "198.18.0.109"
 
 /* What one run of the program did: verdict, output and the reason counted. */
@@ -3868,6 +4008,9 @@ static void run_cases(void)
 		test_flow_cache);
 	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
 		test_flow_cache_odd_frames);
+	tap_run("flow cache: a SYN keeps its DNAT flow's entry only when a SYN wrote the flow's "
+		"conntrack entry in this generation",
+		test_flow_cache_syn);
 	tap_run("fullnat: both directions translated, SYN retransmit keeps its port", test_fullnat);
 	tap_run("fullnat: port exhaustion drops and counts; expired holder's port reused",
 		test_fullnat_exhaustion);
