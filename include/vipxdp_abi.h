@@ -267,18 +267,23 @@ struct vipxdp_route {
 /*
  * vipxdp_be_nh: per CPU, the next hop of the last new flow to a backend,
  * slot backend id % VIPXDP_BE_NH_SLOTS (another backend in the same slot
- * replaces it). Used for a new flow's first packet while the token is
- * nh.epoch, the token has VIPXDP_NH_WATCH and VIPXDP_ROUTE_SIMPLE, the
- * packet entered on iif, and it is no longer than max_len (the longest
- * packet the FIB has passed for it: the route's MTU was checked up to
- * that). Not pinned: a new program starts with an empty cache.
+ * replaces it). Used for a new flow's first packet to the backend address
+ * addr (of family) while the token is nh.epoch, the token has
+ * VIPXDP_NH_WATCH and VIPXDP_ROUTE_SIMPLE, the packet entered on iif, and
+ * it is no longer than max_len (the longest packet the FIB has passed for
+ * it: the route's MTU was checked up to that). Keyed by address, not id:
+ * an id the control plane gives to another backend finds nothing. Not
+ * pinned: a new program starts with an empty cache.
  */
 struct vipxdp_be_nh {
-	__u32 backend_id;
+	struct vipxdp_addr addr;
 	__u32 iif;
 	struct vipxdp_nh nh;
-	__u32 max_len;
+	__u16 max_len;
+	__u8 family;
+	__u8 pad[5]; /* per-CPU values are read and written 8-byte aligned */
 };
+_Static_assert(sizeof(struct vipxdp_be_nh) == 48, "vipxdp_be_nh size");
 #define VIPXDP_BE_NH_SLOTS 4096
 
 /* Connection state, which selects the entry's idle timeout. */

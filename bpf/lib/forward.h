@@ -93,24 +93,28 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 
 /*
  * The next hop of a new flow's first packet (rewritten already) to backend
- * be_id, into nh with token: from this CPU's per-backend cache where it
- * holds (struct vipxdp_be_nh), else from the FIB, whose answer is then
- * cached. nh stays empty when the FIB has no answer (forward() looks up
- * again, and gives the reason).
+ * be (id be_id), into nh with token: from this CPU's per-backend cache
+ * where it holds (struct vipxdp_be_nh), else from the FIB, whose answer is
+ * then cached. nh stays empty when the FIB has no answer (forward() looks
+ * up again, and gives the reason).
  */
-static __always_inline void be_next_hop(struct xdp_md *ctx, struct l4_ptrs *p, __u32 be_id,
-					__u32 token, struct vipxdp_nh *nh)
+static __always_inline void be_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
+					const struct vipxdp_backend *be, __u32 be_id, __u32 token,
+					struct vipxdp_nh *nh)
 {
 	const __u32 simple = VIPXDP_NH_WATCH | VIPXDP_ROUTE_SIMPLE;
 	__u32 slot = be_id & (VIPXDP_BE_NH_SLOTS - 1), len;
+	__u8 family = p->v6 ? VIPXDP_AF_INET6 : VIPXDP_AF_INET;
 	struct vipxdp_be_nh *c = NULL;
 
 	len = !p->v6 ? bpf_ntohs(p->ip4->tot_len)
 		     : bpf_ntohs(p->ip6->payload_len) + sizeof(struct ipv6hdr);
 	if ((token & simple) == simple) {
 		c = bpf_map_lookup_elem(&vipxdp_be_nh, &slot);
-		if (c && c->nh.epoch == token && c->backend_id == be_id &&
-		    c->iif == ctx->ingress_ifindex && len <= c->max_len) {
+		if (c && c->nh.epoch == token && c->iif == ctx->ingress_ifindex &&
+		    len <= c->max_len && c->family == family &&
+		    !((c->addr.w[0] ^ be->addr.w[0]) | (c->addr.w[1] ^ be->addr.w[1]) |
+		      (c->addr.w[2] ^ be->addr.w[2]) | (c->addr.w[3] ^ be->addr.w[3]))) {
 			*nh = c->nh;
 			return;
 		}
@@ -121,7 +125,8 @@ static __always_inline void be_next_hop(struct xdp_md *ctx, struct l4_ptrs *p, _
 	if (c) {
 		/* The FIB passed this length; the entry had a smaller one
 		 * at most, or was another key's. */
-		c->backend_id = be_id;
+		c->addr = be->addr;
+		c->family = family;
 		c->iif = ctx->ingress_ifindex;
 		c->max_len = len;
 		c->nh = *nh;

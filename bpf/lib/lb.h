@@ -550,7 +550,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		 * FIB lookup, and this one's forward() uses it. */
 		rewrite(p, true, &be->addr, be->port);
 		*tok = nh_token(now);
-		be_next_hop(ctx, p, be_id, *tok, &fwd->nh[0]);
+		be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
 		if (ct_commit(f, fwd, NULL))
 			return VIPXDP_R_drop_error;
 		*nh = &fwd->nh[0];

@@ -1456,8 +1456,9 @@ static struct pkt_desc new_flow_to(int be, __u16 *port)
 /*
  * Next hops per backend (struct vipxdp_be_nh): with the watch on and
  * routing simple (VIPXDP_ROUTE_SIMPLE), a new flow to a backend takes the
- * next hop this CPU cached for that backend, under the same token, for the
- * same ingress interface, for a packet no longer than the cached one. Any
+ * next hop this CPU cached for that backend's address (and family), under
+ * the same token, for the same ingress interface, for a packet no longer
+ * than the cached one. Any
  * of those different, or routing not simple, and the FIB answers (and,
  * when simple, is cached). Told apart by the destination MAC: the cache is
  * given one the neighbour table does not have.
@@ -1500,9 +1501,10 @@ static bool test_be_next_hop(void)
 	fc_ct_delete(&d);
 	slot = ct.backend_id & (VIPXDP_BE_NH_SLOTS - 1);
 	ok &= ASSERT_TRUE(be_nh_filled(slot, &e), "one CPU's slot filled");
-	ok &= ASSERT_EQ(e.backend_id, ct.backend_id, "slot: backend id");
+	ok &= ASSERT_TRUE(e.family == VIPXDP_AF_INET && !memcmp(&e.addr, &ct.daddr, sizeof(e.addr)),
+			  "slot: the backend's address");
 	ok &= ASSERT_EQ(e.iif, (__u32)if_in, "slot: ingress interface");
-	ok &= ASSERT_EQ(e.max_len, (__u32)(len - 14), "slot: the packet's IP length");
+	ok &= ASSERT_EQ(e.max_len, len - 14, "slot: the packet's IP length");
 	ok &= ASSERT_EQ(e.nh.epoch, tok, "slot: token");
 	ok &= ASSERT_EQ(e.nh.ifindex, (__u32)if_be, "slot: the backend interface");
 	ok &= ASSERT_TRUE(!memcmp(e.nh.dmac, bmac, 6) && !memcmp(e.nh.smac, mac_be, 6),
@@ -1524,10 +1526,10 @@ static bool test_be_next_hop(void)
 	fc_ct_delete(&d);
 
 	/* Each of these makes the FIB answer (the neighbour's real MAC). */
-	for (int c = 0; c < 5; c++) {
+	for (int c = 0; c < 6; c++) {
 		static const char *const what[] = {
-			"routing not simple", "another generation", "another backend in the slot",
-			"another ingress interface", "a longer packet",
+			"routing not simple", "another generation", "another backend address in the slot",
+			"another ingress interface", "a longer packet", "another family in the slot",
 		};
 		__u32 rgen = simple | gen;
 
@@ -1537,11 +1539,13 @@ static bool test_be_next_hop(void)
 		else if (c == 1)
 			all[0].nh.epoch = VIPXDP_NH_WATCH | simple | (gen - 1);
 		else if (c == 2)
-			all[0].backend_id += VIPXDP_BE_NH_SLOTS;
+			all[0].addr.w[0] ^= htonl(1);
 		else if (c == 3)
 			all[0].iif = if_be;
-		else
+		else if (c == 4)
 			all[0].max_len = len - 14 - 1;
+		else
+			all[0].family = VIPXDP_AF_INET6;
 		ok &= ASSERT_OK(set_route_watch(rgen, 0xfffffff0u), "watch");
 		ok &= ASSERT_TRUE(be_nh_slot(slot, all, true), "slot written");
 		d = new_flow_to(be, &port);
@@ -1559,8 +1563,9 @@ static bool test_be_next_hop(void)
 
 			ok &= ASSERT_TRUE(be_nh_slot(slot, all, false), "slot read");
 			for (int i = 0; i < ncpu; i++)
-				n += all[i].backend_id == ct.backend_id && all[i].iif == (__u32)if_in &&
-				     all[i].max_len == (__u32)(len - 14) && all[i].nh.epoch == tok &&
+				n += !memcmp(&all[i].addr, &ct.daddr, sizeof(ct.daddr)) &&
+				     all[i].family == VIPXDP_AF_INET && all[i].iif == (__u32)if_in &&
+				     all[i].max_len == len - 14 && all[i].nh.epoch == tok &&
 				     !memcmp(all[i].nh.dmac, bmac, 6);
 			ok &= ASSERT_EQ(n, 1, "slot: refilled from the FIB on one CPU");
 		}
@@ -3994,7 +3999,7 @@ static void run_cases(void)
 		"generation, else the epoch",
 		test_route_watch);
 	tap_run("forward: a new flow takes its backend's next hop cached on this CPU while routing is "
-		"simple, under the same token, interface and length; else the FIB's",
+		"simple, for its address, under the same token, interface and length; else the FIB's",
 		test_be_next_hop);
 	tap_run("lb4: IPv4 options parsed over and kept", test_ip_options);
 	tap_run("lb: source-ip hash keeps a client on one backend", test_source_ip_hash);
