@@ -30,6 +30,7 @@
  * does not spend its time dumping it). */
 #define RWATCH_CHECK_DELAY_MS 100
 #define RWATCH_CHECK_SPACING 20
+#define RWATCH_RETRY_MS 1000
 
 struct vipxdp_rwatch {
 	int nl; /* NETLINK_ROUTE socket */
@@ -330,9 +331,11 @@ static void rwatch_check(struct vipxdp_rwatch *w)
 	w->simple = rc == 1;
 	if (w->simple)
 		w->why[0] = 0;
-	w->check_due = false;
 	w->last_check_end_ms = mono_ms(CLOCK_MONOTONIC);
 	w->last_check_cost_ms = w->last_check_end_ms - t0;
+	/* A check that could not read routing is tried again in a second. */
+	w->check_due = rc < 0;
+	w->check_ms = w->last_check_end_ms + RWATCH_RETRY_MS;
 }
 
 /* Messages in buf (n bytes): does one announce a route, rule or nexthop
