@@ -68,8 +68,8 @@
 # Neighbours are permanent, so no ARP is measured. Each mode's TCP runs use
 # a client source address of their own (see client_src).
 #
-#   tools/bench_e2e.sh [--quick] [--udp-only] [--duration S] [--rounds N] [--cpu N]
-#                      [--perf DIR] [--modes "ideal vipxdp direct haproxy nft"]
+#   tools/bench_e2e.sh [--quick] [--udp-only] [--duration S] [--rounds N] [--pairs N]
+#                      [--cpu N] [--perf DIR] [--modes "ideal vipxdp direct haproxy nft"]
 #
 # --perf DIR records a profile of the benchmark CPU (perf record -g) during
 # every measurement into DIR/MODE-WHAT-rROUND.data, e.g. DIR/vipxdp-udp-r1.data
@@ -80,6 +80,13 @@
 # the best rounds, and, for the targets, round by round (both modes of a
 # ratio measured in the same round, minutes apart) with their median, which
 # a single lucky or unlucky round moves less.
+# The machine's speed moves from minute to minute (other guests of its
+# host), often between two modes of a round. So after the rounds, when
+# vipxdp and direct are both measured, --pairs N (default 6; 0: none) pairs
+# of short runs (3 s) of the two TCP targets (connections/s and bulk) come
+# back to back, vipxdp first in odd pairs and direct first in even ones
+# (ABBA, so that a steady drift favours neither): each pair's ratio comes
+# from runs seconds apart, and the table gives their median.
 # Default 5 s per measurement (about 5 minutes in all); --quick: 2 s, one
 # round (about 40 s); --udp-only: the UDP packets/s
 # measurements only. Run as root after `make`; needs wrk, iperf3,
@@ -99,6 +106,8 @@ CPU=$(($(nproc) - 1))
 ALL_MODES="ideal ideal3 vipxdp direct xdppass offload haproxy nft"
 MODES=$ALL_MODES
 ROUNDS=3
+PAIRS=6
+PAIR_DUR=3
 UDP_ONLY=
 PERF_DIR=
 PERF_PID=
@@ -115,7 +124,7 @@ die() {
 }
 
 usage() {
-	echo "usage: tools/bench_e2e.sh [--quick] [--udp-only] [--duration SECONDS] [--rounds N] [--cpu N] [--perf DIR] [--modes \"$ALL_MODES\"]" >&2
+	echo "usage: tools/bench_e2e.sh [--quick] [--udp-only] [--duration SECONDS] [--rounds N] [--pairs N] [--cpu N] [--perf DIR] [--modes \"$ALL_MODES\"]" >&2
 	exit 2
 }
 
@@ -124,11 +133,18 @@ while [ $# -gt 0 ]; do
 	--quick)
 		DUR=2
 		ROUNDS=1
+		PAIRS=2
+		PAIR_DUR=2
 		;;
 	--udp-only) UDP_ONLY=1 ;;
 	--rounds)
 		if ! { [ $# -ge 2 ] && [[ $2 =~ ^[1-9]$ ]]; }; then usage; fi
 		ROUNDS=$2
+		shift
+		;;
+	--pairs)
+		if ! { [ $# -ge 2 ] && [[ $2 =~ ^[0-9]{1,2}$ ]]; }; then usage; fi
+		PAIRS=$((10#$2))
 		shift
 		;;
 	--duration)
@@ -489,7 +505,13 @@ bulk_gbps() {
 	jq -r '.end.sum_received.bits_per_second / 1e9 | . * 100 | round / 100' "$VX_RUN/iperf3-$2.json"
 }
 
-declare -A R=() RR=()
+declare -A R=() RR=() PR=()
+
+# pairs_wanted: are there pairs to run (vipxdp and direct both measured,
+# TCP too)?
+pairs_wanted() {
+	[[ " $MODES " == *" vipxdp "* && " $MODES " == *" direct "* ]] && [ -z "$UDP_ONLY" ]
+}
 BE_MAC=()
 
 # keep KEY VALUE ROUND: R[KEY] becomes the best (largest) value of the
@@ -539,6 +561,56 @@ run_mode() {
 	mode_down "$m"
 }
 
+# run_pairs: PAIRS pairs of PAIR_DUR-second runs of vipxdp and direct, back
+# to back in ABBA order, of connections/s and bulk: PR[FIGURE,MODE,PAIR].
+run_pairs() {
+	local i m order dst v
+	echo "== pairs: vipxdp and direct back to back, ${PAIR_DUR} s runs, $PAIRS pairs =="
+	for ((i = 1; i <= PAIRS; i++)); do
+		order="vipxdp direct"
+		((i % 2)) || order="direct vipxdp"
+		for m in $order; do
+			dst=$VX_VIP4
+			[ "$m" = direct ] && dst=$(vx_be4 1)
+			mode_up "$m" || {
+				echo "bench_e2e: setting up $m failed" >&2
+				return 1
+			}
+			v=$(DUR=$PAIR_DUR wrk_rate "$dst" close "$m-p$i")
+			[ -n "$v" ] || FAILED=1
+			PR[conn,$m,$i]=$v
+			v=$(DUR=$PAIR_DUR bulk_gbps "$dst" "$m-p$i")
+			[ -n "$v" ] || FAILED=1
+			PR[bulk,$m,$i]=$v
+			mode_down "$m"
+		done
+		printf '  pair %d (%s first): conn/s %s / %s, bulk %s / %s Gbit/s (vipxdp / direct)\n' \
+			"$i" "${order%% *}" "${PR[conn,vipxdp,$i]:-failed}" "${PR[conn,direct,$i]:-failed}" \
+			"${PR[bulk,vipxdp,$i]:-failed}" "${PR[bulk,direct,$i]:-failed}"
+	done
+}
+
+# median: of the numbers on stdin, two decimals; "-" when none.
+median() {
+	sort -n | awk '{ v[NR] = $1 } END {
+		if (!NR) print "-"; else if (NR % 2) printf "%.2f\n", v[(NR + 1) / 2];
+		else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# pair_row FIGURE TARGET: the line of the ratio table for the pairs' ratios
+# of FIGURE (conn or bulk), vipxdp/direct: their median against TARGET.
+pair_row() {
+	local i out=() med label=conn/s
+	[ "$1" = bulk ] && label=bulk
+	for ((i = 1; i <= PAIRS; i++)); do
+		[ -n "${PR[$1,vipxdp,$i]:-}" ] && [ -n "${PR[$1,direct,$i]:-}" ] || continue
+		out+=("$(ratio "${PR[$1,vipxdp,$i]}" "${PR[$1,direct,$i]}")")
+	done
+	med=$(printf '%s\n' "${out[@]}" | grep -v '^$' | median)
+	printf '%-28s %7s %8s %-6s  per pair: %s\n' "$label vipxdp/direct, pairs" "$med" ">= $2" \
+		"$(verdict "$med" "$2")" "${out[*]:--}"
+}
+
 # ratio A B: A/B with two decimals, "-" when either is missing.
 ratio() {
 	if [ -z "${1:-}" ] || [ -z "${2:-}" ]; then
@@ -561,8 +633,7 @@ round_ratios() {
 		echo -
 		return
 	}
-	med=$(printf '%s\n' "${out[@]}" | sort -n | awk '{ v[NR] = $1 } END {
-		if (NR % 2) printf "%.2f", v[(NR + 1) / 2]; else printf "%.2f", (v[NR / 2] + v[NR / 2 + 1]) / 2 }')
+	med=$(printf '%s\n' "${out[@]}" | median)
 	echo "${out[*]} (median $med)"
 }
 
@@ -616,6 +687,10 @@ report() {
 	row conn haproxy direct "" "(reference; issue: 0.49)"
 	row req vipxdp direct "" "(reference)"
 	row bulk vipxdp direct 0.97
+	if [ "$PAIRS" -gt 0 ] && pairs_wanted; then
+		pair_row conn 0.97
+		pair_row bulk 0.97
+	fi
 	row conn xdppass direct "" "(reference: XDP_PASS on the lb's veths)"
 	row conn vipxdp xdppass "" "(reference)"
 	row bulk vipxdp offload "" "(reference: direct with TSO, no XDP)"
@@ -637,6 +712,9 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		run_mode "$m" "$round" || FAILED=1
 	done
 done
+if [ "$PAIRS" -gt 0 ] && pairs_wanted; then
+	run_pairs || FAILED=1
+fi
 report
 [ "$FAILED" -eq 0 ] || {
 	echo "bench_e2e: some measurements failed (see above)" >&2

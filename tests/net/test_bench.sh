@@ -31,7 +31,7 @@ result() {
 	fi
 }
 
-echo "1..4"
+echo "1..5"
 if [ ! -x "$BIN" ]; then
 	echo "Bail out! $BIN not found: run 'make' first"
 	exit 1
@@ -69,6 +69,20 @@ st=$?
 [ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
 result "$st" "bench_datapath --no-flow-cache: the hot-flow cases take the whole path, checks ok"
 
+# 3. Routing not simple (as when the daemon finds policy rules or multipath
+# routes): new flows look the FIB up instead of the next hop per backend.
+"$BIN" --runs 1 --iters 20007 --cases 2,10 --no-simple-routing >"$T/out" 2>&1
+rc=$?
+{
+	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
+	echo "exit $rc; $oks ok checks of 2"
+	grep -q '^next hops: route watch on, routing not simple' "$T/out" || echo "no 'routing not simple' line"
+	[ "$rc" -eq 0 ] && [ "$oks" -eq 2 ] && grep -q '^next hops: route watch on, routing not simple' "$T/out"
+} >"$T/why"
+st=$?
+[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
+result "$st" "bench_datapath --no-simple-routing: new flows through the FIB, checks ok"
+
 # refused WANT_RC TEXT ARGS...: bench_datapath ARGS exits WANT_RC with TEXT
 # in its output and measures nothing; else a line in $T/why and st=1.
 refused() {
@@ -86,7 +100,7 @@ refused() {
 	fi
 }
 
-# 3. Wrong arguments: exit 2 and a message naming the option.
+# 4. Wrong arguments: exit 2 and a message naming the option.
 st=0
 : >"$T/why"
 for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" "--bogus"; do
@@ -95,7 +109,7 @@ for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--run
 done
 result "$st" "bench_datapath rejects wrong arguments with exit 2 and a message"
 
-# 4. --katran with what is not Katran's balancer: exit 1 and why, before
+# 5. --katran with what is not Katran's balancer: exit 1 and why, before
 # anything is measured (the object is tried first).
 st=0
 : >"$T/why"
