@@ -416,17 +416,19 @@ static __always_inline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp
 }
 
 /*
- * Record a new full-NAT flow: the client's packets go to the backend from
+ * A new full-NAT flow: the client's packets go to the backend from
  * snat:port, the backend's replies (to snat:port) go back to the client from
- * VIP:vport. Fills *sport with the allocated port (network order).
+ * VIP:vport. Claims the port and prepares the flow's entry, *fwdp (in
+ * scratch slot 0), and *rk the key of its reply entry (rk->dport: the
+ * port), for ct_commit().
  */
-static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
-					     const struct vipxdp_svc *svc,
-					     const struct vipxdp_backend *be, __u32 be_id,
-					     __u32 now, const struct vipxdp_cfg *cfg, __be16 *sport)
+static __always_inline int ct_prepare_fullnat(const struct vipxdp_flow *f,
+					      const struct vipxdp_svc *svc,
+					      const struct vipxdp_backend *be, __u32 be_id,
+					      __u32 now, const struct vipxdp_cfg *cfg,
+					      struct vipxdp_ct **fwdp, struct vipxdp_flow *rk)
 {
 	struct vipxdp_ct *fwd;
-	struct vipxdp_flow rk;
 	const struct vipxdp_ct *old;
 	__u16 prefer = 0;
 
@@ -440,15 +442,13 @@ static __always_inline int ct_create_fullnat(const struct vipxdp_flow *f,
 	fwd->dport = be->port;
 	fwd->saddr = svc->snat;
 	fwd->flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
-	ct_peer_key(f, fwd, &rk); /* its dport is the port to claim */
-	if (nat_claim(&rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
+	ct_peer_key(f, fwd, rk); /* its dport is the port to claim */
+	if (nat_claim(rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
 		return VIPXDP_R_drop_nat_ports;
-	fwd->sport = rk.dport;
+	fwd->sport = rk->dport;
 	fwd->qos = svc->qos;
 	ct_init(fwd, f->proto, svc->id, be_id, now);
-	if (ct_commit(f, fwd, &rk))
-		return VIPXDP_R_drop_error;
-	*sport = rk.dport;
+	*fwdp = fwd;
 	return -1;
 }
 
@@ -520,20 +520,30 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 				       __u32 *tok)
 {
 	const struct vipxdp_backend *be;
-	__be16 sport = 0;
+	struct vipxdp_ct *fwd;
+	struct vipxdp_flow rk;
 	__u32 be_id = 0;
 	int rc;
 
 	be = pick_backend(svc, f, syn, &be_id, cfg);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;
+	/* The translated packet's next hop is found before the entry is
+	 * written and kept in it: the flow's next packet needs no FIB lookup,
+	 * and this one's forward() uses it. */
 	if (svc->mode == VIPXDP_MODE_FULLNAT) {
-		rc = ct_create_fullnat(f, svc, be, be_id, now, cfg, &sport);
+		rc = ct_prepare_fullnat(f, svc, be, be_id, now, cfg, &fwd, &rk);
 		if (rc >= 0)
 			return rc;
+		rewrite(p, true, &be->addr, be->port);
+		rewrite(p, false, &svc->snat, rk.dport);
+		*tok = nh_token(now);
+		be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
+		if (ct_commit(f, fwd, &rk))
+			return VIPXDP_R_drop_error;
+		*nh = &fwd->nh[0];
 	} else {
-		struct vipxdp_ct *fwd = ct_scratch(0);
-
+		fwd = ct_scratch(0);
 		if (!fwd)
 			return VIPXDP_R_drop_error;
 		fwd->daddr = be->addr;
@@ -545,9 +555,6 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		ct_init(fwd, f->proto, svc->id, be_id, now);
 		/* See vipxdp_ct.gen: not a generation's value unless a SYN. */
 		fwd->gen = syn ? gen : gen - 1;
-		/* The translated packet's next hop, found before the entry
-		 * is written and kept in it: the flow's next packet needs no
-		 * FIB lookup, and this one's forward() uses it. */
 		rewrite(p, true, &be->addr, be->port);
 		*tok = nh_token(now);
 		be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
@@ -557,10 +564,6 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	}
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
-	if (svc->mode == VIPXDP_MODE_FULLNAT) {
-		rewrite(p, true, &be->addr, be->port);
-		rewrite(p, false, &svc->snat, sport);
-	}
 	return -1;
 }
 

@@ -2205,6 +2205,13 @@ static bool test_fullnat(void)
 	w.sport = port;
 	wlen = expected_fwd(w, true, "198.19.0.1", 8080, mac_be, bmac, want);
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	/* The first packet writes the flow's entry with its next hop (the
+	 * route watch is off: the token is the epoch). */
+	ok &= ASSERT_TRUE(fc_ct_get(&d, &ctf), "forward entry");
+	ok &= ASSERT_EQ(ctf.nh[0].ifindex, (__u32)if_be, "next hop: the backend interface");
+	ok &= ASSERT_TRUE(!memcmp(ctf.nh[0].dmac, bmac, 6) && !memcmp(ctf.nh[0].smac, mac_be, 6),
+			  "next hop: the backend's MAC, from the interface's");
+	ok &= ASSERT_EQ(ctf.nh[0].epoch, ctf.last_seen, "next hop: the epoch's token");
 	/* retransmission: same port */
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
