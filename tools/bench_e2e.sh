@@ -87,11 +87,11 @@
 # back to back, vipxdp first in odd pairs and direct first in even ones
 # (ABBA, so that a steady drift favours neither): each pair's ratio comes
 # from runs seconds apart, and the table gives their median.
-# Default 5 s per measurement (about 5 minutes in all); --quick: 2 s, one
-# round (about 40 s); --udp-only: the UDP packets/s
-# measurements only. Run as root after `make`; needs wrk, iperf3,
-# haproxy, nft (tools/install-deps.sh --bench). VX_KEEP=1 keeps the run
-# directory (logs). VX_PORTS=N sends the UDP load from N source ports (N
+# Default 5 s per measurement (about 7 minutes in all, the pairs
+# included); --quick: 2 s, one round, two pairs of 2 s (about a minute);
+# --udp-only: the UDP packets/s measurements only. Run as root after
+# `make`; needs wrk, iperf3, haproxy, nft (tools/install-deps.sh --bench).
+# VX_KEEP=1 keeps the run directory (logs). VX_PORTS=N sends the UDP load from N source ports (N
 # flows, default 1024) instead: with a few flows, vipxdp's per-flow state
 # stays in the CPU's first-level cache. Everything it creates is removed on
 # exit.
