@@ -391,8 +391,8 @@ struct vipxdp_fc_ctl {
 	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */
 	__u8 talk_code;	 /* the setting talk_left was drawn for (vipxdp_fc.talk) */
 	__u8 pad[3];
-	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a DNAT
-	 * flow whose conntrack entry a SYN did not write in it (its backend
+	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a TCP
+	 * DNAT flow whose conntrack entry a SYN did not write in it (its backend
 	 * may not be the one a new SYN of the flow would get): SYNs to DNAT
 	 * services then drop their flow's entry, as every other SYN does. */
 	__u32 syn_forget;

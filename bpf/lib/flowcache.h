@@ -372,13 +372,13 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 		flags |= VIPXDP_FC_F_REPLY;
 	else if (ct->flags & VIPXDP_CT_F_DNAT)
 		flags |= VIPXDP_FC_F_VIP;
-	/* A DNAT flow whose entry no SYN wrote in this generation: a SYN of
-	 * the flow may get another backend than this entry's. */
+	/* A TCP DNAT flow whose entry no SYN wrote in this generation: a SYN
+	 * of the flow may get another backend than this entry's. */
 	fc_fill(f, flags, &ct->daddr, ct->dport, &ct->saddr, ct->sport, ct->svc_id, ct->backend_id,
 		&ct->nh[0], tok, gen,
 		(ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY)) ==
 				VIPXDP_CT_F_DNAT &&
-			ct->gen != gen);
+			f->proto == IPPROTO_TCP && ct->gen != gen);
 }
 
 /* Fill the cache for a backend's reply f to the one-entry DNAT flow of

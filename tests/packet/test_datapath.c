@@ -1911,6 +1911,24 @@ static bool fc_syn_attempt(const struct vipxdp_svc_spec *svc, struct vipxdp_be_s
 	ok &= ASSERT_TRUE(syn_send(sport, PKT_ACK, 2000, 5, got), "ACK");
 	ok &= ASSERT_TRUE(!syn_ct_exists(sport), "a SYN kept the flow's cached entry: a hit");
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.syn_forget == 0, "no SYN must forget");
+	/* A UDP flow (no SYN writes its entry) cached meanwhile changes
+	 * nothing for TCP SYNs. */
+	{
+		struct pkt_desc u = as_udp(tcp4(CLIENT4, sport, VIP4_SYN, 53, 0));
+		__u8 in[2048];
+		struct run r;
+		int len = pkt_build(&u, in, sizeof(in));
+
+		for (int i = 0; i < 2; i++)
+			ok &= ASSERT_TRUE(!run_prog(in, len, if_in, &r) && r.retval == XDP_REDIRECT,
+					  "UDP flow");
+		fc_ct_delete(&u);
+		ok &= ASSERT_TRUE(!run_prog(in, len, if_in, &r) && r.retval == XDP_REDIRECT &&
+					  !fc_ct_exists(&u),
+				  "UDP flow cached");
+		ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.syn_forget == 0,
+				  "a UDP flow: still no SYN must forget");
+	}
 
 	/* The flow's first backend drained (a new generation): its next
 	 * packet takes the whole path and caches the entry again, which no
@@ -1950,7 +1968,8 @@ static bool test_flow_cache_syn(void)
 	char got[16];
 
 	if (!ASSERT_OK(add_vip(VIP4_SYN, VIPXDP_VIP_F_ARP), "vip") ||
-	    !ASSERT_OK(add_service(VIP4_SYN, IPPROTO_TCP, 80, 0, set, 2, 8080), "service"))
+	    !ASSERT_OK(add_service(VIP4_SYN, IPPROTO_TCP, 80, 0, set, 2, 8080), "service") ||
+	    !ASSERT_OK(add_service(VIP4_SYN, IPPROTO_UDP, 53, 0, set, 2, 5353), "udp service"))
 		return false;
 	pkt_env_addr(VIP4_SYN, &svc.family, &svc.vip);
 	svc.proto = IPPROTO_TCP;
