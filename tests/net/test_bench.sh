@@ -55,33 +55,36 @@ st=$?
 [ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
 result "$st" "bench_datapath: all ten cases (and the non-VIP cross-check) take their intended path"
 
+# variant N LINE DESC ARGS...: bench_datapath --runs 1 --iters 20007 ARGS
+# exits 0 with N ok checks and a header line starting with LINE (the
+# setting it ran with); test result DESC.
+variant() {
+	local n=$1 line=$2 desc=$3 rc oks
+	shift 3
+	"$BIN" --runs 1 --iters 20007 "$@" >"$T/out" 2>&1
+	rc=$?
+	{
+		oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
+		echo "exit $rc; $oks ok checks of $n"
+		grep -q "^$line" "$T/out" || echo "no '$line' line"
+		[ "$rc" -eq 0 ] && [ "$oks" -eq "$n" ] && grep -q "^$line" "$T/out"
+	} >"$T/why"
+	st=$?
+	[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
+	result "$st" "$desc"
+}
+
 # 2. Without the flow cache the cases still take their paths (the hot
 # flows then go the whole way).
-"$BIN" --runs 1 --iters 20007 --cases 3,5,7,8,9,10 --no-flow-cache >"$T/out" 2>&1
-rc=$?
-{
-	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
-	echo "exit $rc; $oks ok checks of 6"
-	grep -q '^flow cache: off (--no-flow-cache)$' "$T/out" || echo "no 'flow cache: off' line"
-	[ "$rc" -eq 0 ] && [ "$oks" -eq 6 ] && grep -q '^flow cache: off (--no-flow-cache)$' "$T/out"
-} >"$T/why"
-st=$?
-[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
-result "$st" "bench_datapath --no-flow-cache: the hot-flow cases take the whole path, checks ok"
+variant 6 'flow cache: off (--no-flow-cache)$' \
+	"bench_datapath --no-flow-cache: the hot-flow cases take the whole path, checks ok" \
+	--cases 3,5,7,8,9,10 --no-flow-cache
 
 # 3. Routing not simple (as when the daemon finds policy rules or multipath
 # routes): new flows look the FIB up instead of the next hop per backend.
-"$BIN" --runs 1 --iters 20007 --cases 2,10 --no-simple-routing >"$T/out" 2>&1
-rc=$?
-{
-	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
-	echo "exit $rc; $oks ok checks of 2"
-	grep -q '^next hops: route watch on, routing not simple' "$T/out" || echo "no 'routing not simple' line"
-	[ "$rc" -eq 0 ] && [ "$oks" -eq 2 ] && grep -q '^next hops: route watch on, routing not simple' "$T/out"
-} >"$T/why"
-st=$?
-[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
-result "$st" "bench_datapath --no-simple-routing: new flows through the FIB, checks ok"
+variant 2 'next hops: route watch on, routing not simple' \
+	"bench_datapath --no-simple-routing: new flows through the FIB, checks ok" \
+	--cases 2,10 --no-simple-routing
 
 # refused WANT_RC TEXT ARGS...: bench_datapath ARGS exits WANT_RC with TEXT
 # in its output and measures nothing; else a line in $T/why and st=1.
