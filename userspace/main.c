@@ -387,8 +387,10 @@ const struct cmd cli_cmds[] = {
 	  "per VIP, its three heaviest sources (see top).\n"
 	  "  -w, --watch SECONDS  refresh every SECONDS until interrupted, with rates\n" },
 	{ "status", cmd_status, "status",
-	  "Interfaces and attach mode, settings, VIPs (with their rate limit and its\n"
-	  "pass/drop counts), services, and backends with weight and state.\n" },
+	  "Interfaces and attach mode, settings, the daemon's route watch (on or off,\n"
+	  "whether new flows take the next hop cached for their backend, generation),\n"
+	  "VIPs (with their rate limit and its pass/drop counts), services, and\n"
+	  "backends with weight and state.\n" },
 	{ "top", cmd_top, "top [VIP] [--interval SECONDS] [--count N] [--bytes]",
 	  "The five heaviest sources of each VIP (or of VIP) by packets, with bytes\n"
 	  "and, from the second refresh on, rates; from the data path's top-talker\n"
