@@ -1876,12 +1876,15 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 				return -errno;
 		}
 	}
-	if (idx != old) {
-		v.qos = idx;
-		if (bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY))
-			return -errno;
-	}
-	/* The VIP's services and elastic IP carry the index to the data path. */
+	/* The VIP's services, elastic IP and tracked flows carry the index to
+	 * the data path; the VIP's own index is written last. So a VIP that
+	 * has the index already has it everywhere (a new service takes its
+	 * VIP's), and an unchanged index costs no walk: an apply of 1,000
+	 * VIPs would otherwise read the whole service map 1,000 times. A run
+	 * stopped half way leaves the VIP's old index, and the next walks
+	 * again. */
+	if (idx == old)
+		return 0;
 	while (!bpf_map_get_next_key(dp->svc_fd, prev, &nsk)) {
 		sk = nsk;
 		prev = &sk;
@@ -1899,8 +1902,8 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 	}
 	/* Flows already tracked: their forward entries carry the index too,
 	 * so the new limit applies to them from now on (a walk of the whole
-	 * table, only when the index changes). */
-	if (idx != old) {
+	 * table). */
+	{
 		struct vipxdp_flow fk, nfk;
 		struct vipxdp_ct ct;
 
@@ -1917,6 +1920,9 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 			bpf_map_update_elem(dp->ct_fd, &fk, &ct, BPF_EXIST);
 		}
 	}
+	v.qos = idx;
+	if (bpf_map_update_elem(dp->vip_fd, &k, &v, BPF_ANY))
+		return -errno;
 	if (old && !idx) {
 		memset(&e, 0, sizeof(e));
 		bpf_map_update_elem(dp->qos_fd, &old, &e, BPF_ANY);
