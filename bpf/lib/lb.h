@@ -520,28 +520,21 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 				       __u32 *tok)
 {
 	const struct vipxdp_backend *be;
+	struct vipxdp_flow rk, *rkp = NULL;
 	struct vipxdp_ct *fwd;
-	struct vipxdp_flow rk;
 	__u32 be_id = 0;
 	int rc;
 
 	be = pick_backend(svc, f, syn, &be_id, cfg);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;
-	/* The translated packet's next hop is found before the entry is
-	 * written and kept in it: the flow's next packet needs no FIB lookup,
-	 * and this one's forward() uses it. */
 	if (svc->mode == VIPXDP_MODE_FULLNAT) {
 		rc = ct_prepare_fullnat(f, svc, be, be_id, now, cfg, &fwd, &rk);
 		if (rc >= 0)
 			return rc;
+		rkp = &rk;
 		rewrite(p, true, &be->addr, be->port);
 		rewrite(p, false, &svc->snat, rk.dport);
-		*tok = nh_token(now);
-		be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
-		if (ct_commit(f, fwd, &rk))
-			return VIPXDP_R_drop_error;
-		*nh = &fwd->nh[0];
 	} else {
 		fwd = ct_scratch(0);
 		if (!fwd)
@@ -556,12 +549,15 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 		/* See vipxdp_ct.gen: not a generation's value unless a SYN. */
 		fwd->gen = syn ? gen : gen - 1;
 		rewrite(p, true, &be->addr, be->port);
-		*tok = nh_token(now);
-		be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
-		if (ct_commit(f, fwd, NULL))
-			return VIPXDP_R_drop_error;
-		*nh = &fwd->nh[0];
 	}
+	/* The translated packet's next hop is found before the entry is
+	 * written and kept in it: the flow's next packet needs no FIB lookup,
+	 * and this one's forward() uses it. */
+	*tok = nh_token(now);
+	be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
+	if (ct_commit(f, fwd, rkp))
+		return VIPXDP_R_drop_error;
+	*nh = &fwd->nh[0];
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
 	return -1;
