@@ -476,11 +476,6 @@ int vipxdp_rwatch_run(struct vipxdp_rwatch *w)
 	return changes;
 }
 
-__u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w)
-{
-	return w->gen;
-}
-
 bool vipxdp_rwatch_simple(const struct vipxdp_rwatch *w, const char **why)
 {
 	*why = w->why;

@@ -40,9 +40,6 @@ int vipxdp_rwatch_run(struct vipxdp_rwatch *w);
  * the same clock as CLOCK_MONOTONIC_COARSE. */
 __u32 vipxdp_epoch_now(void);
 
-/* The generation last written (without VIPXDP_ROUTE_SIMPLE). */
-__u32 vipxdp_rwatch_gen(const struct vipxdp_rwatch *w);
-
 /* The last routing check's answer: true when the FIB's answer for a packet
  * depends on its destination and ingress interface alone; else *why says
  * why not ("route to 198.18.5.0/24 (table 254) is multipath", ...). */
