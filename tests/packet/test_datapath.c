@@ -1028,27 +1028,31 @@ static bool test_previous_generation(void)
 }
 
 
-/* Send flow (client port) to vip as SYN or ACK, with no conntrack entry left
- * behind; returns the backend address chosen in out. */
-static bool send_fresh(const char *vip, __u16 sport, __u8 flags, char *out, size_t outlen)
+/* Send IPv4 packet d from the client; the address it was redirected to
+ * into out. False when it was not redirected. */
+static bool send_redirected(const struct pkt_desc *d, char *out, size_t outlen)
 {
-	struct pkt_desc d = tcp4(CLIENT4, sport, vip, 80, flags);
-	struct vipxdp_flow f = {};
 	struct pkt_info pi;
 	__u8 in[2048];
 	struct run r;
-	int len = pkt_build(&d, in, sizeof(in));
+	int len = pkt_build(d, in, sizeof(in));
 
 	if (run_prog(in, len, if_in, &r) || r.retval != XDP_REDIRECT ||
 	    !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
 		return false;
 	inet_ntop(AF_INET, r.out + pi.l3_off + 16, out, outlen);
-	pkt_env_addr(d.saddr, &f.family, &f.saddr);
-	pkt_env_addr(d.daddr, &f.family, &f.daddr);
-	f.sport = htons(sport);
-	f.dport = htons(80);
-	f.proto = IPPROTO_TCP;
-	bpf_map_delete_elem(dp.ct_fd, &f);
+	return true;
+}
+
+/* Send flow (client port) to vip as SYN or ACK, with no conntrack entry left
+ * behind; returns the backend address chosen in out. */
+static bool send_fresh(const char *vip, __u16 sport, __u8 flags, char *out, size_t outlen)
+{
+	struct pkt_desc d = tcp4(CLIENT4, sport, vip, 80, flags);
+
+	if (!send_redirected(&d, out, outlen))
+		return false;
+	fc_ct_delete(&d);
 	return true;
 }
 
@@ -1847,19 +1851,10 @@ static bool test_flow_cache(void)
 static bool syn_send(__u16 sport, __u8 flags, __u32 ack, int payload_len, char *out)
 {
 	struct pkt_desc d = tcp4(CLIENT4, sport, VIP4_SYN, 80, flags);
-	struct pkt_info pi;
-	__u8 in[2048];
-	struct run r;
-	int len;
 
 	d.ack = ack;
 	d.payload_len = payload_len;
-	len = pkt_build(&d, in, sizeof(in));
-	if (run_prog(in, len, if_in, &r) || r.retval != XDP_REDIRECT ||
-	    !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
-		return false;
-	inet_ntop(AF_INET, r.out + pi.l3_off + 16, out, 16);
-	return true;
+	return send_redirected(&d, out, 16);
 }
 
 /* Flow sport: SYN, then the ACK with the first data that establishes it
