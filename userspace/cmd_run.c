@@ -73,7 +73,7 @@ struct run {
 	struct run_be *bes;
 	size_t nbes;
 	struct vipxdp_rwatch *rw; /* NULL: no route watch */
-	char routing_logged[160]; /* the last routing check's answer in the log */
+	char routing_logged[160]; /* the logged routing check's reason, "" = simple */
 };
 
 static void logmsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -104,12 +104,11 @@ static void logmsg(const char *fmt, ...)
 static void log_routing(struct run *r, bool first)
 {
 	const char *why;
-	bool simple = vipxdp_rwatch_simple(r->rw, &why);
-	const char *now = simple ? "simple" : why;
+	bool simple = vipxdp_rwatch_simple(r->rw, &why); /* why: "" when simple */
 
-	if (!first && !strcmp(now, r->routing_logged))
+	if (!first && !strcmp(why, r->routing_logged))
 		return;
-	snprintf(r->routing_logged, sizeof(r->routing_logged), "%s", now);
+	snprintf(r->routing_logged, sizeof(r->routing_logged), "%s", why);
 	if (simple)
 		logmsg("routing is simple: new flows take the next hop cached for their backend");
 	else

@@ -41,8 +41,9 @@ int vipxdp_rwatch_run(struct vipxdp_rwatch *w);
 __u32 vipxdp_epoch_now(void);
 
 /* The last routing check's answer: true when the FIB's answer for a packet
- * depends on its destination and ingress interface alone; else *why says
- * why not ("route to 198.18.5.0/24 (table 254) is multipath", ...). */
+ * depends on its destination and ingress interface alone (*why is then
+ * ""); else *why says why not ("route to 198.18.5.0/24 (table 254) is
+ * multipath", ...). */
 bool vipxdp_rwatch_simple(const struct vipxdp_rwatch *w, const char **why);
 
 /* Turn the watch off (next hops are refreshed once an epoch again) and
