@@ -78,11 +78,15 @@ static __always_inline struct vipxdp_fc_table *fc_table(void)
 /* The first entry of the key's set in table t. */
 static __always_inline struct vipxdp_fc *fc_set(struct vipxdp_fc_table *t, const struct fc_key *k)
 {
-	/* One multiply: its top bits depend on every bit of the key. */
-	__u64 h = k->k0 ^ (k->k1 << 11 | k->k1 >> 53);
+	/* One multiply: its top bits depend on every bit of the key. Before
+	 * it, the ports go to the upper half, with the destination, apart
+	 * from the source address's bits: many clients' flows differ in both
+	 * (a load generator's addresses x its ports), and bits of the two
+	 * XORed onto each other would give many flows one set. */
+	__u64 h = k->k0 ^ (k->k1 << 32 | k->k1 >> 32);
 
 	if (k->v6)
-		h ^= (__u64)(k->s[1] ^ k->s[2] ^ k->s[3]) << 32 | (k->d[1] ^ k->d[2] ^ k->d[3]);
+		h ^= (__u64)(k->d[1] ^ k->d[2] ^ k->d[3]) << 32 | (k->s[1] ^ k->s[2] ^ k->s[3]);
 	h *= 0x9e3779b97f4a7c15ull;
 	/* 4096 sets (12 bits) of 256 bytes: two shifts to the set's offset. */
 	return (void *)t->e + ((h >> 52) << 8);
