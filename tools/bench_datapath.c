@@ -463,6 +463,9 @@ struct result {
 	__u32 verdict;
 	bool ok;
 	char check[160];
+	/* Katran's rows (--katran): the median and range of vipxdp's figure
+	 * over Katran's, run by run (their runs alternate). */
+	double ratio, ratio_min, ratio_max;
 };
 
 static struct result results[16];
@@ -587,64 +590,190 @@ static long pick_iters(double ns_per_iter)
  * run ended with want_verdict (the stub's with XDP_DROP). Returns the data
  * path's iterations in all.
  */
+/*
+ * One side of a measurement: a program in the wrapper's slot `slot`, run
+ * against the stub in `stub` (its baseline), with the wrapper putting the
+ * frame's start back first when restore_head is set (Katran encapsulates).
+ * run_sides() fills the rest.
+ */
+struct side {
+	struct result *r;
+	int slot, stub;
+	bool restore_head;
+	__u32 want_verdict;
+	long iters;	  /* the program's iterations, calibration included */
+	bool verdicts_ok; /* every run gave want_verdict, every stub XDP_DROP */
+	double diff[MAX_RUNS]; /* per run: total - base */
+};
+
+/* One run of side s, n iterations, and its stub's: the times into t, ts. */
+static void run_side(struct side *s, const struct wrap_cfg *w, __u32 ifindex, long n,
+		     struct timing *t, struct timing *ts)
+{
+	bool restart = w->vary == BENCH_VARY_CONN4;
+
+	wrap->bss->restore_head = s->restore_head;
+	if (restart)
+		wrap->bss->iter = 0;
+	run_wrapped(s->slot, w, ifindex, n, t);
+	s->iters += n;
+	if (restart)
+		wrap->bss->iter = 0;
+	run_wrapped(s->stub, w, ifindex, n, ts);
+	wrap->bss->restore_head = 0;
+}
+
+/*
+ * Measure ns sides on the same frames (w), opt.runs runs each of the same
+ * number of iterations (a multiple of unit), each run of a side followed at
+ * once by its stub's. With two sides, their runs alternate (A B, B A, ...),
+ * so that the machine's speed, which moves from minute to minute here,
+ * weighs on both alike.
+ */
+static void run_sides(struct side *sd, int ns, const struct wrap_cfg *w, __u32 ifindex,
+		      long unit)
+{
+	double tot[2][MAX_RUNS], base[2][MAX_RUNS];
+	long n = CALIBRATE_ITERS / unit * unit;
+	struct timing t, ts;
+
+	for (int j = 0; j < ns; j++) {
+		sd[j].iters = 0;
+		sd[j].verdicts_ok = true;
+		run_side(&sd[j], w, ifindex, n, &t, &ts);
+		if (j == 0)
+			n = pick_iters(t.ns) / unit * unit;
+	}
+	for (int i = 0; i < opt.runs; i++) {
+		for (int o = 0; o < ns; o++) {
+			int j = i % 2 ? ns - 1 - o : o;
+			struct side *s = &sd[j];
+
+			run_side(s, w, ifindex, n, &t, &ts);
+			tot[j][i] = t.ns;
+			base[j][i] = ts.ns;
+			s->diff[i] = t.ns - ts.ns;
+			s->verdicts_ok &= t.retval == s->want_verdict && ts.retval == XDP_DROP;
+			s->r->verdict = t.retval;
+			if (opt.verbose)
+				fprintf(stderr, "  case %d%s run %d: %ld iters, total %.2f ns (kernel %u), "
+					"baseline %.2f ns (kernel %u)\n", s->r->num,
+					s->r->method[0] == 'K' ? " Katran" : "", i, n, t.ns,
+					t.kernel_ns, ts.ns, ts.kernel_ns);
+		}
+	}
+	for (int j = 0; j < ns; j++) {
+		sd[j].r->total = median(tot[j], opt.runs);
+		sd[j].r->base = median(base[j], opt.runs);
+		spread(sd[j].diff, opt.runs, sd[j].r);
+		sd[j].r->iters = n;
+		sd[j].r->runs = opt.runs;
+	}
+}
+
+/* One side: the program under test against stub_slot's stub. */
 static long run_pairs(struct result *r, const struct wrap_cfg *w, __u32 ifindex, long unit,
 		      __u32 want_verdict, bool *verdicts_ok)
 {
-	double tot[MAX_RUNS], base[MAX_RUNS], diff[MAX_RUNS];
-	bool restart = w->vary == BENCH_VARY_CONN4;
-	long dut_iters = 0, n = CALIBRATE_ITERS / unit * unit;
-	struct timing t, ts;
+	struct side s = { .r = r, .slot = BENCH_SLOT_DUT, .stub = stub_slot,
+			  .want_verdict = want_verdict };
 
-	*verdicts_ok = true;
-	if (restart)
-		wrap->bss->iter = 0;
-	run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
-	dut_iters += n;
-	run_wrapped(stub_slot, w, ifindex, n, &ts);
-	n = pick_iters(t.ns) / unit * unit;
-	for (int i = 0; i < opt.runs; i++) {
-		if (restart)
-			wrap->bss->iter = 0;
-		run_wrapped(BENCH_SLOT_DUT, w, ifindex, n, &t);
-		dut_iters += n;
-		if (restart)
-			wrap->bss->iter = 0;
-		run_wrapped(stub_slot, w, ifindex, n, &ts);
-		tot[i] = t.ns;
-		base[i] = ts.ns;
-		diff[i] = t.ns - ts.ns;
-		*verdicts_ok &= t.retval == want_verdict && ts.retval == XDP_DROP;
-		r->verdict = t.retval;
-		if (opt.verbose)
-			fprintf(stderr, "  case %d run %d: %ld iters, total %.2f ns (kernel %u), "
-				"baseline %.2f ns (kernel %u)\n", r->num, i, n, t.ns, t.kernel_ns,
-				ts.ns, ts.kernel_ns);
-	}
-	r->total = median(tot, opt.runs);
-	r->base = median(base, opt.runs);
-	spread(diff, opt.runs, r);
-	r->iters = n;
-	r->runs = opt.runs;
-	return dut_iters;
+	run_sides(&s, 1, w, ifindex, unit);
+	*verdicts_ok = s.verdicts_ok;
+	return s.iters;
 }
 
-static struct result *measure(struct dut *d, int num, const char *name, const char *method,
-			      const struct wrap_cfg *w, __u32 ifindex, __u32 want_verdict,
-			      int want_reason, enum flows_expect flows)
+/* Katran beside the data path under test (--katran): loaded in the
+ * wrapper's slot BENCH_SLOT_KAT for the cases it has, else NULL. */
+struct kat;
+static struct kat *kat_on;
+static void kat_misses(struct kat *k, __u64 *syn, __u64 *other);
+static long kat_create(struct kat *k, struct wrap_cfg *w, const struct frame *syn, long n);
+
+/* What a case expects of Katran's side: its row's name, its verdict, and
+ * whether every packet is an LRU miss of a SYN. */
+struct kat_expect {
+	const char *name;
+	__u32 verdict;
+	bool syn_miss;
+};
+
+/* Katran's row of a side-by-side case: its checks, and vipxdp's figure over
+ * its own run by run (v: vipxdp's side, k: Katran's). */
+static void kat_result(const struct side *v, const struct side *k, const struct kat_expect *ke,
+		       __u64 syn_misses, __u64 other_misses)
+{
+	struct result *r = k->r;
+	__u64 want_s = ke->syn_miss ? (__u64)k->iters : 0;
+	double ratio[MAX_RUNS];
+
+	r->ok = k->verdicts_ok && syn_misses == want_s && other_misses == 0;
+	snprintf(r->check, sizeof(r->check), "%s: verdict %s, LRU misses %llu SYN (want %llu), "
+		 "%llu other (want 0)", r->ok ? "ok" : "FAIL", verdict_name(r->verdict),
+		 (unsigned long long)syn_misses, (unsigned long long)want_s,
+		 (unsigned long long)other_misses);
+	for (int i = 0; i < opt.runs; i++)
+		ratio[i] = k->diff[i] > 0 ? v->diff[i] / k->diff[i] : 0;
+	r->ratio = median(ratio, opt.runs);
+	r->ratio_min = r->ratio_max = ratio[0];
+	for (int i = 1; i < opt.runs; i++) {
+		r->ratio_min = ratio[i] < r->ratio_min ? ratio[i] : r->ratio_min;
+		r->ratio_max = ratio[i] > r->ratio_max ? ratio[i] : r->ratio_max;
+	}
+}
+
+/*
+ * Measure a case of the data path under test (its row: num, name, method)
+ * and check what it did: every packet ended with want_verdict and reason
+ * want_reason, and made a new flow or none (flows). With ke and Katran
+ * loaded (kat_on), Katran's balancer is measured on the same frames, its
+ * runs alternating with vipxdp's, in a row of its own.
+ */
+static struct result *measure_vs(struct dut *d, const struct kat_expect *ke, int num,
+				 const char *name, const char *method, const struct wrap_cfg *w,
+				 __u32 ifindex, __u32 want_verdict, int want_reason,
+				 enum flows_expect flows)
 {
 	struct result *r = &results[nresults++];
+	struct side sd[2] = {
+		{ .r = r, .slot = BENCH_SLOT_DUT, .stub = stub_slot, .want_verdict = want_verdict },
+	};
 	struct snap before, after;
+	__u64 ks0 = 0, ko0 = 0, ks1 = 0, ko1 = 0;
 	bool verdicts_ok;
 	long dut_iters;
+	int ns = 1;
 
 	r->num = num;
 	r->name = name;
 	r->method = method;
 	r->measured = true;
+	if (ke && kat_on) {
+		struct result *kr = &results[nresults++];
+
+		kr->num = num;
+		kr->name = ke->name;
+		kr->method = "K";
+		kr->measured = true;
+		/* Katran's baseline moves the frame's start as its IPIP
+		 * encapsulation does. */
+		sd[1] = (struct side){ .r = kr, .slot = BENCH_SLOT_KAT, .restore_head = true,
+				       .stub = ke->verdict == XDP_TX ? BENCH_SLOT_STUB_ENCAP
+								     : BENCH_SLOT_STUB,
+				       .want_verdict = ke->verdict };
+		ns = 2;
+		kat_misses(kat_on, &ks0, &ko0);
+	}
 	wrap_set(w);
 	snapshot(d, &before);
-	dut_iters = run_pairs(r, w, ifindex, 1, want_verdict, &verdicts_ok);
+	run_sides(sd, ns, w, ifindex, 1);
 	snapshot(d, &after);
+	if (ns == 2) {
+		kat_misses(kat_on, &ks1, &ko1);
+		kat_result(&sd[0], &sd[1], ke, ks1 - ks0, ko1 - ko0);
+	}
+	dut_iters = sd[0].iters;
+	verdicts_ok = sd[0].verdicts_ok;
 
 	__u64 moved = after.reason[want_reason] - before.reason[want_reason];
 	__u64 all = after.all - before.all;
@@ -665,6 +794,13 @@ static struct result *measure(struct dut *d, int num, const char *name, const ch
 			 (unsigned long long)all, (unsigned long long)nf,
 			 (unsigned long long)want_nf);
 	return r;
+}
+
+static struct result *measure(struct dut *d, int num, const char *name, const char *method,
+			      const struct wrap_cfg *w, __u32 ifindex, __u32 want_verdict,
+			      int want_reason, enum flows_expect flows)
+{
+	return measure_vs(d, NULL, num, name, method, w, ifindex, want_verdict, want_reason, flows);
 }
 
 /* Run one frame through the data path itself (no wrapper), once. */
@@ -719,15 +855,23 @@ static void case_syn_full(struct dut *d)
 	struct result *r;
 	long entries;
 
+	static const struct kat_expect ke = { "Katran: TCP SYN, LRU full", XDP_TX, true };
+	long kat_entries = 0;
+
 	build(&pd, &f);
 	wrap_set(&w);
 	/* Fill the table: twice as many flows as it holds (2 entries each). */
 	run_wrapped(BENCH_SLOT_DUT, &w, if_in, CT_SMALL, &t);
 	entries = count_entries(d->dp.ct_fd, sizeof(struct vipxdp_flow));
-	r = measure(d, 2, "TCP SYN, new flow, conntrack full", "W+S", &w, if_in, XDP_REDIRECT,
-		    VIPXDP_R_fwd_redirect, NEW_EVERY);
+	if (kat_on)
+		kat_entries = kat_create(kat_on, &w, &f, 2 * CT_SMALL);
+	r = measure_vs(d, &ke, 2, "TCP SYN, new flow, conntrack full", "W+S", &w, if_in,
+		       XDP_REDIRECT, VIPXDP_R_fwd_redirect, NEW_EVERY);
 	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
 		 "; CT %ld entries before (table share of this CPU: %d)", entries, CT_SMALL);
+	if (kat_on)
+		snprintf(r[1].check + strlen(r[1].check), sizeof(r[1].check) - strlen(r[1].check),
+			 "; LRU %ld of %d before", kat_entries, CT_SMALL);
 }
 
 /* Create a flow with one SYN run through the data path itself. For IPv4,
@@ -770,10 +914,19 @@ static void case_hot(struct dut *d)
 	struct frame f;
 	struct wrap_cfg w = { .tmpl = &f, .ntmpl = 1 };
 
+	static const struct kat_expect ke = { "Katran: established, one hot flow", XDP_TX, false };
+
 	create_flow(d, AF_INET, CLIENT4, 40000, VIP4, NULL, NULL);
 	build(&pd, &f);
-	measure(d, 3, "established, one hot flow", "W", &w, if_in, XDP_REDIRECT,
-		VIPXDP_R_fwd_redirect, NEW_NONE);
+	if (kat_on) {
+		struct pkt_desc syn = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_SYN);
+		struct frame fs;
+
+		build(&syn, &fs);
+		kat_create(kat_on, &w, &fs, 1);
+	}
+	measure_vs(d, &ke, 3, "established, one hot flow", "W", &w, if_in, XDP_REDIRECT,
+		   VIPXDP_R_fwd_redirect, NEW_NONE);
 }
 
 static void case_1m(struct dut *d)
@@ -784,7 +937,9 @@ static void case_1m(struct dut *d)
 	__u32 nflows = 1u << opt.cycle_log2;
 	struct wrap_cfg w = { .tmpl = &fs, .ntmpl = 1, .vary = BENCH_VARY_SRC4,
 			      .flow_mask = nflows - 1, .port_bits = 6 };
+	static const struct kat_expect ke = { "Katran: established, cycling flows", XDP_TX, false };
 	static char name[64];
+	long kat_flows = 0;
 	struct snap s0, s1;
 	struct timing t;
 	struct result *r;
@@ -808,11 +963,20 @@ static void case_1m(struct dut *d)
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
 	else
 		snprintf(name, sizeof(name), "established, cycling over %u flows", nflows);
-	r = measure(d, 4, name, "W+S", &w, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, NEW_NONE);
+	if (kat_on)
+		kat_flows = kat_create(kat_on, &w, &fs, nflows);
+	r = measure_vs(d, &ke, 4, name, "W+S", &w, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect,
+		       NEW_NONE);
 	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
 		 "; %llu flows created first", (unsigned long long)(s1.new_flows - s0.new_flows));
 	if (s1.new_flows - s0.new_flows != nflows)
 		r->ok = false;
+	if (kat_on) {
+		snprintf(r[1].check + strlen(r[1].check), sizeof(r[1].check) - strlen(r[1].check),
+			 "; %ld of %u flows in its LRU", kat_flows, nflows);
+		if (kat_flows != (long)nflows)
+			r[1].ok = false;
+	}
 }
 
 /*
@@ -906,9 +1070,11 @@ static void case_nonvip(struct dut *d)
 	struct timing t;
 	long n;
 
+	static const struct kat_expect ke = { "Katran: non-VIP pass", XDP_PASS, false };
+
 	build(&pd, &f);
-	measure(d, 6, "non-VIP pass", "W", &w, if_in, XDP_PASS, VIPXDP_R_pass_no_service,
-		NEW_NONE);
+	measure_vs(d, &ke, 6, "non-VIP pass", "W", &w, if_in, XDP_PASS, VIPXDP_R_pass_no_service,
+		   NEW_NONE);
 
 	/* Cross-check: this path does not write the packet, so it can also be
 	 * test-run directly, minus a directly test-run XDP_DROP stub. */
@@ -1008,6 +1174,8 @@ static void case_fullnat(struct dut *d)
  * built by tools/bench_katran.sh) through the same wrapper, frames and
  * method, in the same run: its established flow (one hot flow, 2^20 flows
  * in turn), its SYN with a full connection table, and a non-VIP packet.
+ * It is loaded beside vipxdp's data path (the wrapper's slot
+ * BENCH_SLOT_KAT), and each case alternates their runs (measure_vs()).
  * Its maps are configured the way its control plane would for one IPv4
  * VIP (port 80, TCP) with three reals and the default 65537-slot ring: the
  * layouts below mirror katran/lib/bpf/balancer_structs.h, and kat_load()
@@ -1085,7 +1253,7 @@ static int kat_load(struct kat *k, __u32 lru_size)
 {
 	struct kat_vip_key vk = { .port = htons(80), .proto = IPPROTO_TCP };
 	struct kat_vip_meta vm = { 0 };
-	__u32 cpu = opt.cpu, slot = BENCH_SLOT_DUT, key;
+	__u32 cpu = opt.cpu, slot = BENCH_SLOT_KAT, key;
 	struct bpf_program *prog;
 	char msg[128];
 	__u64 ctl = 0;
@@ -1141,16 +1309,14 @@ static int kat_load(struct kat *k, __u32 lru_size)
 		fprintf(stderr, "bench_datapath: --katran: tail-call slot: %s\n", strerror(errno));
 		return -1;
 	}
-	wrap->bss->restore_head = 1;
 	return 0;
 }
 
 static void kat_close(struct kat *k)
 {
-	__u32 slot = BENCH_SLOT_DUT;
+	__u32 slot = BENCH_SLOT_KAT;
 
 	bpf_map_delete_elem(progs_fd, &slot);
-	wrap->bss->restore_head = 0;
 	if (k->lru_fd >= 0)
 		close(k->lru_fd);
 	bpf_object__close(k->obj);
@@ -1172,111 +1338,24 @@ static void kat_misses(struct kat *k, __u64 *syn, __u64 *other)
 	free(st);
 }
 
-/* One Katran case: run pairs against the stub of its verdict; check the
- * verdict and how many LRU misses moved (SYN misses, other misses). */
-static struct result *kat_measure(struct kat *k, int num, const char *name,
-				  const struct wrap_cfg *w, __u32 want_verdict, bool want_syn_miss)
-{
-	struct result *r = &results[nresults++];
-	__u64 s0, o0, s1, o1, want_s;
-	bool verdicts_ok;
-	long iters;
-
-	r->num = num;
-	r->name = name;
-	r->method = "K";
-	r->measured = true;
-	wrap_set(w);
-	stub_slot = want_verdict == XDP_TX ? BENCH_SLOT_STUB_ENCAP : BENCH_SLOT_STUB;
-	kat_misses(k, &s0, &o0);
-	iters = run_pairs(r, w, if_in, 1, want_verdict, &verdicts_ok);
-	kat_misses(k, &s1, &o1);
-	stub_slot = BENCH_SLOT_STUB;
-	want_s = want_syn_miss ? (__u64)iters : 0;
-	r->ok = verdicts_ok && s1 - s0 == want_s && o1 == o0;
-	snprintf(r->check, sizeof(r->check), "%s: verdict %s, LRU misses %llu SYN (want %llu), "
-		 "%llu other (want 0)", r->ok ? "ok" : "FAIL", verdict_name(r->verdict),
-		 (unsigned long long)(s1 - s0), (unsigned long long)want_s,
-		 (unsigned long long)(o1 - o0));
-	return r;
-}
-
-/* Create flows in Katran's LRU the way its traffic does: one SYN each. */
+/* Create flows in Katran's LRU the way its traffic does: one SYN each,
+ * frames w varies from syn, n of them from the wrapper's iteration 0. How
+ * many entries its LRU then has. */
 static long kat_create(struct kat *k, struct wrap_cfg *w, const struct frame *syn, long n)
 {
+	const struct frame *tmpl = w->tmpl;
 	struct timing t;
 
 	w->tmpl = syn;
 	wrap_set(w);
 	wrap->bss->iter = 0;
-	run_wrapped(BENCH_SLOT_DUT, w, if_in, n, &t);
+	wrap->bss->restore_head = 1;
+	run_wrapped(BENCH_SLOT_KAT, w, if_in, n, &t);
+	wrap->bss->restore_head = 0;
+	w->tmpl = tmpl;
+	if (tmpl)
+		wrap_set(w);
 	return count_entries(k->lru_fd, KAT_FLOW_KEY_SIZE);
-}
-
-static void kat_cases(bool large)
-{
-	struct pkt_desc syn = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_SYN);
-	struct pkt_desc ack = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_ACK);
-	struct pkt_desc hot = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_ACK);
-	struct pkt_desc hot_syn = tcp_desc(AF_INET, CLIENT4, 40000, VIP4, 80, PKT_SYN);
-	struct pkt_desc nonvip = tcp_desc(AF_INET, CLIENT4, 40000, NONVIP4, 80, PKT_ACK);
-	static struct frame fs, fa, fh, fhs, fn;
-	__u32 nflows = 1u << opt.cycle_log2;
-	struct result *r;
-	struct timing t;
-	struct kat k;
-	long n;
-
-	build(&syn, &fs);
-	build(&ack, &fa);
-	build(&hot, &fh);
-	build(&hot_syn, &fhs);
-	build(&nonvip, &fn);
-
-	if (large)
-		goto large;
-	if (kat_load(&k, CT_SMALL))
-		exit(1);
-	if (opt.cases & 1u << 3) {
-		struct wrap_cfg w = { .tmpl = &fhs, .ntmpl = 1 };
-
-		wrap_set(&w);
-		run_wrapped(BENCH_SLOT_DUT, &w, if_in, 1, &t);
-		w.tmpl = &fh;
-		kat_measure(&k, 3, "Katran: established, one hot flow", &w, XDP_TX, false);
-	}
-	if (opt.cases & 1u << 2) {
-		struct wrap_cfg w = { .ntmpl = 1, .vary = BENCH_VARY_SRC4,
-				      .flow_mask = (1u << 24) - 1, .port_bits = 10 };
-
-		n = kat_create(&k, &w, &fs, 2 * CT_SMALL);
-		r = kat_measure(&k, 2, "Katran: TCP SYN, LRU full", &w, XDP_TX, true);
-		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
-			 "; LRU %ld of %d before", n, CT_SMALL);
-	}
-	if (opt.cases & 1u << 6) {
-		struct wrap_cfg w = { .tmpl = &fn, .ntmpl = 1 };
-
-		kat_measure(&k, 6, "Katran: non-VIP pass", &w, XDP_PASS, false);
-	}
-	kat_close(&k);
-	return;
-large:
-	if (opt.cases & 1u << 4) {
-		struct wrap_cfg w = { .ntmpl = 1, .vary = BENCH_VARY_SRC4, .flow_mask = nflows - 1,
-				      .port_bits = 6 };
-
-		if (kat_load(&k, opt.ct_large))
-			exit(1);
-		n = kat_create(&k, &w, &fs, nflows);
-		w.tmpl = &fa;
-		r = kat_measure(&k, 4, "Katran: established, cycling flows", &w, XDP_TX, false);
-		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
-			 "; %ld of %u flows in its LRU", n, nflows);
-		if (n != (long)nflows)
-			r->ok = false;
-		kat_close(&k);
-	}
 }
 
 /* ---- report ------------------------------------------------------------ */
@@ -1384,9 +1463,13 @@ static bool report(void)
 		       "              the frame's start as its IPIP encapsulation does (XDP_TX cases); "
 		       "flows created by\n"
 		       "              one SYN each, its connection table as large as vipxdp's share "
-		       "in the same case\n", opt.katran);
-		printf("\n%-2s %-36s %9s %9s %8s\n", "#", "side by side (same run)", "vipxdp",
-		       "Katran", "ratio");
+		       "in the same case;\n"
+		       "              loaded beside vipxdp, its runs alternating with vipxdp's (V K, "
+		       "K V, ...); ratio =\n"
+		       "              median (min..max) of vipxdp / Katran run by run\n",
+		       opt.katran);
+		printf("\n%-2s %-36s %9s %9s %8s %s\n", "#", "side by side (same run)", "vipxdp",
+		       "Katran", "ratio", "(min..max)");
 		for (size_t i = 0; i < sizeof(kcases) / sizeof(kcases[0]); i++) {
 			const struct result *v = NULL, *kr = NULL;
 
@@ -1400,8 +1483,8 @@ static bool report(void)
 			}
 			if (!v || !kr)
 				continue;
-			printf("%-2d %-36s %6.1f ns %6.1f ns %7.2fx\n", kcases[i], v->name, v->dp,
-			       kr->dp, kr->dp > 0 ? v->dp / kr->dp : 0);
+			printf("%-2d %-36s %6.1f ns %6.1f ns %7.2fx (%.2f..%.2f)\n", kcases[i], v->name,
+			       v->dp, kr->dp, kr->ratio, kr->ratio_min, kr->ratio_max);
 		}
 		printf("\n");
 	}
@@ -1580,6 +1663,7 @@ static int parse_args(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	struct kat kat;
 	struct dut d;
 	struct utsname u;
 	cpu_set_t set;
@@ -1620,6 +1704,11 @@ int main(int argc, char **argv)
 	}
 	if (dut_load(&d, CT_SMALL))
 		return 1;
+	if (opt.katran && opt.cases & (1u << 2 | 1u << 3 | 1u << 6)) {
+		if (kat_load(&kat, CT_SMALL))
+			return 1;
+		kat_on = &kat;
+	}
 
 	uname(&u);
 	prog_sizes(d.prog_fd, &xl, &jit);
@@ -1657,17 +1746,26 @@ int main(int argc, char **argv)
 		case_fullnat(&d);
 	if (opt.cases & 1u << 10)
 		case_conn(&d);
+	if (kat_on) {
+		kat_close(kat_on);
+		kat_on = NULL;
+	}
 	dut_close(&d);
-	if (opt.katran)
-		kat_cases(false);
 
 	if (opt.cases & 1u << 4) {
 		if (dut_load(&d, opt.ct_large))
 			return 1;
+		if (opt.katran) {
+			if (kat_load(&kat, opt.ct_large))
+				return 1;
+			kat_on = &kat;
+		}
 		case_1m(&d);
+		if (kat_on) {
+			kat_close(kat_on);
+			kat_on = NULL;
+		}
 		dut_close(&d);
-		if (opt.katran)
-			kat_cases(true);
 	}
 
 	rc = report() ? 0 : 1;

@@ -3,9 +3,9 @@
 # The data-path microbenchmark side by side with Katran's XDP balancer
 # (facebookincubator/katran): builds its BPF program from a checkout you
 # provide, then runs build/tools/bench_datapath --katran with it, so both
-# are measured by the same wrapper, frames and method in the same run
-# (cases 2, 3, 4 and 6; how Katran is configured: tools/bench_datapath.c,
-# "Katran, side by side").
+# are measured by the same wrapper, frames and method in the same run,
+# their runs alternating case by case (cases 2, 3, 4 and 6; how Katran is
+# configured: tools/bench_datapath.c, "Katran, side by side").
 #
 #   git clone https://github.com/facebookincubator/katran /tmp/katran
 #   tools/bench_katran.sh /tmp/katran [bench_datapath options, e.g. --runs 5]

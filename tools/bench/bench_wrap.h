@@ -17,6 +17,7 @@ enum bench_slot {
 	BENCH_SLOT_DUT = 0,  /* the program under test (vipxdp_xdp) */
 	BENCH_SLOT_STUB = 1, /* returns XDP_DROP: the wrapper's own cost */
 	BENCH_SLOT_STUB_ENCAP = 2, /* prepends 20 bytes, returns XDP_DROP (--katran) */
+	BENCH_SLOT_KAT = 3, /* Katran's balancer, beside the program under test (--katran) */
 	BENCH_SLOT_MAX,
 };
 
