@@ -88,7 +88,7 @@ static struct {
 	int cpu;
 	__u32 ct_large;
 	int cycle_log2; /* case 4: 2^cycle_log2 flows */
-	bool no_common_lru;
+	bool common_lru; /* the conntrack map without BPF_F_NO_COMMON_LRU */
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
 	bool no_simple; /* the daemon found policy rules or multipath routes */
 	bool no_fc; /* the flow cache off: every packet takes the whole path */
@@ -206,10 +206,10 @@ static int dut_load(struct dut *d, __u32 ct_size)
 		d->skel->skeleton->data_sz = obj_size;
 	}
 	err = bpf_object__open_skeleton(d->skel->skeleton, NULL);
-	if (!err && opt.no_common_lru)
+	if (!err && opt.common_lru)
 		err = bpf_map__set_map_flags(d->skel->maps.vipxdp_ct,
-					     bpf_map__map_flags(d->skel->maps.vipxdp_ct) |
-						     BPF_F_NO_COMMON_LRU);
+					     bpf_map__map_flags(d->skel->maps.vipxdp_ct) &
+						     ~BPF_F_NO_COMMON_LRU);
 	/* Per-CPU LRU lists: each CPU holds 1/ncpus of the table, and the
 	 * bench runs on one CPU, so size the table for that CPU's share. */
 	if (!err && (bpf_map__map_flags(d->skel->maps.vipxdp_ct) & BPF_F_NO_COMMON_LRU) &&
@@ -1519,7 +1519,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: bench_datapath [--obj FILE] [--runs N] [--iters N] [--ms N] [--cpu N]\n"
 		   "                      [--cases LIST] [--ct-large N] [--cycle-log2 N]\n"
-		   "                      [--ct-no-common-lru] [--no-route-watch]\n"
+		   "                      [--ct-common-lru] [--no-route-watch]\n"
 		   "                      [--no-simple-routing] [--no-flow-cache]\n"
 		   "                      [--talkers N] [--katran FILE] [-v]\n"
 		   "  --obj FILE    benchmark this BPF object instead of the built-in data path\n"
@@ -1530,7 +1530,8 @@ static void usage(FILE *f)
 		   "  --cases LIST  run only these cases, e.g. 2,4 (default all)\n"
 		   "  --ct-large N  conntrack size of the 1M-flow case (default %d)\n"
 		   "  --cycle-log2 N  case 4 cycles over 2^N flows (default 20)\n"
-		   "  --ct-no-common-lru  create the conntrack map with BPF_F_NO_COMMON_LRU\n"
+		   "  --ct-common-lru  conntrack with one LRU list for all CPUs (vipxdp's keeps one\n"
+		   "                per CPU: BPF_F_NO_COMMON_LRU), for comparison\n"
 		   "  --no-route-watch  next hops looked up again every epoch, as without the\n"
 		   "                daemon (default: the route watch on, as under `vipxdp run`)\n"
 		   "  --no-simple-routing  new flows look the FIB up, as when the daemon finds\n"
@@ -1550,7 +1551,7 @@ static int parse_args(int argc, char **argv)
 		{ "iters", required_argument, NULL, 'n' }, { "ms", required_argument, NULL, 'm' },
 		{ "cpu", required_argument, NULL, 'c' },   { "ct-large", required_argument, NULL, 'L' },
 		{ "cases", required_argument, NULL, 'C' }, { "cycle-log2", required_argument, NULL, 'F' },
-		{ "ct-no-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
+		{ "ct-common-lru", no_argument, NULL, 'P' }, { "talkers", required_argument, NULL, 'T' },
 		{ "no-route-watch", no_argument, NULL, 'W' },
 		{ "no-simple-routing", no_argument, NULL, 'S' },
 		{ "no-flow-cache", no_argument, NULL, 'N' },
@@ -1621,7 +1622,7 @@ static int parse_args(int argc, char **argv)
 			}
 			break;
 		case 'P':
-			opt.no_common_lru = true;
+			opt.common_lru = true;
 			break;
 		case 'W':
 			opt.no_route_watch = true;
@@ -1718,7 +1719,7 @@ int main(int argc, char **argv)
 	printf("program: %s, vipxdp_xdp %u xlated insns, %u bytes jited; wrapper %u insns\n",
 	       opt.obj ? opt.obj : "built-in (build/vipxdp.o)", xl, jit, wxl);
 	printf("conntrack: %d entries (cases 1-3, 5-9), %u entries (case 4)%s; load average %s\n",
-	       CT_SMALL, opt.ct_large, opt.no_common_lru ? ", BPF_F_NO_COMMON_LRU" : "",
+	       CT_SMALL, opt.ct_large, opt.common_lru ? ", one LRU list for all CPUs (--ct-common-lru)" : "",
 	       loadavg());
 	printf("flow cache: %s\n", opt.no_fc ? "off (--no-flow-cache)" : "on");
 	printf("next hops: %s\n",
