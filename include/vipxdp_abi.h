@@ -390,7 +390,12 @@ struct vipxdp_fc_ctl {
 	__u32 rng;	/* the fast path's top-talker sampler: xorshift state */
 	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */
 	__u8 talk_code;	 /* the setting talk_left was drawn for (vipxdp_fc.talk) */
-	__u8 pad[3];
+	/* Set by the control plane while settings.flow_cache is false, on
+	 * every CPU: packets then go straight to the whole path, without
+	 * probing the cache (which holds nothing good then). The data path
+	 * only reads it. */
+	__u8 off;
+	__u8 pad[2];
 	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a TCP
 	 * DNAT flow whose conntrack entry a SYN did not write in it (its backend
 	 * may not be the one a new SYN of the flow would get): SYNs to DNAT

@@ -211,11 +211,43 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
 	}
 }
 
+/*
+ * Tell every CPU's flow cache control whether the cache is off
+ * (vipxdp_fc_ctl.off), where it says otherwise. Only a saving: with the
+ * flag wrong, packets probe a cache that holds nothing good (every entry
+ * predates the change, which bumps vipxdp_gen) and take the whole path
+ * anyway; so a failure here is not the change's. The data path may bump
+ * a counter of the CPU's between the read and the write; that count is
+ * lost (they are window counts and a statistic).
+ */
+static void dp_sync_fc_off(struct vipxdp_dp *dp, bool off)
+{
+	int ncpu = libbpf_num_possible_cpus();
+	struct vipxdp_fc_ctl *ctl;
+	bool change = false;
+	__u32 zero = 0;
+
+	if (dp->fc_ctl_fd < 0 || ncpu < 1 || !(ctl = calloc(ncpu, sizeof(*ctl))))
+		return;
+	if (!bpf_map_lookup_elem(dp->fc_ctl_fd, &zero, ctl)) {
+		for (int i = 0; i < ncpu; i++) {
+			change |= ctl[i].off != off;
+			ctl[i].off = off;
+		}
+		if (change)
+			bpf_map_update_elem(dp->fc_ctl_fd, &zero, ctl, BPF_ANY);
+	}
+	free(ctl);
+}
+
 static int dp_set_cfg(struct vipxdp_dp *dp, const struct vipxdp_cfg *cfg)
 {
 	__u32 zero = 0;
 
-	return bpf_map_update_elem(dp->cfg_fd, &zero, cfg, BPF_ANY) ? -errno : 0;
+	if (bpf_map_update_elem(dp->cfg_fd, &zero, cfg, BPF_ANY))
+		return -errno;
+	dp_sync_fc_off(dp, cfg->flags & VIPXDP_CFG_F_NO_FC);
+	return 0;
 }
 
 int vipxdp_dp_get_cfg(struct vipxdp_dp *dp, struct vipxdp_cfg *cfg)

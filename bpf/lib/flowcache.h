@@ -673,15 +673,15 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	return fc_lookup(ctx, ctl, env, data, &p, &k, syn_fin_rst, data_end - data, talk);
 }
 
-/* This CPU's flow cache control, or NULL when the CPU is leaving the cache
- * alone now (then the packet takes the whole path). */
+/* This CPU's flow cache control, or NULL when the cache is off or the CPU
+ * is leaving it alone now (then the packet takes the whole path). */
 static __always_inline struct vipxdp_fc_ctl *fc_ctl_get(void)
 {
 	struct vipxdp_fc_ctl *ctl;
 	__u32 zero = 0;
 
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	return ctl && !fc_skip(ctl) ? ctl : NULL;
+	return ctl && !ctl->off && !fc_skip(ctl) ? ctl : NULL;
 }
 
 /*

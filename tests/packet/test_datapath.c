@@ -1642,6 +1642,9 @@ static bool fc_tcp_establish(struct pkt_desc *t, const __u8 *bmac, struct fc_fra
 	return fc_tcp(t, PKT_ACK, bmac, fr) && ok;
 }
 
+static bool fc_ctl(struct vipxdp_fc_ctl *out, bool reset);
+static int fc_ctl_set_skip(__u32 n);
+
 /*
  * One attempt of test_flow_cache (a run slower than an entry's life, 256
  * jiffies, is retried). The way to tell a cache hit from the
@@ -1657,6 +1660,7 @@ static bool fc_attempt(int n, bool *crossed)
 	struct pkt_desc rep = tcp4(one[0], 8088, CLIENT4, 41001 + n * 10, PKT_ACK);
 	__u8 in[2048], want[2048], bmac[6];
 	struct vipxdp_lb_stats s0, s1, b0, b1;
+	struct vipxdp_fc_ctl ctl;
 	struct fc_frame tf;
 	size_t nct, nnat;
 	__u64 t0 = now_ms();
@@ -1704,13 +1708,21 @@ static bool fc_attempt(int n, bool *crossed)
 	ok &= ASSERT_TRUE(fc_ct_exists(&u), "after a flush: the whole path");
 	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
 	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "counted as a new flow");
-	/* flow_cache off: every packet takes the whole path. */
+	/* flow_cache off: every packet takes the whole path, without probing
+	 * the cache (every CPU's control says off: the fast path then stops
+	 * before its skip countdown, which stays). */
 	ok &= ASSERT_OK(set_flow_cache(false), "cache off");
+	ok &= ASSERT_EQ(fc_ctl_set_skip(100), 0, "every CPU off; skip 100");
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	fc_ct_delete(&u);
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	ok &= ASSERT_TRUE(fc_ct_exists(&u), "cache off: the whole path");
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.skip == 100, "off: no probe, skip left alone");
 	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && !ctl.off && ctl.skip == 100, "on again");
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.skip == 99, "on: the fast path counts down");
+	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
 	/* A UDP timeout shorter than VIPXDP_FC_MIN_TIMEOUT epochs: hits would
 	 * not move the entry's age on in time, so the flow is not cached. */
 	{
@@ -1790,6 +1802,27 @@ static bool fc_ctl(struct vipxdp_fc_ctl *out, bool reset)
 		*out = all[cpu];
 	free(all);
 	return ok;
+}
+
+/* Every CPU's skip countdown to n; 0, or 1 when some CPU's control does
+ * not say off (or cannot be read or written). */
+static int fc_ctl_set_skip(__u32 n)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.vipxdp_fc_ctl), rc = 1;
+	struct vipxdp_fc_ctl *all = calloc(ncpu, sizeof(*all));
+	__u32 zero = 0;
+
+	if (all && !bpf_map_lookup_elem(fd, &zero, all)) {
+		rc = 0;
+		for (int i = 0; i < ncpu; i++) {
+			rc |= !all[i].off;
+			all[i].skip = n;
+		}
+		if (bpf_map_update_elem(fd, &zero, all, BPF_ANY))
+			rc = 1;
+	}
+	free(all);
+	return rc;
 }
 
 /*
