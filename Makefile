@@ -8,6 +8,8 @@
 #                   run the data-path and the end-to-end benchmarks
 #   make bench KATRAN=DIR  also the data path side by side with Katran's, built
 #                   from the checkout in DIR (tools/bench_katran.sh)
+#   make bench REPEAT=N  the data-path benchmarks N times over, everything
+#                   loaded afresh each time, with each figure's median and range
 #   make V=1        show full commands
 
 BUILD ?= build
@@ -119,9 +121,9 @@ demo: deps
 bench:
 	$(Q)tools/install-deps.sh --bench
 	$(Q)$(MAKE) --no-print-directory all
-	$(Q)tools/bench.sh
+	$(Q)tools/bench.sh $(if $(REPEAT),--repeat $(REPEAT))
 	$(Q)tools/bench_e2e.sh
-	$(Q)if [ -n "$(KATRAN)" ]; then tools/bench_katran.sh "$(KATRAN)"; fi
+	$(Q)if [ -n "$(KATRAN)" ]; then tools/bench_katran.sh "$(KATRAN)" $(if $(REPEAT),--repeat $(REPEAT)); fi
 
 check-format:
 	$(Q)clang-format --dry-run --Werror $(wildcard bpf/*.c bpf/lib/*.h userspace/*.[ch] include/*.h)

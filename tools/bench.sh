@@ -6,6 +6,8 @@
 # tools/bench_datapath.c). Extra arguments go to bench_datapath, e.g.
 #   tools/bench.sh --runs 7 -v
 #   tools/bench.sh --obj /tmp/proto/build/vipxdp.o     (a modified data path)
+#   tools/bench.sh --repeat 5      (5 passes, each with the data path and its
+#                                   maps loaded afresh; then medians, ranges)
 # Part 2: the control plane at 1,000 VIPs x 100 backends (tools/bench_cp.sh,
 # method in its header; run it alone for other sizes, e.g.
 # tools/bench_cp.sh --vips 200 --runs 5).

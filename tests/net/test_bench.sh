@@ -31,7 +31,7 @@ result() {
 	fi
 }
 
-echo "1..5"
+echo "1..6"
 if [ ! -x "$BIN" ]; then
 	echo "Bail out! $BIN not found: run 'make' first"
 	exit 1
@@ -106,7 +106,8 @@ refused() {
 # 4. Wrong arguments: exit 2 and a message naming the option.
 st=0
 : >"$T/why"
-for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" "--bogus"; do
+for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" \
+	"--repeat 0" "--repeat 21" "--bogus"; do
 	# shellcheck disable=SC2086 # one word per argument
 	refused 2 "${args%% *}" $args
 done
@@ -122,4 +123,28 @@ refused 1 "--katran: opening $T/not-an-object.o: " --runs 1 --cases 3 --katran "
 refused 1 "--katran: loading build/vipxdp.bpf.o: no program balancer_ingress" \
 	--runs 1 --cases 3 --katran build/vipxdp.bpf.o
 result "$st" "bench_datapath --katran: a missing file, a non-object and another program fail first, with the reason"
+
+# 6. --repeat 3: three passes, each with its own table (every check ok),
+# then the summary: a row per measured case with the median of the three
+# figures (checked against the passes' own), and every target with how
+# many passes met it.
+"$BIN" --repeat 3 --runs 1 --iters 20007 --cases 3,6 >"$T/out" 2>&1
+rc=$?
+{
+	passes=$(grep -c '^== repeat [123] of 3 ==$' "$T/out")
+	oks=$(grep -E '^[0-9]+ ' "$T/out" | grep -cE ' ok: ')
+	hot=$(grep -E '^3  established, one hot flow ' "$T/out" | awk '{ print $6 }' | head -3 |
+		sort -n | sed -n 2p)
+	sum=$(sed -n '/^== summary of 3 repeats/,$p' "$T/out")
+	echo "exit $rc; $passes passes; $oks ok checks (want 9); median of the passes' hot flow: $hot"
+	echo "$sum"
+	[ "$rc" -eq 0 ] && [ "$passes" -eq 3 ] && [ "$oks" -eq 9 ] &&
+		echo "$sum" | grep -qE "^3  established, one hot flow +$hot ns" &&
+		echo "$sum" | grep -qE '^established, one hot flow +50 .* [0-3] of 3$' &&
+		echo "$sum" | grep -qE '^non-VIP pass +20 .* [0-3] of 3$' &&
+		[ "$(echo "$sum" | grep -cE '^6  non-VIP pass')" -eq 2 ]
+} >"$T/why"
+st=$?
+[ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
+result "$st" "bench_datapath --repeat 3: a table per pass, then each figure's median over the passes"
 exit "$FAILED"
