@@ -1550,6 +1550,21 @@ static void usage(FILE *f)
 		   "  -v            print every run\n", CT_LARGE, MAX_REPEAT);
 }
 
+/* Option name's argument arg as an integer from 1 to max into *out; -1
+ * (with a message) when it is not one. */
+static int int_arg(const char *name, const char *arg, int max, int *out)
+{
+	char *end;
+	long v = strtol(arg, &end, 10);
+
+	if (end == arg || *end || v < 1 || v > max) {
+		fprintf(stderr, "bench_datapath: %s: 1..%d\n", name, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -1574,11 +1589,8 @@ static int parse_args(int argc, char **argv)
 			opt.obj = optarg;
 			break;
 		case 'r':
-			opt.runs = atoi(optarg);
-			if (opt.runs < 1 || opt.runs > MAX_RUNS) {
-				fprintf(stderr, "bench_datapath: --runs: 1..%d\n", MAX_RUNS);
+			if (int_arg("--runs", optarg, MAX_RUNS, &opt.runs))
 				return 2;
-			}
 			break;
 		case 'n':
 			opt.iters = atol(optarg);
@@ -1644,11 +1656,8 @@ static int parse_args(int argc, char **argv)
 			opt.katran = optarg;
 			break;
 		case 'R':
-			opt.repeat = atoi(optarg);
-			if (opt.repeat < 1 || opt.repeat > MAX_REPEAT) {
-				fprintf(stderr, "bench_datapath: --repeat: 1 to %d\n", MAX_REPEAT);
+			if (int_arg("--repeat", optarg, MAX_REPEAT, &opt.repeat))
 				return 2;
-			}
 			break;
 		case 'T':
 			opt.talkers = strtoul(optarg, NULL, 0);
