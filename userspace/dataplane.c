@@ -216,9 +216,10 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
  * (vipxdp_fc_ctl.off), where it says otherwise. Only a saving: with the
  * flag wrong, packets probe a cache that holds nothing good (every entry
  * predates the change, which bumps vipxdp_gen) and take the whole path
- * anyway; so a failure here is not the change's. The data path may bump
- * a counter of the CPU's between the read and the write; that count is
- * lost (they are window counts and a statistic).
+ * anyway; so a failure here is not the change's. The data path may write
+ * a CPU's control between the read and the write, which then undoes it:
+ * a count is lost (window counts and a statistic), or a syn_forget mark,
+ * which belongs to the generation that the change's bump ends.
  */
 static void dp_sync_fc_off(struct vipxdp_dp *dp, bool off)
 {
