@@ -1686,23 +1686,20 @@ static int parse_args(int argc, char **argv)
 }
 
 /*
- * One pass over the cases (opt.cases). The first finds the data path (and
- * Katran, for its small cases) loaded by main() for the header; the others
- * load them afresh, as the 1M-flow case always does. 0, or 1 when a load
- * failed.
+ * One pass over the cases (opt.cases). The first finds the data path loaded
+ * by main() for the header; the others load it afresh, as the 1M-flow case
+ * always does, and Katran too. 0, or 1 when a load failed.
  */
 static int run_cases(struct dut *d, struct kat *kat, bool first)
 {
 	nresults = 0;
 	mem_ref.ns = -1;
-	if (!first) {
-		if (dut_load(d, CT_SMALL))
+	if (!first && dut_load(d, CT_SMALL))
+		return 1;
+	if (opt.katran && opt.cases & (1u << 2 | 1u << 3 | 1u << 6)) {
+		if (kat_load(kat, CT_SMALL))
 			return 1;
-		if (opt.katran && opt.cases & (1u << 2 | 1u << 3 | 1u << 6)) {
-			if (kat_load(kat, CT_SMALL))
-				return 1;
-			kat_on = kat;
-		}
+		kat_on = kat;
 	}
 	if (opt.cases & 1u << 1)
 		case_arp(d);
@@ -1880,11 +1877,6 @@ int main(int argc, char **argv)
 	}
 	if (dut_load(&d, CT_SMALL))
 		return 1;
-	if (opt.katran && opt.cases & (1u << 2 | 1u << 3 | 1u << 6)) {
-		if (kat_load(&kat, CT_SMALL))
-			return 1;
-		kat_on = &kat;
-	}
 
 	uname(&u);
 	prog_sizes(d.prog_fd, &xl, &jit);
