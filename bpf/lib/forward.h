@@ -91,6 +91,13 @@ static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 	return -1;
 }
 
+/* Are addresses a and b the same (all four words; no branch per word)? */
+static __always_inline bool addr_eq(const struct vipxdp_addr *a, const struct vipxdp_addr *b)
+{
+	return !((a->w[0] ^ b->w[0]) | (a->w[1] ^ b->w[1]) | (a->w[2] ^ b->w[2]) |
+		 (a->w[3] ^ b->w[3]));
+}
+
 /*
  * The next hop of a new flow's first packet (rewritten already) to backend
  * be (id be_id), into nh with token: from this CPU's per-backend cache
@@ -112,9 +119,7 @@ static __always_inline void be_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
 	if ((token & simple) == simple) {
 		c = bpf_map_lookup_elem(&vipxdp_be_nh, &slot);
 		if (c && c->nh.epoch == token && c->iif == ctx->ingress_ifindex &&
-		    len <= c->max_len && c->family == family &&
-		    !((c->addr.w[0] ^ be->addr.w[0]) | (c->addr.w[1] ^ be->addr.w[1]) |
-		      (c->addr.w[2] ^ be->addr.w[2]) | (c->addr.w[3] ^ be->addr.w[3]))) {
+		    len <= c->max_len && c->family == family && addr_eq(&c->addr, &be->addr)) {
 			*nh = c->nh;
 			return;
 		}

@@ -333,8 +333,7 @@ static __always_inline struct vipxdp_ct *both_search(const struct vipxdp_flow *k
 		fk->dport = rev->vip[i].port;
 		ct = bpf_map_lookup_elem(&vipxdp_ct, fk);
 		if (ct && (ct->flags & VIPXDP_CT_F_BOTH) && ct->dport == k->sport &&
-		    !((ct->daddr.w[0] ^ k->saddr.w[0]) | (ct->daddr.w[1] ^ k->saddr.w[1]) |
-		      (ct->daddr.w[2] ^ k->saddr.w[2]) | (ct->daddr.w[3] ^ k->saddr.w[3])))
+		    addr_eq(&ct->daddr, &k->saddr))
 			return ct_expired(ct, now, cfg) ? NULL : ct;
 	}
 	return NULL;
