@@ -374,13 +374,20 @@ enum vipxdp_fc_flags {
  * VIPXDP_FC_WINDOW lookups or more with fewer than one hit in
  * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
  * memory, every fill in vain) stops lookups and fills for the next
- * VIPXDP_FC_SKIP packets (they go straight to the whole path); then the
- * next window decides again. Misses end windows (a hit only counts a
- * lookup): while everything hits, there is nothing to decide.
+ * VIPXDP_FC_SKIP << backoff packets (they go straight to the whole path);
+ * then the next window decides again. Each such window in a row doubles
+ * the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX (a window's
+ * lookups are a cold miss each, and its conntrack hits a fill each: with
+ * 15 windows skipped per window tried, and fills called while skipping,
+ * a 1M-flow load paid about 13 ns a packet for them); a window with
+ * enough hits starts again at VIPXDP_FC_SKIP. Misses end windows (a hit
+ * only counts a lookup): while everything hits, there is nothing to
+ * decide.
  */
 #define VIPXDP_FC_WINDOW 1024
 #define VIPXDP_FC_MIN_HIT 8
 #define VIPXDP_FC_SKIP (15 * VIPXDP_FC_WINDOW)
+#define VIPXDP_FC_BACKOFF_MAX 4
 
 struct vipxdp_fc_ctl {
 	__u32 lookups; /* in this window */
@@ -395,7 +402,10 @@ struct vipxdp_fc_ctl {
 	 * probing the cache (which holds nothing good then). The data path
 	 * only reads it. */
 	__u8 off;
-	__u8 pad[2];
+	/* Windows without enough hits in a row, up to VIPXDP_FC_BACKOFF_MAX:
+	 * the next skip is VIPXDP_FC_SKIP << backoff packets. */
+	__u8 backoff;
+	__u8 pad;
 	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a TCP
 	 * DNAT flow whose conntrack entry a SYN did not write in it (its backend
 	 * may not be the one a new SYN of the flow would get): SYNs to DNAT

@@ -155,10 +155,29 @@ static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl)
 		return;
 	/* hits = n - miss; misses > n only after n wrapped (4G hits). */
 	if (miss > n || (n - miss) * VIPXDP_FC_MIN_HIT < n) {
-		ctl->skip = VIPXDP_FC_SKIP;
+		__u8 b = ctl->backoff;
+
+		if (b > VIPXDP_FC_BACKOFF_MAX)
+			b = VIPXDP_FC_BACKOFF_MAX;
+		ctl->skip = (__u32)VIPXDP_FC_SKIP << b;
+		if (b < VIPXDP_FC_BACKOFF_MAX)
+			ctl->backoff = b + 1;
 		ctl->bypasses++;
+	} else if (ctl->backoff) {
+		ctl->backoff = 0;
 	}
 	ctl->lookups = ctl->misses = 0;
+}
+
+/* Does this CPU fill the cache now, not leaving it alone (fc_skip())? The
+ * whole path asks before it calls a fill. */
+static __always_inline bool fc_filling(void)
+{
+	const struct vipxdp_fc_ctl *ctl;
+	__u32 zero = 0;
+
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	return ctl && !ctl->skip;
 }
 
 /* The entry of key k in its set of table t, good or not, or NULL. */

@@ -1804,6 +1804,25 @@ static bool fc_ctl(struct vipxdp_fc_ctl *out, bool reset)
 	return ok;
 }
 
+/* This CPU's flow cache control to *c (the others' stay); false when it
+ * cannot be written. */
+static bool fc_ctl_put(const struct vipxdp_fc_ctl *c)
+{
+	int ncpu = libbpf_num_possible_cpus(), fd = bpf_map__fd(skel->maps.vipxdp_fc_ctl);
+	struct vipxdp_fc_ctl *all = calloc(ncpu, sizeof(*all));
+	int cpu = sched_getcpu();
+	__u32 zero = 0;
+	bool ok;
+
+	ok = all && cpu >= 0 && cpu < ncpu && !bpf_map_lookup_elem(fd, &zero, all);
+	if (ok) {
+		all[cpu] = *c;
+		ok = !bpf_map_update_elem(fd, &zero, all, BPF_ANY);
+	}
+	free(all);
+	return ok;
+}
+
 /* Every CPU's skip countdown to n; 0, or 1 when some CPU's control does
  * not say off (or cannot be read or written). */
 static int fc_ctl_set_skip(__u32 n)
@@ -1823,6 +1842,89 @@ static int fc_ctl_set_skip(__u32 n)
 	}
 	free(all);
 	return rc;
+}
+
+/* Send n UDP packets of flows 198.18.0.61:first.. (step 0: one flow) to
+ * VIP4_FC:53; each must be redirected. */
+static bool fc_udp_run(__u16 first, int step, int n)
+{
+	__u8 in[256];
+	struct run r;
+	int len;
+
+	for (int i = 0; i < n; i++) {
+		struct pkt_desc d = as_udp(tcp4("198.18.0.61", first + i * step, VIP4_FC, 53, 0));
+
+		len = pkt_build(&d, in, sizeof(in));
+		if (run_prog(in, len, if_in, &r) || r.retval != XDP_REDIRECT)
+			return ASSERT_TRUE(false, "redirected");
+	}
+	return true;
+}
+
+/* The CPU skipping after a window without hits (test_flow_cache): each
+ * such window in a row doubles the skip, up to VIPXDP_FC_BACKOFF_MAX; a
+ * window with hits starts again at VIPXDP_FC_SKIP. */
+static bool fc_skip_backoff(void)
+{
+	struct vipxdp_fc_ctl ctl;
+	bool ok = true;
+	__u32 want;
+
+	for (int b = 1; b <= VIPXDP_FC_BACKOFF_MAX + 1; b++) {
+		/* The skip's end, without sending its packets. */
+		if (!ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+			return false;
+		ctl.skip = 0;
+		if (!ASSERT_TRUE(fc_ctl_put(&ctl), "skip over") ||
+		    !fc_udp_run(30000 + b * VIPXDP_FC_WINDOW, 1, VIPXDP_FC_WINDOW) ||
+		    !ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+			return false;
+		want = b < VIPXDP_FC_BACKOFF_MAX ? b + 1 : VIPXDP_FC_BACKOFF_MAX;
+		ok &= ASSERT_EQ(ctl.bypasses, b + 1, "another window without hits");
+		ok &= ASSERT_EQ(ctl.skip, (__u32)VIPXDP_FC_SKIP << (b < VIPXDP_FC_BACKOFF_MAX ? b : VIPXDP_FC_BACKOFF_MAX),
+				"the skip doubled (up to the most)");
+		ok &= ASSERT_EQ(ctl.backoff, want, "backoff");
+	}
+	/* A window that hits: one flow, its first packet (a miss, conntrack
+	 * made), its second (a miss, the cache filled), then hits; a new
+	 * flow's miss ends the window. */
+	ctl.skip = 0;
+	if (!ASSERT_TRUE(fc_ctl_put(&ctl), "skip over") ||
+	    !fc_udp_run(29000, 0, VIPXDP_FC_WINDOW + 8) ||
+	    !fc_udp_run(29001, 0, 1) || !ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+		return false;
+	ok &= ASSERT_EQ(ctl.bypasses, VIPXDP_FC_BACKOFF_MAX + 2, "no bypass");
+	ok &= ASSERT_EQ(ctl.skip, 0, "not skipping");
+	ok &= ASSERT_EQ(ctl.backoff, 0, "backoff back to 0");
+	ok &= ASSERT_EQ(ctl.lookups, 0, "the window ended");
+	return ok;
+}
+
+/* While the CPU skips, the whole path fills nothing: a flow's conntrack
+ * hit then leaves no entry, which the next packet, after the skip, would
+ * hit with the conntrack entry gone behind the data path's back. */
+static bool fc_skip_no_fill(void)
+{
+	struct pkt_desc u = as_udp(tcp4("198.18.0.61", 28000, VIP4_FC, 53, 0));
+	struct vipxdp_fc_ctl ctl = {};
+	bool ok = true;
+
+	/* Skip 3: the first two packets take the whole path with skip left. */
+	ctl.skip = 3;
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_ctl_put(&ctl), "skip 3") ||
+	    !fc_udp_run(28000, 0, 2) || !ASSERT_TRUE(fc_ct_exists(&u), "conntrack entry"))
+		return false;
+	fc_ct_delete(&u);
+	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset") && fc_udp_run(28000, 0, 1);
+	ok &= ASSERT_TRUE(fc_ct_exists(&u), "no entry filled: the whole path made the flow again");
+	/* The same with the cache on throughout: the fill, then a hit. */
+	if (!fc_udp_run(28000, 0, 1))
+		return false;
+	fc_ct_delete(&u);
+	ok &= fc_udp_run(28000, 0, 1);
+	ok &= ASSERT_TRUE(!fc_ct_exists(&u), "not skipping: filled, and hit");
+	return ok;
 }
 
 /*
@@ -1865,6 +1967,7 @@ static bool test_flow_cache(void)
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false), "read");
 	ok &= ASSERT_EQ(ctl.bypasses, 1, "one window without hits");
 	ok &= ASSERT_EQ(ctl.skip, VIPXDP_FC_SKIP, "skipping");
+	ok &= ASSERT_EQ(ctl.backoff, 1, "the next skip twice as long");
 	{
 		struct vipxdp_dp_fc st;
 
@@ -1872,6 +1975,8 @@ static bool test_flow_cache(void)
 		ok &= ASSERT_TRUE(st.enabled, "enabled") && ASSERT_EQ(st.bypasses, 1, "bypasses") &&
 		      ASSERT_EQ(st.cpus_bypassing, 1, "one CPU bypassing");
 	}
+	ok &= fc_skip_backoff();
+	ok &= fc_skip_no_fill();
 	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
 	return ok;
 }
