@@ -373,7 +373,11 @@ enum vipxdp_fc_flags {
  * vipxdp_fc_ctl: per CPU, whether the flow cache pays. A window of
  * VIPXDP_FC_WINDOW lookups or more with fewer than one hit in
  * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
- * memory, every fill in vain) stops lookups and fills for the next
+ * memory, every fill in vain), or with fewer than VIPXDP_FC_HITS_PER_FILL
+ * hits per fill (vipxdp_fc_table.fills: short flows, such as one HTTP
+ * request per connection, whose few hits do not pay for the first lookup
+ * and the fill of each direction, a cold cache line each) stops lookups
+ * and fills for the next
  * VIPXDP_FC_SKIP << backoff packets (they go straight to the whole path);
  * then the next window decides again. Each such window in a row doubles
  * the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX (a window's
@@ -386,6 +390,7 @@ enum vipxdp_fc_flags {
  */
 #define VIPXDP_FC_WINDOW 1024
 #define VIPXDP_FC_MIN_HIT 8
+#define VIPXDP_FC_HITS_PER_FILL 2
 #define VIPXDP_FC_SKIP (15 * VIPXDP_FC_WINDOW)
 #define VIPXDP_FC_BACKOFF_MAX 4
 
@@ -450,10 +455,15 @@ struct vipxdp_fc {
 };
 _Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
 
-/* One CPU's part of the flow cache: 1 MiB. */
+/* One CPU's part of the flow cache: 1 MiB of entries, then the fills of
+ * the current window (vipxdp_fc_ctl: kept here, as this map is not pinned
+ * and the control's layout stays as older versions pinned it). */
 struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
+	__u32 fills;
+	__u32 pad[15]; /* the next CPU's table starts on a cache line */
 };
+_Static_assert(sizeof(struct vipxdp_fc_table) % 64 == 0, "vipxdp_fc_table: whole cache lines");
 _Static_assert(VIPXDP_MAX_SERVICES <= 0xffff, "vipxdp_fc.svc_id is 16 bits");
 
 /*

@@ -146,15 +146,20 @@ static __always_inline void fc_note_hit(struct vipxdp_fc_ctl *ctl)
 	ctl->lookups++;
 }
 
-/* Count a miss; at the end of a window with too few hits, skip. */
-static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl)
+/* Count a miss; at the end of a window with too few hits (for its
+ * lookups, or for the fills of this CPU's table t), skip. */
+static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl, struct vipxdp_fc_table *t)
 {
-	__u32 n = ++ctl->lookups, miss = ++ctl->misses;
+	__u32 n = ++ctl->lookups, miss = ++ctl->misses, fills;
 
 	if (n < VIPXDP_FC_WINDOW)
 		return;
+	fills = t ? t->fills : 0;
+	if (t)
+		t->fills = 0;
 	/* hits = n - miss; misses > n only after n wrapped (4G hits). */
-	if (miss > n || (n - miss) * VIPXDP_FC_MIN_HIT < n) {
+	if (miss > n || (n - miss) * VIPXDP_FC_MIN_HIT < n ||
+	    n - miss < (__u64)fills * VIPXDP_FC_HITS_PER_FILL) {
 		__u8 b = ctl->backoff;
 
 		if (b > VIPXDP_FC_BACKOFF_MAX)
@@ -321,6 +326,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 		return;
 	if (syn_unsafe)
 		ctl->syn_forget = gen + 1;
+	t->fills++;
 	*(__u64 *)e = k.k0;
 	*((__u64 *)e + 1) = k.k1;
 	e->saddr[0] = f->saddr.w[1];
@@ -548,8 +554,8 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
  * whole path would at once), else -1. Counts the miss against the hit rate,
  * but not while the cache is off, nor for a TCP SYN, FIN or RST (which the
  * cache never answers). */
-static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, const __u32 *s, const __u32 *d,
-				   bool v6, __u8 syn_fin_rst)
+static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, struct vipxdp_fc_table *t,
+				   const __u32 *s, const __u32 *d, bool v6, __u8 syn_fin_rst)
 {
 	const struct vipxdp_filter *filt;
 	const struct vipxdp_cfg *cfg;
@@ -571,7 +577,7 @@ static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, const __u32 *s, co
 	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
 		return VIPXDP_R_pass_no_service;
 	if (!syn_fin_rst && !(cfg->flags & VIPXDP_CFG_F_NO_FC))
-		fc_note_miss(ctl);
+		fc_note_miss(ctl, t);
 	return -1;
 }
 
@@ -614,7 +620,7 @@ static __always_inline int fc_lookup(struct xdp_md *ctx, struct vipxdp_fc_ctl *c
 		}
 	}
 	/* A miss: what the whole path would pass at once, passed here. */
-	return fc_miss(ctl, k->s, k->d, k->v6, syn_fin_rst);
+	return fc_miss(ctl, env->t, k->s, k->d, k->v6, syn_fin_rst);
 }
 
 /* The common frame's fixed offsets (fc_common4()). */

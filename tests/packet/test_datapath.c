@@ -1901,6 +1901,63 @@ static bool fc_skip_backoff(void)
 	return ok;
 }
 
+/* This CPU's table's count of fills in the current window to 0. */
+static bool fc_fills_zero(void)
+{
+	int fd = bpf_map__fd(skel->maps.vipxdp_fc);
+	struct vipxdp_fc_table *t = malloc(sizeof(*t));
+	__u32 key = (__u32)sched_getcpu();
+	bool ok;
+
+	ok = t && !bpf_map_lookup_elem(fd, &key, t);
+	if (ok) {
+		t->fills = 0;
+		ok = !bpf_map_update_elem(fd, &key, t, BPF_ANY);
+	}
+	free(t);
+	return ok;
+}
+
+/* Flows of per_flow UDP packets each, from port first on: each flow's
+ * first two lookups miss (the second fills), the rest hit. With fewer hits
+ * than VIPXDP_FC_HITS_PER_FILL per fill, a window makes the CPU skip even
+ * though one lookup in 8 hit; with more, it does not. */
+static bool fc_skip_hits_per_fill(void)
+{
+	struct vipxdp_fc_ctl ctl;
+	bool ok = true;
+	int j;
+
+	/* 3 packets a flow: 1 hit per fill, 1 lookup in 3 a hit. The window
+	 * ends at flow 341's first packet (lookup 1024, a miss). */
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
+		return false;
+	for (j = 0; j < 341; j++) {
+		if (!fc_udp_run(37000 + j, 0, 3))
+			return false;
+	}
+	if (!ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+		return false;
+	ok &= ASSERT_EQ(ctl.lookups, 1023, "no window ended yet") &&
+	      ASSERT_EQ(ctl.bypasses, 0, "no skip yet");
+	if (!fc_udp_run(37000 + j, 0, 1) || !ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+		return false;
+	ok &= ASSERT_EQ(ctl.bypasses, 1, "a hit per fill: skipping") &&
+	      ASSERT_EQ(ctl.skip, VIPXDP_FC_SKIP, "skip") && ASSERT_EQ(ctl.lookups, 0, "window ended");
+	/* 8 packets a flow: 6 hits per fill; 130 flows end a window. */
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
+		return false;
+	for (j = 0; j < 130; j++) {
+		if (!fc_udp_run(38000 + j, 0, 8))
+			return false;
+	}
+	if (!ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+		return false;
+	ok &= ASSERT_TRUE(ctl.lookups < 130 * 8, "a window ended") &&
+	      ASSERT_EQ(ctl.bypasses, 0, "6 hits per fill: no skip") && ASSERT_EQ(ctl.skip, 0, "not skipping");
+	return ok;
+}
+
 /* While the CPU skips, the whole path fills nothing: a flow's conntrack
  * hit then leaves no entry, which the next packet, after the skip, would
  * hit with the conntrack entry gone behind the data path's back. */
@@ -1977,6 +2034,7 @@ static bool test_flow_cache(void)
 	}
 	ok &= fc_skip_backoff();
 	ok &= fc_skip_no_fill();
+	ok &= fc_skip_hits_per_fill();
 	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
 	return ok;
 }
