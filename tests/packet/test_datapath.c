@@ -1918,6 +1918,20 @@ static bool fc_fills_zero(void)
 	return ok;
 }
 
+/* With the cache control and the fills reset, nflows UDP flows of per_flow
+ * packets each from port first on (fc_udp_run()); then the control into
+ * *ctl. */
+static bool fc_fresh_flows(__u16 first, int nflows, int per_flow, struct vipxdp_fc_ctl *ctl)
+{
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
+		return false;
+	for (int j = 0; j < nflows; j++) {
+		if (!fc_udp_run(first + j, 0, per_flow))
+			return false;
+	}
+	return ASSERT_TRUE(fc_ctl(ctl, false), "read");
+}
+
 /* Flows of per_flow UDP packets each, from port first on: each flow's
  * first two lookups miss (the second fills), the rest hit. With fewer hits
  * than VIPXDP_FC_HITS_PER_FILL per fill, a window makes the CPU skip even
@@ -1926,32 +1940,19 @@ static bool fc_skip_hits_per_fill(void)
 {
 	struct vipxdp_fc_ctl ctl;
 	bool ok = true;
-	int j;
 
 	/* 3 packets a flow: 1 hit per fill, 1 lookup in 3 a hit. The window
 	 * ends at flow 341's first packet (lookup 1024, a miss). */
-	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
-		return false;
-	for (j = 0; j < 341; j++) {
-		if (!fc_udp_run(37000 + j, 0, 3))
-			return false;
-	}
-	if (!ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+	if (!fc_fresh_flows(37000, 341, 3, &ctl))
 		return false;
 	ok &= ASSERT_EQ(ctl.lookups, 1023, "no window ended yet") &&
 	      ASSERT_EQ(ctl.bypasses, 0, "no skip yet");
-	if (!fc_udp_run(37000 + j, 0, 1) || !ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+	if (!fc_udp_run(37000 + 341, 0, 1) || !ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
 		return false;
 	ok &= ASSERT_EQ(ctl.bypasses, 1, "a hit per fill: skipping") &&
 	      ASSERT_EQ(ctl.skip, VIPXDP_FC_SKIP, "skip") && ASSERT_EQ(ctl.lookups, 0, "window ended");
 	/* 8 packets a flow: 6 hits per fill; 130 flows end a window. */
-	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
-		return false;
-	for (j = 0; j < 130; j++) {
-		if (!fc_udp_run(38000 + j, 0, 8))
-			return false;
-	}
-	if (!ASSERT_TRUE(fc_ctl(&ctl, false), "read"))
+	if (!fc_fresh_flows(38000, 130, 8, &ctl))
 		return false;
 	ok &= ASSERT_TRUE(ctl.lookups < 130 * 8, "a window ended") &&
 	      ASSERT_EQ(ctl.bypasses, 0, "6 hits per fill: no skip") && ASSERT_EQ(ctl.skip, 0, "not skipping");
