@@ -371,22 +371,21 @@ enum vipxdp_fc_flags {
 
 /*
  * vipxdp_fc_ctl: per CPU, whether the flow cache pays. A window of
- * VIPXDP_FC_WINDOW lookups or more with fewer than one hit in
+ * VIPXDP_FC_WINDOW lookups or more that had fewer than one hit in
  * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
- * memory, every fill in vain), or with fewer than VIPXDP_FC_HITS_PER_FILL
- * hits per fill (vipxdp_fc_table.fills: short flows, such as one HTTP
- * request per connection, whose few hits do not pay for the first lookup
- * and the fill of each direction, a cold cache line each) stops lookups
- * and fills for the next
- * VIPXDP_FC_SKIP << backoff packets (they go straight to the whole path);
- * then the next window decides again. Each such window in a row doubles
- * the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX (a window's
- * lookups are a cold miss each, and its conntrack hits a fill each: with
- * 15 windows skipped per window tried, and fills called while skipping,
- * a 1M-flow load paid about 13 ns a packet for them); a window with
- * enough hits starts again at VIPXDP_FC_SKIP. Misses end windows (a hit
- * only counts a lookup): while everything hits, there is nothing to
- * decide.
+ * memory, every fill in vain), or fewer than VIPXDP_FC_HITS_PER_FILL hits
+ * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request
+ * per connection, whose few hits do not pay for each direction's first
+ * lookup and fill, a cold cache line each), stops lookups and fills for
+ * the next VIPXDP_FC_SKIP << backoff packets (they go straight to the
+ * whole path); then the next window decides again. Each such window in a
+ * row doubles the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX: a
+ * window's lookups are a cold miss each and its conntrack hits a fill
+ * each, and at 15 windows skipped per window tried (with the fills still
+ * called while skipping) they cost a 1M-flow load about 13 ns a packet. A
+ * window with enough hits starts again at VIPXDP_FC_SKIP. Misses end
+ * windows (a hit only counts a lookup): while everything hits, there is
+ * nothing to decide.
  */
 #define VIPXDP_FC_WINDOW 1024
 #define VIPXDP_FC_MIN_HIT 8
@@ -455,9 +454,10 @@ struct vipxdp_fc {
 };
 _Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
 
-/* One CPU's part of the flow cache: 1 MiB of entries, then the fills of
- * the current window (vipxdp_fc_ctl: kept here, as this map is not pinned
- * and the control's layout stays as older versions pinned it). */
+/* One CPU's part of the flow cache: 1 MiB of entries, then the count of
+ * fills in the current window (see vipxdp_fc_ctl; counted here because
+ * this map is not pinned, so the pinned control keeps the layout that
+ * older versions pinned). */
 struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
 	__u32 fills;
