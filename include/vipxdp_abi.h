@@ -461,7 +461,11 @@ _Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
 struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
 	__u32 fills;
-	__u32 pad[15]; /* the next CPU's table starts on a cache line */
+	/* Jiffies when the CPU's current skip began (vipxdp_fc_ctl.skip):
+	 * once an entry's life has passed since, the CPU holds no good entry
+	 * and its TCP packets' forgets need not look. */
+	__u32 skip_jif;
+	__u32 pad[14]; /* the next CPU's table starts on a cache line */
 };
 _Static_assert(sizeof(struct vipxdp_fc_table) % 64 == 0, "vipxdp_fc_table: whole cache lines");
 _Static_assert(VIPXDP_MAX_SERVICES <= 0xffff, "vipxdp_fc.svc_id is 16 bits");

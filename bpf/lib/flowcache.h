@@ -165,6 +165,8 @@ static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl, struct vipxd
 		if (b > VIPXDP_FC_BACKOFF_MAX)
 			b = VIPXDP_FC_BACKOFF_MAX;
 		ctl->skip = (__u32)VIPXDP_FC_SKIP << b;
+		if (t)
+			t->skip_jif = fc_now();
 		if (b < VIPXDP_FC_BACKOFF_MAX)
 			ctl->backoff = b + 1;
 		ctl->bypasses++;
@@ -231,10 +233,18 @@ static __always_inline bool fc_syn_forget(__u32 gen)
 static __noinline void fc_forget(const struct vipxdp_flow *f)
 {
 	struct vipxdp_fc_table *t = fc_table();
+	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_fc *e;
 	struct fc_key k;
+	__u32 zero = 0;
 
 	if (!f || !t)
+		return;
+	/* A CPU that has left the cache alone for an entry's life holds no
+	 * good entry (nothing is filled while it skips): the set's cache
+	 * lines need not be read. */
+	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	if (ctl && ctl->skip && fc_now() - t->skip_jif >= VIPXDP_FC_TTL_JIFFIES)
 		return;
 	fc_key_of(&k, f);
 	e = fc_entry(t, &k);

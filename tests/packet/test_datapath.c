@@ -1901,8 +1901,13 @@ static bool fc_skip_backoff(void)
 	return ok;
 }
 
-/* This CPU's table's count of fills in the current window to 0. */
-static bool fc_fills_zero(void)
+#define FC_SKIP_JIF_UNSET 0xdead0000u
+
+/* The tail of this CPU's table. Without skip_jif: its count of fills in
+ * the current window to 0, and its skip start to FC_SKIP_JIF_UNSET. With
+ * skip_jif: the skip start it has into *skip_jif (a skip that began since
+ * wrote its jiffies there). */
+static bool fc_tail(__u32 *skip_jif)
 {
 	int fd = bpf_map__fd(skel->maps.vipxdp_fc);
 	struct vipxdp_fc_table *t = malloc(sizeof(*t));
@@ -1910,8 +1915,11 @@ static bool fc_fills_zero(void)
 	bool ok;
 
 	ok = t && !bpf_map_lookup_elem(fd, &key, t);
-	if (ok) {
+	if (ok && skip_jif) {
+		*skip_jif = t->skip_jif;
+	} else if (ok) {
 		t->fills = 0;
+		t->skip_jif = FC_SKIP_JIF_UNSET;
 		ok = !bpf_map_update_elem(fd, &key, t, BPF_ANY);
 	}
 	free(t);
@@ -1923,7 +1931,7 @@ static bool fc_fills_zero(void)
  * *ctl. */
 static bool fc_fresh_flows(__u16 first, int nflows, int per_flow, struct vipxdp_fc_ctl *ctl)
 {
-	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_fills_zero(), "fills 0"))
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !ASSERT_TRUE(fc_tail(NULL), "fills 0"))
 		return false;
 	for (int j = 0; j < nflows; j++) {
 		if (!fc_udp_run(first + j, 0, per_flow))
@@ -1940,6 +1948,7 @@ static bool fc_skip_hits_per_fill(void)
 {
 	struct vipxdp_fc_ctl ctl;
 	bool ok = true;
+	__u32 jif;
 
 	/* 3 packets a flow: 1 hit per fill, 1 lookup in 3 a hit. The window
 	 * ends at flow 341's first packet (lookup 1024, a miss). */
@@ -1951,12 +1960,78 @@ static bool fc_skip_hits_per_fill(void)
 		return false;
 	ok &= ASSERT_EQ(ctl.bypasses, 1, "a hit per fill: skipping") &&
 	      ASSERT_EQ(ctl.skip, VIPXDP_FC_SKIP, "skip") && ASSERT_EQ(ctl.lookups, 0, "window ended");
+	ok &= ASSERT_TRUE(fc_tail(&jif), "read the skip's start") &&
+	      ASSERT_TRUE(jif != FC_SKIP_JIF_UNSET, "the skip's start written");
 	/* 8 packets a flow: 6 hits per fill; 130 flows end a window. */
 	if (!fc_fresh_flows(38000, 130, 8, &ctl))
 		return false;
 	ok &= ASSERT_TRUE(ctl.lookups < 130 * 8, "a window ended") &&
 	      ASSERT_EQ(ctl.bypasses, 0, "6 hits per fill: no skip") && ASSERT_EQ(ctl.skip, 0, "not skipping");
 	return ok;
+}
+
+/* The index of the TCP entry of CLIENT4:sport -> VIP4_FC:80 in table t,
+ * or -1. */
+static int fc_tcp_entry(const struct vipxdp_fc_table *t, __u16 sport)
+{
+	__u32 c = 0, v = 0;
+
+	inet_pton(AF_INET, CLIENT4, &c);
+	inet_pton(AF_INET, VIP4_FC, &v);
+	for (int i = 0; i < VIPXDP_FC_ENTRIES; i++) {
+		const struct vipxdp_fc *x = &t->e[i];
+
+		if (x->family == VIPXDP_AF_INET && x->proto == IPPROTO_TCP && x->saddr0 == c &&
+		    x->daddr0 == v && x->sport == htons(sport) && x->dport == htons(80))
+			return i;
+	}
+	return -1;
+}
+
+/* A FIN drops its flow's entry; but once the CPU has left the cache alone
+ * for an entry's life (no entry is good then, and none is filled while
+ * it skips), the forget does not look. The skip's start is set back in the
+ * table to tell the two apart. */
+static bool fc_skip_no_forget(void)
+{
+	int fd = bpf_map__fd(skel->maps.vipxdp_fc);
+	struct vipxdp_fc_table *t = malloc(sizeof(*t));
+	__u32 key = (__u32)sched_getcpu();
+	struct vipxdp_fc_ctl ctl = {};
+	struct fc_frame fr;
+	__u8 bmac[6];
+	bool ok = ASSERT_TRUE(t, "memory");
+
+	pkt_mac(be_mac[0], bmac);
+	for (int longago = 0; ok && longago < 2; longago++) {
+		__u16 port = 42001 + longago;
+		struct pkt_desc d = tcp4(CLIENT4, port, VIP4_FC, 80, PKT_SYN);
+		int i;
+
+		ctl.skip = 0;
+		if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !fc_tcp_establish(&d, bmac, &fr) ||
+		    !ASSERT_OK(bpf_map_lookup_elem(fd, &key, t), "table") ||
+		    !ASSERT_TRUE((i = fc_tcp_entry(t, port)) >= 0, "established: an entry")) {
+			ok = false;
+			break;
+		}
+		t->skip_jif = t->e[i].jif - (longago ? VIPXDP_FC_TTL_JIFFIES + 1 : 0);
+		ctl.skip = 1000;
+		if (!ASSERT_OK(bpf_map_update_elem(fd, &key, t, BPF_ANY), "skip start") ||
+		    !ASSERT_TRUE(fc_ctl_put(&ctl), "skipping") ||
+		    !fc_tcp(&d, PKT_FIN | PKT_ACK, bmac, &fr) ||
+		    !ASSERT_OK(bpf_map_lookup_elem(fd, &key, t), "table")) {
+			ok = false;
+			break;
+		}
+		if (longago)
+			ok &= ASSERT_EQ(t->e[i].family, VIPXDP_AF_INET,
+					"skipping for an entry's life: the forget did not look");
+		else
+			ok &= ASSERT_EQ(t->e[i].family, 0, "skipping since just now: the FIN dropped the entry");
+	}
+	free(t);
+	return ASSERT_TRUE(fc_ctl(NULL, true), "reset") && ok;
 }
 
 /* While the CPU skips, the whole path fills nothing: a flow's conntrack
@@ -2036,6 +2111,7 @@ static bool test_flow_cache(void)
 	ok &= fc_skip_backoff();
 	ok &= fc_skip_no_fill();
 	ok &= fc_skip_hits_per_fill();
+	ok &= fc_skip_no_forget();
 	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
 	return ok;
 }
