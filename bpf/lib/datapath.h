@@ -102,7 +102,7 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct vipxdp_nh *nh;
 	bool maybe_vip, maybe_be;
 	__u32 zero = 0, one = 1, bit, now, sample, gen = 0, tok;
-	bool fc_on, fill_on;
+	bool fc_on;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
 	void *l4_end;
@@ -234,11 +234,8 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	 * read before conntrack: a change made after this (which bumps it)
 	 * leaves the filled entry stale. */
 	fc_on = cfg && !(cfg->flags & VIPXDP_CFG_F_NO_FC) && !echo;
-	fill_on = false;
 	if (fc_on) {
 		gen = fc_gen();
-		/* A CPU leaving the cache alone does not call the fills. */
-		fill_on = fc_filling();
 		/* A client's SYN drops the entry below, where it must. */
 		if ((tcpflags & (PKT_TCP_FIN | PKT_TCP_RST)) || ((tcpflags & PKT_TCP_SYN) && !syn))
 			fc_forget(&f);
@@ -260,7 +257,7 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				rewrite(&p, false, &fk->daddr, fk->dport);
 				tok = nh_token(now);
 				rc = forward(ctx, eth, &p, &ct->nh[1], tok);
-				if (fill_on && forwarded(rc))
+				if (fc_on && forwarded(rc) && fc_filling())
 					fc_fill_reply(&f, fk, ct, tok, gen);
 				return rc;
 			}
@@ -282,7 +279,7 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 			lb_known(ct, &p, bytes);
 			tok = nh_token(now);
 			rc = forward(ctx, eth, &p, &ct->nh[0], tok);
-			if (fill_on && forwarded(rc))
+			if (fc_on && forwarded(rc) && fc_filling())
 				fc_fill_ct(&f, ct, tok, gen);
 			return rc;
 		}

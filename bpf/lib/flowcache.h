@@ -177,7 +177,8 @@ static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl, struct vipxd
 }
 
 /* Does this CPU fill the cache now, not leaving it alone (fc_skip())? The
- * whole path asks before it calls a fill. */
+ * whole path asks before it calls a fill, only where it would fill: a CPU
+ * leaving the cache alone does not make the call. */
 static __always_inline bool fc_filling(void)
 {
 	const struct vipxdp_fc_ctl *ctl;
