@@ -1685,6 +1685,26 @@ static int parse_args(int argc, char **argv)
 	return 0;
 }
 
+/* The cases run on the small conntrack table, in order: their bits in
+ * opt.cases (case 4, the 1M-flow one, loads a table of its own). */
+static const struct {
+	__u32 mask;
+	void (*run)(struct dut *d);
+} small_cases[] = {
+	{ 1u << 1, case_arp },	   { 1u << 2, case_syn_full },	{ 1u << 3, case_hot },
+	{ 1u << 5, case_reply },   { 1u << 6, case_nonvip },	{ 1u << 7, case_v6 },
+	{ 1u << 8 | 1u << 9, case_fullnat }, { 1u << 10, case_conn },
+};
+
+/* Close Katran, when it is loaded beside the data path. */
+static void kat_off(void)
+{
+	if (kat_on) {
+		kat_close(kat_on);
+		kat_on = NULL;
+	}
+}
+
 /*
  * One pass over the cases (opt.cases). The first finds the data path loaded
  * by main() for the header; the others load it afresh, as the 1M-flow case
@@ -1701,26 +1721,11 @@ static int run_cases(struct dut *d, struct kat *kat, bool first)
 			return 1;
 		kat_on = kat;
 	}
-	if (opt.cases & 1u << 1)
-		case_arp(d);
-	if (opt.cases & 1u << 2)
-		case_syn_full(d);
-	if (opt.cases & 1u << 3)
-		case_hot(d);
-	if (opt.cases & 1u << 5)
-		case_reply(d);
-	if (opt.cases & 1u << 6)
-		case_nonvip(d);
-	if (opt.cases & 1u << 7)
-		case_v6(d);
-	if (opt.cases & (1u << 8 | 1u << 9))
-		case_fullnat(d);
-	if (opt.cases & 1u << 10)
-		case_conn(d);
-	if (kat_on) {
-		kat_close(kat_on);
-		kat_on = NULL;
+	for (size_t i = 0; i < sizeof(small_cases) / sizeof(small_cases[0]); i++) {
+		if (opt.cases & small_cases[i].mask)
+			small_cases[i].run(d);
 	}
+	kat_off();
 	dut_close(d);
 
 	if (opt.cases & 1u << 4) {
@@ -1732,10 +1737,7 @@ static int run_cases(struct dut *d, struct kat *kat, bool first)
 			kat_on = kat;
 		}
 		case_1m(d);
-		if (kat_on) {
-			kat_close(kat_on);
-			kat_on = NULL;
-		}
+		kat_off();
 		dut_close(d);
 	}
 
