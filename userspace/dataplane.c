@@ -218,8 +218,11 @@ void vipxdp_dp_close(struct vipxdp_dp *dp)
  * predates the change, which bumps vipxdp_gen) and take the whole path
  * anyway; so a failure here is not the change's. The data path may write
  * a CPU's control between the read and the write, which then undoes it:
- * a count is lost (window counts and a statistic), or a syn_forget mark,
- * which belongs to the generation that the change's bump ends.
+ * a count is lost (window counts and a statistic), a syn_forget mark,
+ * which belongs to the generation that the change's bump ends, or a skip
+ * comes back or ends early (no fill happens while one is on, and the bump
+ * makes every entry filled before it stale, so a skip whose start in the
+ * table is older than it holds nothing good either).
  */
 static void dp_sync_fc_off(struct vipxdp_dp *dp, bool off)
 {
