@@ -28,6 +28,9 @@ result() {
 		echo "not ok $N - $2"
 		FAILED=1
 		sed 's/^/# /' "$T/why"
+		# On stderr too, which prove shows without -v: the reason
+		# reaches CI's log.
+		sed "s/^/# test $N: /" "$T/why" >&2
 	fi
 }
 
