@@ -130,7 +130,8 @@ result "$st" "bench_datapath --katran: a missing file, a non-object and another 
 # 6. --repeat 3: three passes, each with its own table (every check ok),
 # then the summary: a row per measured case with the median of the three
 # figures (checked against the passes' own), and every target with how
-# many passes met it.
+# many passes met it (and, when the median misses it, that it does: these
+# short runs on a busy machine can put even the non-VIP pass over 20 ns).
 "$BIN" --repeat 3 --runs 1 --iters 20007 --cases 3,6 >"$T/out" 2>&1
 rc=$?
 {
@@ -143,8 +144,8 @@ rc=$?
 	echo "$sum"
 	[ "$rc" -eq 0 ] && [ "$passes" -eq 3 ] && [ "$oks" -eq 9 ] &&
 		echo "$sum" | grep -qE "^3  established, one hot flow +$hot ns" &&
-		echo "$sum" | grep -qE '^established, one hot flow +50 .* [0-3] of 3$' &&
-		echo "$sum" | grep -qE '^non-VIP pass +20 .* [0-3] of 3$' &&
+		echo "$sum" | grep -qE '^established, one hot flow +50 .* [0-3] of 3( +\(median MISSES\))?$' &&
+		echo "$sum" | grep -qE '^non-VIP pass +20 .* [0-3] of 3( +\(median MISSES\))?$' &&
 		[ "$(echo "$sum" | grep -cE '^6  non-VIP pass')" -eq 2 ]
 } >"$T/why"
 st=$?
