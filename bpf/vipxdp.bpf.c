@@ -43,9 +43,11 @@ int vipxdp_xdp(struct xdp_md *ctx)
 	 * one (fc_fast()), chosen before either is called. */
 	int reason = fc_is_common4(data, data_end) ? fc_fast4(ctx, &talk) : fc_fast(ctx, &talk);
 
-	if (reason < 0)
-		reason = vipxdp_process(ctx, bytes);
-	else if (talk)
+	if (reason < 0) {
+		__u64 r = vipxdp_process(ctx, bytes);
+
+		reason = r & VIPXDP_OTHER ? vipxdp_other(ctx, r) : (int)r;
+	} else if (talk)
 		fc_talker_count(talk, bytes);
 	/* The usual end, with a constant reason: counted at a constant
 	 * place, no table from reason to verdict. */

@@ -201,6 +201,27 @@ struct vipxdp_flow {
 };
 _Static_assert(sizeof(struct vipxdp_flow) == 40, "vipxdp_flow size");
 
+/*
+ * vipxdp_ct's key: a flow in 16 bytes. The kernel hashes and compares a
+ * hash map's whole key on every lookup, and 16 bytes cost a jhash of four
+ * words where struct vipxdp_flow's 40 would cost ten. An IPv4 flow's key is
+ * the flow itself; an IPv6 flow's holds a 64-bit digest of its addresses
+ * (vipxdp_ct_key_of() in vipxdp_hash.h), and its entry the addresses
+ * themselves (vipxdp_ct.ksaddr, kdaddr): a lookup checks them, so flows
+ * whose digests agree are never taken for each other, and a new flow does
+ * not take the key of a live one.
+ */
+struct vipxdp_ct_key {
+	__u32 a; /* IPv4: source address; IPv6: digest, first word */
+	__u32 b; /* IPv4: destination address; IPv6: digest, second word */
+	__u16 sport; /* network order */
+	__u16 dport; /* network order */
+	__u8 proto;
+	__u8 family;
+	__u8 pad[2];
+};
+_Static_assert(sizeof(struct vipxdp_ct_key) == 16, "vipxdp_ct_key size");
+
 /* Source ports allocated for full NAT and source NAT. */
 #define VIPXDP_NAT_PORT_MIN 1024
 #define VIPXDP_NAT_PORT_MAX 65535
@@ -297,7 +318,8 @@ enum vipxdp_ct_state {
 };
 
 /*
- * vipxdp_ct: flow -> translation. A flow has two entries, one per direction,
+ * vipxdp_ct: flow (struct vipxdp_ct_key) -> translation. A flow has two
+ * entries, one per direction,
  * each saying what to write into the packet, except a DNAT flow whose
  * backend endpoint vipxdp_rev knows: its one entry (F_BOTH, keyed client ->
  * VIP) serves both directions. Times are coarse-clock epochs
@@ -307,8 +329,9 @@ enum vipxdp_ct_state {
  * during the epoch it was filled in.
  */
 struct vipxdp_ct {
+	/* What a DNAT flow's packets read, in the first 64 bytes (one cache
+	 * line of the hash map's element: the one after its key's). */
 	struct vipxdp_addr daddr; /* F_DNAT: new destination */
-	struct vipxdp_addr saddr; /* F_SNAT: new source */
 	__u16 dport; /* network order */
 	__u16 sport; /* network order */
 	__u8 flags; /* enum vipxdp_ct_flags */
@@ -317,15 +340,22 @@ struct vipxdp_ct {
 	__u32 svc_id; /* for counters; VIPXDP_SVC_NONE when not a service */
 	__u32 backend_id;
 	__u32 last_seen; /* epoch of the last packet */
-	/* Next-hop cache: [0] for packets of the key's direction, [1] for the
-	 * replies of an F_BOTH entry. */
-	struct vipxdp_nh nh[2];
 	/* A DNAT entry a SYN wrote: vipxdp_gen then (while it holds, the
 	 * backend is the one a SYN of the flow picks); any other entry: a
 	 * value vipxdp_gen did not have (see vipxdp_fc_ctl.syn_forget). */
 	__u32 gen;
+	/* Next-hop cache: [0] for packets of the key's direction, [1] for the
+	 * replies of an F_BOTH entry. */
+	struct vipxdp_nh nh[2];
+	struct vipxdp_addr saddr; /* F_SNAT: new source */
+	/* IPv6 entries: the flow's addresses, which their key only digests
+	 * (struct vipxdp_ct_key); zero in IPv4 ones. */
+	struct vipxdp_addr ksaddr;
+	struct vipxdp_addr kdaddr;
 };
-_Static_assert(sizeof(struct vipxdp_ct) == 96, "vipxdp_ct size");
+_Static_assert(sizeof(struct vipxdp_ct) == 128, "vipxdp_ct size");
+_Static_assert(__builtin_offsetof(struct vipxdp_ct, nh) + sizeof(struct vipxdp_nh) <= 64,
+	       "vipxdp_ct: a DNAT flow's fields in 64 bytes");
 
 #define VIPXDP_SVC_NONE 0xffffffffu
 #define VIPXDP_EPOCH_SHIFT 30 /* epoch = coarse ns >> 30 */

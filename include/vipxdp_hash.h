@@ -10,6 +10,8 @@
 #ifndef VIPXDP_HASH_H
 #define VIPXDP_HASH_H
 
+#include <stdbool.h>
+
 #include "vipxdp_abi.h"
 
 #ifdef __BPF__
@@ -91,6 +93,72 @@ VIPXDP_HASH_INLINE __u32 vipxdp_flow_hash(const struct vipxdp_flow *f, __u32 svc
 	if (svc_flags & VIPXDP_SVC_F_HASH_SRC)
 		return vipxdp_hash_addr(&f->saddr, seed);
 	return vipxdp_hash_5tuple(f, seed);
+}
+
+/* The seed of conntrack keys' IPv6 digests. A constant: entries outlive
+ * programs and settings. (Flows that agree on their digest cannot take each
+ * other's entry: see struct vipxdp_ct_key.) */
+#define VIPXDP_CT_DIGEST_SEED 0x63743664u
+
+/* An IPv6 flow's conntrack key: its two addresses, eight words, digested
+ * into two (lookup3's two final words), then its ports and protocol. */
+VIPXDP_HASH_INLINE void vipxdp_ct_key6(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
+{
+	__u32 a = VIPXDP_JHASH_INIT + (8 << 2) + VIPXDP_CT_DIGEST_SEED;
+	__u32 b = a, c = a;
+
+	a += f->saddr.w[0];
+	b += f->saddr.w[1];
+	c += f->saddr.w[2];
+	VIPXDP_JHASH_MIX(a, b, c);
+	a += f->saddr.w[3];
+	b += f->daddr.w[0];
+	c += f->daddr.w[1];
+	VIPXDP_JHASH_MIX(a, b, c);
+	a += f->daddr.w[2];
+	b += f->daddr.w[3];
+	VIPXDP_JHASH_FINAL(a, b, c);
+	k->a = c;
+	k->b = b;
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->proto = f->proto;
+	k->family = f->family;
+	k->pad[0] = k->pad[1] = 0;
+}
+
+/* An IPv4 flow's conntrack key: the flow itself. */
+VIPXDP_HASH_INLINE void vipxdp_ct_key4(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
+{
+	k->a = f->saddr.w[0];
+	k->b = f->daddr.w[0];
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->proto = f->proto;
+	k->family = f->family;
+	k->pad[0] = k->pad[1] = 0;
+}
+
+/* A flow's conntrack key (struct vipxdp_ct_key). */
+VIPXDP_HASH_INLINE void vipxdp_ct_key_of(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
+{
+	if (f->family == VIPXDP_AF_INET)
+		vipxdp_ct_key4(f, k);
+	else
+		vipxdp_ct_key6(f, k);
+}
+
+/* Is entry ct (found under flow f's key) f's own? Always for IPv4; for
+ * IPv6, when it holds f's addresses. */
+VIPXDP_HASH_INLINE bool vipxdp_ct_owns(const struct vipxdp_ct *ct, const struct vipxdp_flow *f)
+{
+	__u32 d = 0;
+
+	if (f->family == VIPXDP_AF_INET)
+		return true;
+	for (int i = 0; i < 4; i++)
+		d |= (ct->ksaddr.w[i] ^ f->saddr.w[i]) | (ct->kdaddr.w[i] ^ f->daddr.w[i]);
+	return !d;
 }
 
 /* Maglev slot for a hash in a table of `size` entries. */

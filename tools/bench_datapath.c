@@ -864,7 +864,7 @@ static void case_syn_full(struct dut *d)
 	wrap_set(&w);
 	/* Fill the table: twice as many flows as it holds (2 entries each). */
 	run_wrapped(BENCH_SLOT_DUT, &w, if_in, CT_SMALL, &t);
-	entries = count_entries(d->dp.ct_fd, sizeof(struct vipxdp_flow));
+	entries = count_entries(d->dp.ct_fd, sizeof(struct vipxdp_ct_key));
 	if (kat_on)
 		kat_entries = kat_create(kat_on, &w, &f, 2 * CT_SMALL);
 	r = measure_vs(d, &ke, 2, "TCP SYN, new flow, conntrack full", "W+S", &w, if_in,

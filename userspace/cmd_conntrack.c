@@ -74,11 +74,11 @@ static void nh_json(struct cli *c, const char *key, const struct vipxdp_nh *nh, 
 
 static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 {
-	struct vipxdp_flow key, next;
+	struct vipxdp_ct_iter it = {};
+	struct vipxdp_flow key;
 	struct vipxdp_ct ct;
 	__u32 now = vipxdp_epoch_now(), tok = vipxdp_rwatch_token(dp->route_fd, now);
 	size_t n = 0;
-	void *prev = NULL;
 
 	if (c->json) {
 		json_init(&c->jw, stdout);
@@ -86,16 +86,12 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 		json_key(&c->jw, "flows");
 		json_arr_open(&c->jw);
 	}
-	while (!bpf_map_get_next_key(dp->ct_fd, prev, &next)) {
+	while (vipxdp_ct_next(dp, &it, &key, &ct)) {
 		char src[VIPXDP_ENDPOINT_STRLEN], dst[VIPXDP_ENDPOINT_STRLEN];
 		char nsrc[VIPXDP_ENDPOINT_STRLEN] = "", ndst[VIPXDP_ENDPOINT_STRLEN] = "", pb[8];
 		const char *state;
 		double idle;
 
-		key = next;
-		prev = &key;
-		if (bpf_map_lookup_elem(dp->ct_fd, &key, &ct))
-			continue;
 		n++;
 		ep_str(key.family, &key.saddr, key.sport, src, sizeof(src));
 		ep_str(key.family, &key.daddr, key.dport, dst, sizeof(dst));

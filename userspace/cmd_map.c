@@ -577,7 +577,7 @@ int cmd_lookup(struct cli *c, int argc, char **argv)
 	f.dport = htons(id.ep.port);
 	f.proto = id.proto;
 	f.family = id.ep.family;
-	if (!bpf_map_lookup_elem(dp.ct_fd, &f, &ct) && (ct.flags & VIPXDP_CT_F_DNAT) &&
+	if (!vipxdp_ct_get(&dp, &f, &ct) && (ct.flags & VIPXDP_CT_F_DNAT) &&
 	    ct.svc_id == svc.id) {
 		memset(&be, 0, sizeof(be));
 		be.addr = ct.daddr;

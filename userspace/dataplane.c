@@ -1940,20 +1940,17 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 	 * so the new limit applies to them from now on (a walk of the whole
 	 * table). */
 	{
-		struct vipxdp_flow fk, nfk;
+		struct vipxdp_ct_iter it = {};
+		struct vipxdp_flow fk;
 		struct vipxdp_ct ct;
 
-		prev = NULL;
-		while (!bpf_map_get_next_key(dp->ct_fd, prev, &nfk)) {
-			fk = nfk;
-			prev = &fk;
+		while (vipxdp_ct_next(dp, &it, &fk, &ct)) {
 			if (fk.family != family || memcmp(&fk.daddr, addr, sizeof(*addr)) ||
-			    bpf_map_lookup_elem(dp->ct_fd, &fk, &ct) ||
 			    (ct.flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) != VIPXDP_CT_F_DNAT ||
 			    ct.qos == idx)
 				continue;
 			ct.qos = idx;
-			bpf_map_update_elem(dp->ct_fd, &fk, &ct, BPF_EXIST);
+			vipxdp_ct_put(dp, &fk, &ct, BPF_EXIST);
 		}
 	}
 	v.qos = idx;
@@ -2039,6 +2036,78 @@ int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out)
 	return err;
 }
 
+int vipxdp_ct_get(const struct vipxdp_dp *dp, const struct vipxdp_flow *f, struct vipxdp_ct *ct)
+{
+	struct vipxdp_ct_key k;
+
+	vipxdp_ct_key_of(f, &k);
+	if (bpf_map_lookup_elem(dp->ct_fd, &k, ct))
+		return -1;
+	if (!vipxdp_ct_owns(ct, f)) {
+		errno = ENOENT;
+		return -1;
+	}
+	return 0;
+}
+
+int vipxdp_ct_put(const struct vipxdp_dp *dp, const struct vipxdp_flow *f,
+		  const struct vipxdp_ct *ct, __u64 flags)
+{
+	struct vipxdp_ct v = *ct;
+	struct vipxdp_ct_key k;
+
+	vipxdp_ct_key_of(f, &k);
+	if (f->family != VIPXDP_AF_INET) {
+		v.ksaddr = f->saddr;
+		v.kdaddr = f->daddr;
+	}
+	return bpf_map_update_elem(dp->ct_fd, &k, &v, flags);
+}
+
+int vipxdp_ct_del(const struct vipxdp_dp *dp, const struct vipxdp_flow *f)
+{
+	struct vipxdp_ct_key k;
+
+	vipxdp_ct_key_of(f, &k);
+	return bpf_map_delete_elem(dp->ct_fd, &k);
+}
+
+void vipxdp_ct_flow(const struct vipxdp_ct_key *k, const struct vipxdp_ct *ct,
+		    struct vipxdp_flow *f)
+{
+	memset(f, 0, sizeof(*f));
+	if (k->family == VIPXDP_AF_INET) {
+		f->saddr.w[0] = k->a;
+		f->daddr.w[0] = k->b;
+	} else {
+		f->saddr = ct->ksaddr;
+		f->daddr = ct->kdaddr;
+	}
+	f->sport = k->sport;
+	f->dport = k->dport;
+	f->proto = k->proto;
+	f->family = k->family;
+}
+
+bool vipxdp_ct_next(const struct vipxdp_dp *dp, struct vipxdp_ct_iter *it, struct vipxdp_flow *f,
+		    struct vipxdp_ct *ct)
+{
+	struct vipxdp_ct_key next;
+	struct vipxdp_ct tmp;
+
+	if (!ct)
+		ct = &tmp;
+	while (!bpf_map_get_next_key(dp->ct_fd, it->started ? &it->prev : NULL, &next)) {
+		it->started = true;
+		it->prev = next;
+		if (bpf_map_lookup_elem(dp->ct_fd, &next, ct))
+			continue;
+		vipxdp_ct_flow(&next, ct, f);
+		return true;
+	}
+	return false;
+}
+
 static size_t map_clear(int fd, size_t ksz)
 {
 	char key[64], next[64];
@@ -2056,7 +2125,7 @@ static size_t map_clear(int fd, size_t ksz)
 
 static int dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat)
 {
-	*n = map_clear(dp->ct_fd, sizeof(struct vipxdp_flow));
+	*n = map_clear(dp->ct_fd, sizeof(struct vipxdp_ct_key));
 	*nat = map_clear(dp->nat_fd, sizeof(struct vipxdp_flow));
 	return 0;
 }

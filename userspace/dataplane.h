@@ -31,7 +31,7 @@ struct vipxdp_dp {
 	int svc_fd;
 	int backend_fd;
 	int maglev_fd; /* array of maps: outer */
-	int ct_fd;
+	int ct_fd; /* keyed by struct vipxdp_ct_key: see vipxdp_ct_get() */
 	int iface_fd;
 	int cfg_fd;
 	int devmap_fd;
@@ -272,6 +272,33 @@ int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out);
 /* Remove every conntrack entry and NAT port claim (`vipxdp conntrack
  * flush`); *n and *nat say how many. */
 int vipxdp_dp_ct_flush(struct vipxdp_dp *dp, size_t *n, size_t *nat);
+
+/*
+ * The conntrack table by flow (its keys are struct vipxdp_ct_key, made by
+ * vipxdp_ct_key_of()): lookup, update (BPF_ANY, BPF_EXIST...; an IPv6
+ * entry's ksaddr and kdaddr are set from f), delete. 0, or -1 with errno set
+ * as by bpf_map_*_elem(); an IPv6 entry of other addresses under f's key
+ * is ENOENT to the lookup.
+ */
+int vipxdp_ct_get(const struct vipxdp_dp *dp, const struct vipxdp_flow *f, struct vipxdp_ct *ct);
+int vipxdp_ct_put(const struct vipxdp_dp *dp, const struct vipxdp_flow *f,
+		  const struct vipxdp_ct *ct, __u64 flags);
+int vipxdp_ct_del(const struct vipxdp_dp *dp, const struct vipxdp_flow *f);
+
+/* The flow of a conntrack key and its entry. */
+void vipxdp_ct_flow(const struct vipxdp_ct_key *k, const struct vipxdp_ct *ct,
+		    struct vipxdp_flow *f);
+
+/* A walk over the table: zero it, then vipxdp_ct_next() until false. */
+struct vipxdp_ct_iter {
+	bool started;
+	struct vipxdp_ct_key prev;
+};
+
+/* The next entry: its flow in *f and, if ct is not NULL, its value (an
+ * entry deleted meanwhile is skipped). False at the end. */
+bool vipxdp_ct_next(const struct vipxdp_dp *dp, struct vipxdp_ct_iter *it, struct vipxdp_flow *f,
+		    struct vipxdp_ct *ct);
 
 /* Fill a svc key from a spec (port converted to network order). */
 void vipxdp_svc_key_from_spec(struct vipxdp_svc_key *key, const struct vipxdp_svc_spec *svc);

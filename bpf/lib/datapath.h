@@ -82,10 +82,106 @@ static __always_inline bool parse_echo(struct hdr_cursor *c, void *data_end, __u
 	return true;
 }
 
+/*
+ * vipxdp_process() hands a packet of another L4 protocol than TCP, UDP or
+ * ICMP echo back to the entry point as VIPXDP_OTHER with where it found its
+ * headers (offsets from the frame's start), and the entry point calls
+ * vipxdp_other() with that. So the path of these packets (ICMP errors
+ * about translated flows, elastic IPs) is a global function, verified once
+ * and not once for each of the whole path's ways to it, and its stack frame
+ * is not added to the whole path's.
+ */
+#define VIPXDP_OTHER (1ull << 62)
+#define OTHER_V6(w) ((w) & 1)
+#define OTHER_PROTO(w) (((w) >> 8) & 0xff)
+#define OTHER_IP(w) (((w) >> 16) & 0xff)
+#define OTHER_L4(w) (((w) >> 24) & 0xffff)
+#define OTHER_END(w) (((w) >> 40) & 0x3ffff)
+
+__noinline int vipxdp_other(struct xdp_md *ctx, __u64 where)
+{
+	void *data = (void *)(long)ctx->data;
+	void *data_end = (void *)(long)ctx->data_end;
+	__u32 ip_off = OTHER_IP(where), l4_off = OTHER_L4(where), end_off = OTHER_END(where);
+	__u8 l4proto = OTHER_PROTO(where);
+	const struct vipxdp_filter *filt;
+	const struct vipxdp_eip *eip;
+	const struct vipxdp_cfg *cfg;
+	struct vipxdp_flow f = {};
+	struct l4_ptrs p = {};
+	struct ethhdr *eth = data;
+	bool maybe_vip, maybe_be;
+	__u32 zero = 0, sample;
+	void *l4, *l4_end;
+	int rc;
+
+	/* vipxdp_process() checked all of this; the verifier wants it again. */
+	if (ip_off > ETH_HLEN + VIPXDP_VLAN_MAX * sizeof(struct vlan_hdr) || l4_off > 2048 ||
+	    (void *)(eth + 1) > data_end)
+		return VIPXDP_R_pass_malformed;
+	l4 = data + l4_off;
+	l4_end = data + end_off;
+	if (OTHER_V6(where)) {
+		p.ip6 = data + ip_off;
+		if ((void *)(p.ip6 + 1) > data_end)
+			return VIPXDP_R_pass_malformed;
+		p.v6 = true;
+		f.family = VIPXDP_AF_INET6;
+		__builtin_memcpy(&f.saddr, &p.ip6->saddr, 16);
+		__builtin_memcpy(&f.daddr, &p.ip6->daddr, 16);
+		if (l4proto == IPPROTO_ICMPV6) {
+			struct icmp6hdr *ih = l4;
+
+			if ((void *)(ih + 1) > data_end)
+				return VIPXDP_R_pass_malformed;
+			p.check = &ih->icmp6_cksum;
+			p.has_csum = true;
+		}
+	} else {
+		p.ip4 = data + ip_off;
+		if ((void *)(p.ip4 + 1) > data_end)
+			return VIPXDP_R_pass_malformed;
+		f.family = VIPXDP_AF_INET;
+		f.saddr.w[0] = p.ip4->saddr;
+		f.daddr.w[0] = p.ip4->daddr;
+	}
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	if (!filt)
+		return VIPXDP_R_pass_no_service;
+	maybe_vip = icmp_filter_hit(filt->vip, &f.daddr);
+	maybe_be = icmp_filter_hit(filt->backend, &f.saddr);
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+
+	/* Only elastic IPs apply; an ICMP error about a translated flow
+	 * follows that flow (icmp.h). */
+	rc = icmp_error(ctx, eth, l4, data_end, l4_end, &p);
+	if (rc >= 0)
+		return rc;
+	if (l4proto == IPPROTO_ICMP) {
+		struct icmphdr *ic = l4;
+
+		if ((void *)(ic + 1) <= data_end) {
+			p.check = &ic->checksum;
+			p.has_csum = true;
+		}
+	}
+	eip = eip_lookup(&f, maybe_vip, maybe_be);
+	if (!eip)
+		return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6 : VIPXDP_R_pass_no_service;
+	if (ttl_expiring(&p))
+		return VIPXDP_R_pass_ttl;
+	sample = cfg ? cfg->talkers_sample : 0;
+	if (eip->dir == VIPXDP_EIP_IN && vip_packet(&f, eip->qos, sample, data_end - data))
+		return VIPXDP_R_drop_qos;
+	eip_apply(&p, eip);
+	return forward(ctx, eth, &p, NULL, ct_epoch());
+}
+
 /* Out of line: the entry point's frame stays small, so that this path's
  * frame (the largest) and the flow cache's fast path (fc_fast()) each have
- * the rest of the 512 bytes. */
-static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
+ * the rest of the 512 bytes. A packet's reason, or VIPXDP_OTHER | where
+ * (vipxdp_other()). */
+static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -191,30 +287,10 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	} else if ((echo = parse_echo(&c, data_end, l4proto, &p, &f))) {
 		/* ICMP echo: the identifier is its port (source NAT, conntrack). */
 	} else {
-		/* Other protocols: only elastic IPs apply; an ICMP error about
-		 * a translated flow follows that flow (icmp.h). */
-		rc = icmp_error(ctx, eth, c.pos, data_end, l4_end, &p);
-		if (rc >= 0)
-			return rc;
-		if (l4proto == IPPROTO_ICMP) {
-			struct icmphdr *ic = c.pos;
-
-			if ((void *)(ic + 1) <= data_end) {
-				p.check = &ic->checksum;
-				p.has_csum = true;
-			}
-		}
-		eip = eip_lookup(&f, maybe_vip, maybe_be);
-		if (!eip)
-			return l4proto == IPPROTO_ICMPV6 ? VIPXDP_R_pass_icmp6
-							 : VIPXDP_R_pass_no_service;
-		if (ttl_expiring(&p))
-			return VIPXDP_R_pass_ttl;
-		sample = cfg ? cfg->talkers_sample : 0;
-		if (eip->dir == VIPXDP_EIP_IN && vip_packet(&f, eip->qos, sample, bytes))
-			return VIPXDP_R_drop_qos;
-		eip_apply(&p, eip);
-		return forward(ctx, eth, &p, NULL, ct_epoch());
+		/* Other protocols: out of line (vipxdp_other()). */
+		return VIPXDP_OTHER | (__u64)p.v6 | (__u64)l4proto << 8 |
+		       (__u64)((p.v6 ? (void *)p.ip6 : (void *)p.ip4) - data) << 16 |
+		       (__u64)(c.pos - data) << 24 | (__u64)(l4_end - data) << 40;
 	}
 	if (!echo) {
 		f.sport = *p.sport;
@@ -262,10 +338,10 @@ static __noinline int vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				return rc;
 			}
 		}
-		ct = bpf_map_lookup_elem(&vipxdp_ct, &f);
+		ct = ct_get(&f);
 		/* The expiry test inline: most hits are live, and skip the call. */
 		if (ct && ct_expired(ct, now, cfg) && ct_stale(&f, ct, now, cfg)) {
-			bpf_map_delete_elem(&vipxdp_ct, &f);
+			ct_del(&f);
 			ct = NULL;
 		}
 		if (ct) {

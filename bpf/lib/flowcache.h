@@ -9,7 +9,7 @@
  * UDP without SYN, FIN or RST, TTL above 1, and an entry: then a
  * multiply-shift hash, the entry's address in this CPU's table and a
  * 16-byte compare (IPv6: 40) replace the service and conntrack hash lookups
- * (jhash over 40 bytes and a bucket walk each), and the packet gets exactly
+ * (a jhash and a bucket walk each), and the packet gets exactly
  * what the whole path would do to it and is counted the same way (service,
  * backend, verdict, sampled talkers). Anything else returns -1 and takes the
  * whole path, which fills the cache after a conntrack hit that it forwarded;
@@ -229,9 +229,11 @@ static __always_inline bool fc_syn_forget(__u32 gen)
 	return !ctl || ctl->syn_forget == gen + 1;
 }
 
-/* Forget flow f on this CPU (its TCP state is about to change). Out of
- * line, as the fills below: the whole path's stack frame is full. */
-static __noinline void fc_forget(const struct vipxdp_flow *f)
+/* Forget flow f on this CPU (its TCP state is about to change); 0. Out of
+ * line, as the fills below: the whole path's stack frame is full. Global
+ * functions, all three: the verifier checks each once, not once for each
+ * of the whole path's ways to it (they return an int for that). */
+__noinline int fc_forget(const struct vipxdp_flow *f)
 {
 	struct vipxdp_fc_table *t = fc_table();
 	struct vipxdp_fc_ctl *ctl;
@@ -240,17 +242,18 @@ static __noinline void fc_forget(const struct vipxdp_flow *f)
 	__u32 zero = 0;
 
 	if (!f || !t)
-		return;
+		return 0;
 	/* A CPU that has left the cache alone for an entry's life holds no
 	 * good entry (nothing is filled while it skips): the set's cache
 	 * lines need not be read. */
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	if (ctl && ctl->skip && fc_now() - t->skip_jif >= VIPXDP_FC_TTL_JIFFIES)
-		return;
+		return 0;
 	fc_key_of(&k, f);
 	e = fc_entry(t, &k);
 	if (e)
 		e->family = 0;
+	return 0;
 }
 
 /* One rewrite of an entry, address from -> to and port fport -> tport:
@@ -395,13 +398,13 @@ static __always_inline bool fc_state_ok(__u8 st, bool syn_ok)
 /* Fill the cache from conntrack entry ct after forwarding a packet of its
  * key's direction (lb_known), with the next hop cached in ct->nh[0], good
  * with next-hop token tok. */
-static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
-				  __u32 tok, __u32 gen)
+__noinline int fc_fill_ct(const struct vipxdp_flow *f, const struct vipxdp_ct *ct, __u32 tok,
+			  __u32 gen)
 {
 	__u8 flags = 0;
 
 	if (!f || !ct || ct->qos || !fc_state_ok(ct->state, false))
-		return;
+		return 0;
 	if (ct->flags & VIPXDP_CT_F_DNAT)
 		flags |= VIPXDP_FC_F_DNAT;
 	if (ct->flags & VIPXDP_CT_F_SNAT)
@@ -419,18 +422,20 @@ static __noinline void fc_fill_ct(const struct vipxdp_flow *f, const struct vipx
 		(ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT | VIPXDP_CT_F_REPLY)) ==
 				VIPXDP_CT_F_DNAT &&
 			f->proto == IPPROTO_TCP && ct->gen != gen);
+	return 0;
 }
 
 /* Fill the cache for a backend's reply f to the one-entry DNAT flow of
  * entry ct, keyed fk (both_search()), with the next hop in ct->nh[1]: the
  * source becomes the address and port the flow was addressed to. */
-static __noinline void fc_fill_reply(const struct vipxdp_flow *f, const struct vipxdp_flow *fk,
-				     const struct vipxdp_ct *ct, __u32 tok, __u32 gen)
+__noinline int fc_fill_reply(const struct vipxdp_flow *f, const struct vipxdp_flow *fk,
+			     const struct vipxdp_ct *ct, __u32 tok, __u32 gen)
 {
 	if (!f || !fk || !ct || !fc_state_ok(ct->state, true))
-		return;
+		return 0;
 	fc_fill(f, VIPXDP_FC_F_SNAT | VIPXDP_FC_F_COUNT | VIPXDP_FC_F_REPLY, NULL, 0, &fk->daddr,
 		fk->dport, ct->svc_id, ct->backend_id, &ct->nh[1], tok, gen, false);
+	return 0;
 }
 
 /* A sampled packet to a VIP: its flow (what the sampler counts) into

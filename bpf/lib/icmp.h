@@ -290,7 +290,7 @@ static __always_inline int icmp_error(struct xdp_md *ctx, struct ethhdr *eth, vo
 		return -1;
 
 	now = ct_epoch();
-	ct = bpf_map_lookup_elem(&vipxdp_ct, &k);
+	ct = ct_get(&k);
 	if (ct && !ct_stale(&k, ct, now, cfg)) {
 		flags = ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT);
 		to_d = &ct->daddr;

@@ -85,6 +85,53 @@ pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn
 	return be;
 }
 
+/*
+ * An IPv6 flow's conntrack key (vipxdp_ct_key6()). A global function,
+ * verified once: the digest is long, and IPv4 keys are made inline.
+ */
+__noinline int ct_key6(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
+{
+	if (!f || !k)
+		return 0;
+	vipxdp_ct_key6(f, k);
+	return 0;
+}
+
+static __always_inline void ct_key(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
+{
+	if (f->family == VIPXDP_AF_INET)
+		vipxdp_ct_key4(f, k);
+	else
+		ct_key6(f, k);
+}
+
+/* Is IPv6 entry ct flow f's (vipxdp_ct_owns())? Global, as ct_key6(). */
+__noinline int ct_owns6(const struct vipxdp_ct *ct, const struct vipxdp_flow *f)
+{
+	return ct && f && vipxdp_ct_owns(ct, f);
+}
+
+/* Flow f's conntrack entry, or NULL. */
+static __always_inline struct vipxdp_ct *ct_get(const struct vipxdp_flow *f)
+{
+	struct vipxdp_ct_key k;
+	struct vipxdp_ct *ct;
+
+	ct_key(f, &k);
+	ct = bpf_map_lookup_elem(&vipxdp_ct, &k);
+	if (ct && f->family != VIPXDP_AF_INET && !ct_owns6(ct, f))
+		return NULL;
+	return ct;
+}
+
+static __always_inline void ct_del(const struct vipxdp_flow *f)
+{
+	struct vipxdp_ct_key k;
+
+	ct_key(f, &k);
+	bpf_map_delete_elem(&vipxdp_ct, &k);
+}
+
 /* The coarse-clock epoch: conntrack ages and the next-hop cache use it. */
 static __always_inline __u32 ct_epoch(void)
 {
@@ -112,6 +159,47 @@ static __always_inline bool ct_expired(const struct vipxdp_ct *ct, __u32 now,
 		return false;
 	to = cfg->ct_timeout[st];
 	return to && now - ct->last_seen > to;
+}
+
+/*
+ * Record an IPv6 flow's entry ct under key k, with the flow's addresses in
+ * it; 0 or -1. Not over a live entry of other addresses that has the same
+ * key (a digest collision, which only an attacker could find): the new
+ * flow's packet is dropped instead (drop_error). A global function,
+ * verified once.
+ */
+__noinline int ct_put6(const struct vipxdp_flow *f, const struct vipxdp_ct_key *k,
+		       struct vipxdp_ct *ct)
+{
+	const struct vipxdp_ct *old;
+	const struct vipxdp_cfg *cfg;
+	__u32 zero = 0;
+
+	if (!f || !k || !ct)
+		return -1;
+	old = bpf_map_lookup_elem(&vipxdp_ct, k);
+	if (old && !vipxdp_ct_owns(old, f)) {
+		cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+		if (!ct_expired(old, ct->last_seen, cfg))
+			return -1;
+	}
+	ct->ksaddr = f->saddr;
+	ct->kdaddr = f->daddr;
+	return bpf_map_update_elem(&vipxdp_ct, k, ct, BPF_ANY) ? -1 : 0;
+}
+
+/* Record flow f's entry ct (BPF_ANY); 0 or -1. IPv4 entries keep ct's
+ * ksaddr and kdaddr, zero in the scratch space entries are built in. */
+static __always_inline int ct_put(const struct vipxdp_flow *f, struct vipxdp_ct *ct)
+{
+	struct vipxdp_ct_key k;
+
+	if (f->family != VIPXDP_AF_INET) {
+		ct_key6(f, &k);
+		return ct_put6(f, &k, ct);
+	}
+	vipxdp_ct_key4(f, &k);
+	return bpf_map_update_elem(&vipxdp_ct, &k, ct, BPF_ANY) ? -1 : 0;
 }
 
 /*
@@ -152,7 +240,7 @@ __noinline int ct_stale(const struct vipxdp_flow *f, const struct vipxdp_ct *ct,
 	if (!peer)
 		return 1;
 	ct_peer_key(f, ct, peer);
-	pc = bpf_map_lookup_elem(&vipxdp_ct, peer);
+	pc = ct_get(peer);
 	return !pc || ct_expired(pc, now, cfg);
 }
 
@@ -184,7 +272,7 @@ static __always_inline struct vipxdp_ct *ct_scratch(__u32 slot)
  * full NAT, source NAT) records its flows here. An F_BOTH entry (DNAT, its
  * backend's endpoint in vipxdp_rev) is the flow's only one.
  */
-static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct vipxdp_ct *fwd,
+static __always_inline int ct_commit(const struct vipxdp_flow *f, struct vipxdp_ct *fwd,
 				     const struct vipxdp_flow *rk)
 {
 	struct vipxdp_ct *rev;
@@ -192,7 +280,7 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct v
 	__u32 zero = 0;
 
 	if (fwd->flags & VIPXDP_CT_F_BOTH)
-		return bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY) ? -1 : 0;
+		return ct_put(f, fwd) ? -1 : 0;
 	/* The reply entry and its key are built in scratch space: the
 	 * program's stack is full. */
 	rev = ct_scratch(1);
@@ -220,8 +308,7 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, const struct v
 		ct_peer_key(f, fwd, k);
 		rk = k;
 	}
-	if (bpf_map_update_elem(&vipxdp_ct, rk, rev, BPF_ANY) ||
-	    bpf_map_update_elem(&vipxdp_ct, f, fwd, BPF_ANY))
+	if (ct_put(rk, rev) || ct_put(f, fwd))
 		return -1;
 	return 0;
 }
@@ -331,7 +418,7 @@ static __always_inline struct vipxdp_ct *both_search(const struct vipxdp_flow *k
 			continue;
 		fk->daddr = rev->vip[i].addr;
 		fk->dport = rev->vip[i].port;
-		ct = bpf_map_lookup_elem(&vipxdp_ct, fk);
+		ct = ct_get(fk);
 		if (ct && (ct->flags & VIPXDP_CT_F_BOTH) && ct->dport == k->sport &&
 		    addr_eq(&ct->daddr, &k->saddr))
 			return ct_expired(ct, now, cfg) ? NULL : ct;
@@ -361,7 +448,7 @@ static __always_inline struct vipxdp_ct *ct_both(struct vipxdp_flow **key)
 	__u32 one = 1;
 
 	*key = bpf_map_lookup_elem(&vipxdp_scratch, &one);
-	return *key ? bpf_map_lookup_elem(&vipxdp_ct, *key) : NULL;
+	return *key ? ct_get(*key) : NULL;
 }
 
 static __always_inline bool flow_eq(const struct vipxdp_flow *a, const struct vipxdp_flow *b)
@@ -382,33 +469,40 @@ static __always_inline bool flow_eq(const struct vipxdp_flow *a, const struct vi
  * CPUs; a port held by a flow whose conntrack entry is gone or expired is
  * taken over. prefer (network order, 0 = none) is tried first: the port a
  * retransmitted SYN of the same flow already holds. Returns 0 with
- * rk->dport set, or -1 when every candidate is in use.
+ * rk->dport set, or -1 when every candidate is in use. A global function,
+ * verified once: its tries are many.
  */
-static __always_inline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp_flow *owner,
-				     __u16 prefer, __u32 hash, __u32 now,
-				     const struct vipxdp_cfg *cfg)
+__noinline int nat_claim(struct vipxdp_flow *rk, const struct vipxdp_flow *owner, __u32 prefer,
+			 __u32 hash, __u32 now)
 {
 	const __u32 span = VIPXDP_NAT_PORT_MAX - VIPXDP_NAT_PORT_MIN + 1;
-	struct vipxdp_nat_owner own = { .owner = *owner };
+	/* The value, a struct vipxdp_nat_owner, is the owner's flow. */
+	const void *own = owner;
 	struct vipxdp_nat_owner *cur;
+	const struct vipxdp_cfg *cfg;
 	struct vipxdp_ct *oc;
+	__u32 zero = 0;
 
+	_Static_assert(sizeof(struct vipxdp_nat_owner) == sizeof(*owner), "nat owner layout");
+	if (!rk || !owner)
+		return -1;
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	for (int i = 0; i < VIPXDP_NAT_TRIES; i++) {
 		if (i == 0 && prefer)
 			rk->dport = prefer;
 		else
 			rk->dport = bpf_htons(VIPXDP_NAT_PORT_MIN + (hash + i * 7919u) % span);
-		if (!bpf_map_update_elem(&vipxdp_nat, rk, &own, BPF_NOEXIST))
+		if (!bpf_map_update_elem(&vipxdp_nat, rk, own, BPF_NOEXIST))
 			return 0;
 		cur = bpf_map_lookup_elem(&vipxdp_nat, rk);
 		if (!cur)
 			continue;
 		if (flow_eq(&cur->owner, owner))
 			return 0;
-		oc = bpf_map_lookup_elem(&vipxdp_ct, &cur->owner);
+		oc = ct_get(&cur->owner);
 		if (oc && !ct_stale(&cur->owner, oc, now, cfg))
 			continue;
-		if (!bpf_map_update_elem(&vipxdp_nat, rk, &own, BPF_EXIST))
+		if (!bpf_map_update_elem(&vipxdp_nat, rk, own, BPF_EXIST))
 			return 0;
 	}
 	return -1;
@@ -431,7 +525,7 @@ static __always_inline int ct_prepare_fullnat(const struct vipxdp_flow *f,
 	const struct vipxdp_ct *old;
 	__u16 prefer = 0;
 
-	old = bpf_map_lookup_elem(&vipxdp_ct, f);
+	old = ct_get(f);
 	if (old && (old->flags & VIPXDP_CT_F_SNAT))
 		prefer = old->sport;
 	fwd = ct_scratch(0);
@@ -442,7 +536,7 @@ static __always_inline int ct_prepare_fullnat(const struct vipxdp_flow *f,
 	fwd->saddr = svc->snat;
 	fwd->flags = VIPXDP_CT_F_DNAT | VIPXDP_CT_F_SNAT;
 	ct_peer_key(f, fwd, rk); /* its dport is the port to claim */
-	if (nat_claim(rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now, cfg))
+	if (nat_claim(rk, f, prefer, vipxdp_hash_5tuple(f, 0x6e617470), now))
 		return VIPXDP_R_drop_nat_ports;
 	fwd->sport = rk->dport;
 	fwd->qos = svc->qos;
@@ -496,7 +590,7 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
 	fwd->saddr = rule->vip;
 	fwd->flags = VIPXDP_CT_F_SNAT;
 	ct_peer_key(f, fwd, &rk); /* its dport is the port to claim */
-	if (nat_claim(&rk, f, 0, vipxdp_hash_5tuple(f, 0x736e6174), now, cfg))
+	if (nat_claim(&rk, f, 0, vipxdp_hash_5tuple(f, 0x736e6174), now))
 		return VIPXDP_R_drop_nat_ports;
 	fwd->sport = rk.dport;
 	ct_init(fwd, f->proto, VIPXDP_SVC_NONE, 0, now);

@@ -78,17 +78,19 @@ struct {
 } vipxdp_maglev SEC(".maps");
 
 /*
- * Connection tracking, both directions of every flow. Each CPU keeps its own
- * LRU list (BPF_F_NO_COMMON_LRU): a new flow takes a free entry of, or evicts
- * the oldest entry of, the CPU that sees its first packet, without the
- * global lock of a common list. So each CPU holds max_entries / number of
- * possible CPUs of the table; lookups find entries of every CPU.
+ * Connection tracking, both directions of every flow, under 16-byte keys
+ * (struct vipxdp_ct_key; lb.h's ct_get(), ct_put() and ct_del() make them).
+ * Each CPU keeps its own LRU list (BPF_F_NO_COMMON_LRU): a new flow takes a
+ * free entry of, or evicts the oldest entry of, the CPU that sees its first
+ * packet, without the global lock of a common list. So each CPU holds
+ * max_entries / number of possible CPUs of the table; lookups find entries
+ * of every CPU.
  */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, VIPXDP_CT_DEFAULT_SIZE);
 	__uint(map_flags, BPF_F_NO_COMMON_LRU);
-	__type(key, struct vipxdp_flow);
+	__type(key, struct vipxdp_ct_key);
 	__type(value, struct vipxdp_ct);
 } vipxdp_ct SEC(".maps");
 

@@ -30,6 +30,7 @@
 #include "pkt_env.h"
 #include "dataplane.h"
 #include "vipxdp_hash.h"
+#include "routewatch.h"
 #include "vipxdp.skel.h"
 
 #define MAC_LOCAL_BE "02:00:00:00:00:50" /* backend on the client link */
@@ -41,6 +42,9 @@
 #define VIP4_SRCHASH "198.18.0.103"
 #define VIP4_NOARP "198.18.0.104"
 #define VIP6 "2001:db8:100::1"
+/* vipxdp_ct_key6() of CLIENT6 port 40200 -> VIP6 port 80 (test_ct_keys). */
+#define CT6_DIGEST_A 2601332919u
+#define CT6_DIGEST_B 2831287762u
 #define TABLE_SIZE 65537
 #define SEED 0x5eed1234u
 
@@ -336,7 +340,7 @@ static bool fc_ct_get(const struct pkt_desc *d, struct vipxdp_ct *ct)
 	struct vipxdp_flow f;
 
 	fc_flow(d, &f);
-	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
+	return !vipxdp_ct_get(&dp, &f, ct);
 }
 
 static bool fc_ct_exists(const struct pkt_desc *d)
@@ -351,7 +355,7 @@ static void fc_ct_delete(const struct pkt_desc *d)
 	struct vipxdp_flow f;
 
 	fc_flow(d, &f);
-	bpf_map_delete_elem(dp.ct_fd, &f);
+	vipxdp_ct_del(&dp, &f);
 }
 
 /* Frame d as backend bmac sends it to the load balancer's backend link. */
@@ -797,6 +801,135 @@ static bool test_ipv6_tcp_udp(void)
 	return ok;
 }
 
+/* A flow of the test's addresses, TCP. */
+static struct vipxdp_flow tcp_flow(const char *src, __u16 sport, const char *dst, __u16 dport)
+{
+	struct vipxdp_flow f = {};
+
+	pkt_env_addr(src, &f.family, &f.saddr);
+	pkt_env_addr(dst, &f.family, &f.daddr);
+	f.sport = htons(sport);
+	f.dport = htons(dport);
+	f.proto = IPPROTO_TCP;
+	return f;
+}
+
+/*
+ * The conntrack table's 16-byte keys: an IPv4 flow's key is the flow (the
+ * exact bytes); an IPv6 flow's holds a digest of its addresses (a fixed
+ * function: entries outlive programs, so a change must show here) and its
+ * entry the addresses. An IPv6 entry of other addresses under a flow's key
+ * (a digest collision) is not the flow's: the flow's packets do not use it,
+ * and do not take its key while it is alive; once it has expired they do.
+ */
+static bool test_ct_keys(void)
+{
+	struct pkt_desc d = tcp4(CLIENT4, 40100, VIP4, 80, PKT_SYN);
+	struct vipxdp_flow f = tcp_flow(CLIENT4, 40100, VIP4, 80);
+	struct vipxdp_ct_key k = {}, k6;
+	struct vipxdp_cfg cfg0, cfg;
+	struct vipxdp_ct ct, fake;
+	struct vipxdp_addr other;
+	__u8 in[2048], want[2048], bmac[6];
+	struct run r;
+	bool ok = true;
+	int be, len, wlen;
+
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= ASSERT_EQ(run_prog(in, len, if_in, &r), 0, "IPv4 SYN run");
+	ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "IPv4 SYN forwarded");
+	/* The key by hand: saddr, daddr, sport, dport, proto, family, pad. */
+	k.a = f.saddr.w[0];
+	k.b = f.daddr.w[0];
+	k.sport = htons(40100);
+	k.dport = htons(80);
+	k.proto = IPPROTO_TCP;
+	k.family = VIPXDP_AF_INET;
+	ok &= ASSERT_OK(bpf_map_lookup_elem(dp.ct_fd, &k, &ct), "IPv4 entry under its flow's bytes");
+	ok &= ASSERT_TRUE(!memcmp(&ct.ksaddr, &(struct vipxdp_addr){}, sizeof(ct.ksaddr)) &&
+				  !memcmp(&ct.kdaddr, &(struct vipxdp_addr){}, sizeof(ct.kdaddr)),
+			  "IPv4 entry: no addresses in the value");
+
+	/* The digest, pinned: 2001:db8:1::1 port 40200 -> 2001:db8:100::1 port 80. */
+	f = tcp_flow(CLIENT6, 40200, VIP6, 80);
+	vipxdp_ct_key_of(&f, &k6);
+	ok &= ASSERT_EQ(k6.a, CT6_DIGEST_A, "IPv6 key: digest word a");
+	ok &= ASSERT_EQ(k6.b, CT6_DIGEST_B, "IPv6 key: digest word b");
+	ok &= ASSERT_TRUE(k6.sport == htons(40200) && k6.dport == htons(80) &&
+				  k6.proto == IPPROTO_TCP && k6.family == VIPXDP_AF_INET6 &&
+				  !k6.pad[0] && !k6.pad[1],
+			  "IPv6 key: ports, protocol, family");
+	d = tcp6(CLIENT6, 40200, VIP6, 80, PKT_SYN);
+	len = pkt_build(&d, in, sizeof(in));
+	ok &= ASSERT_EQ(run_prog(in, len, if_in, &r), 0, "IPv6 SYN run");
+	ok &= ASSERT_EQ(r.retval, XDP_REDIRECT, "IPv6 SYN forwarded");
+	ok &= ASSERT_OK(bpf_map_lookup_elem(dp.ct_fd, &k6, &ct), "IPv6 entry under its key");
+	ok &= ASSERT_TRUE(!memcmp(&ct.ksaddr, &f.saddr, 16) && !memcmp(&ct.kdaddr, &f.daddr, 16),
+			  "IPv6 entry holds the flow's addresses");
+	/* A walk of the table (`vipxdp conntrack list`) gives both flows
+	 * back whole. */
+	{
+		struct vipxdp_flow want4 = tcp_flow(CLIENT4, 40100, VIP4, 80), got;
+		struct vipxdp_ct_iter it = {};
+		int seen4 = 0, seen6 = 0;
+
+		while (vipxdp_ct_next(&dp, &it, &got, NULL)) {
+			seen4 += !memcmp(&got, &want4, sizeof(got));
+			seen6 += !memcmp(&got, &f, sizeof(got));
+		}
+		ok &= ASSERT_TRUE(seen4 == 1 && seen6 == 1, "the walk gives each flow once, whole");
+	}
+
+	/* A live entry of other addresses under the key of a new flow. */
+	f = tcp_flow(CLIENT6, 40201, VIP6, 80);
+	vipxdp_ct_key_of(&f, &k6);
+	pkt_env_addr("2001:db8:1::dead", &f.family, &other);
+	fake = ct;
+	fake.ksaddr = other;
+	fake.state = VIPXDP_CT_EST;
+	fake.last_seen = vipxdp_epoch_now();
+	ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &k6, &fake, BPF_ANY), "colliding entry");
+	ok &= ASSERT_TRUE(vipxdp_ct_get(&dp, &f, &ct) && errno == ENOENT,
+			  "the control plane's lookup does not take it for the flow's");
+	/* Its SYN and a packet without an entry: dropped (drop_error; what
+	 * they were rewritten to before does not leave). */
+	for (int i = 0; i < 2; i++) {
+		struct vipxdp_counter before = reason_total(VIPXDP_R_drop_error);
+
+		d = tcp6(CLIENT6, 40201, VIP6, 80, i ? PKT_ACK : PKT_SYN);
+		len = pkt_build(&d, in, sizeof(in));
+		ok &= ASSERT_EQ(run_prog(in, len, if_in, &r), 0, "colliding flow run");
+		ok &= ASSERT_EQ(r.retval, XDP_DROP, "colliding flow dropped");
+		ok &= ASSERT_EQ(reason_total(VIPXDP_R_drop_error).packets - before.packets, 1,
+				"drop_error");
+	}
+	ok &= ASSERT_OK(bpf_map_lookup_elem(dp.ct_fd, &k6, &ct), "colliding entry kept");
+	ok &= ASSERT_TRUE(!memcmp(&ct.ksaddr, &other, 16), "colliding entry unchanged");
+
+	/* Expired (idle beyond tcp_established's timeout), it gives way. */
+	if (!ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	cfg = cfg0;
+	cfg.ct_timeout[VIPXDP_CT_EST] = 5;
+	if (!ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "set cfg"))
+		return false;
+	fake.last_seen = vipxdp_epoch_now() - 6;
+	ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &k6, &fake, BPF_ANY), "expired entry");
+	d = tcp6(CLIENT6, 40201, VIP6, 80, PKT_SYN);
+	be = predict(&d, true);
+	if (!ASSERT_GE(be, 0, "prediction"))
+		goto out;
+	pkt_mac(be_mac[be], bmac);
+	len = pkt_build(&d, in, sizeof(in));
+	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
+	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= ASSERT_OK(vipxdp_ct_get(&dp, &f, &ct), "the flow's own entry now");
+	ok &= ASSERT_TRUE(!memcmp(&ct.ksaddr, &f.saddr, 16), "its addresses");
+out:
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "cfg restored");
+	return ok;
+}
+
 /* 802.1Q and 802.1ad+802.1Q tagged TCP to a VIP: translated, tags kept. */
 static bool test_vlan_tcp(void)
 {
@@ -1003,7 +1136,7 @@ static bool test_previous_generation(void)
 			f.sport = htons(d.sport);
 			f.dport = htons(80);
 			f.proto = IPPROTO_TCP;
-			bpf_map_delete_elem(dp.ct_fd, &f);
+			vipxdp_ct_del(&dp, &f);
 		}
 		len = pkt_build(&d, in, sizeof(in));
 		if (run_prog(in, len, if_in, &r) || !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
@@ -1123,27 +1256,17 @@ static bool test_drain_and_down(void)
 static bool ct_get(const char *src, __u16 sport, const char *dst, __u16 dport,
 		   struct vipxdp_ct *ct)
 {
-	struct vipxdp_flow f = {};
+	struct vipxdp_flow f = tcp_flow(src, sport, dst, dport);
 
-	pkt_env_addr(src, &f.family, &f.saddr);
-	pkt_env_addr(dst, &f.family, &f.daddr);
-	f.sport = htons(sport);
-	f.dport = htons(dport);
-	f.proto = IPPROTO_TCP;
-	return !bpf_map_lookup_elem(dp.ct_fd, &f, ct);
+	return !vipxdp_ct_get(&dp, &f, ct);
 }
 
 static bool ct_put(const char *src, __u16 sport, const char *dst, __u16 dport,
 		   const struct vipxdp_ct *ct)
 {
-	struct vipxdp_flow f = {};
+	struct vipxdp_flow f = tcp_flow(src, sport, dst, dport);
 
-	pkt_env_addr(src, &f.family, &f.saddr);
-	pkt_env_addr(dst, &f.family, &f.daddr);
-	f.sport = htons(sport);
-	f.dport = htons(dport);
-	f.proto = IPPROTO_TCP;
-	return !bpf_map_update_elem(dp.ct_fd, &f, ct, BPF_EXIST);
+	return !vipxdp_ct_put(&dp, &f, ct, BPF_EXIST);
 }
 
 /*
@@ -2611,8 +2734,8 @@ static bool test_fullnat(void)
 	/* The entries back, for the tests that follow. */
 	fc_flow(&d, &kf);
 	fc_flow(&rep, &kr);
-	ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &kf, &ctf, BPF_ANY) ||
-				bpf_map_update_elem(dp.ct_fd, &kr, &ctr, BPF_ANY),
+	ok &= ASSERT_OK(vipxdp_ct_put(&dp, &kf, &ctf, BPF_ANY) ||
+				vipxdp_ct_put(&dp, &kr, &ctr, BPF_ANY),
 			"entries restored");
 	return ok;
 }
@@ -2639,7 +2762,7 @@ static bool hold_port(__u16 port, __u16 owner_port, bool stale, __u32 now)
 	if (stale)
 		ct.last_seen = now - 100000;
 	return !bpf_map_update_elem(dp.nat_fd, &rk, &own, BPF_ANY) &&
-	       !bpf_map_update_elem(dp.ct_fd, &own.owner, &ct, BPF_ANY);
+	       !vipxdp_ct_put(&dp, &own.owner, &ct, BPF_ANY);
 }
 
 /*
@@ -3833,7 +3956,7 @@ static bool test_icmp_one_way_flow(void)
 	k.proto = IPPROTO_UDP;
 	/* The backend never answered: the flow has its one (client -> VIP)
 	 * entry, no entry of the error's direction. */
-	ok &= ASSERT_TRUE(bpf_map_lookup_elem(dp.ct_fd, &k, &ct) && errno == ENOENT,
+	ok &= ASSERT_TRUE(vipxdp_ct_get(&dp, &k, &ct) && errno == ENOENT,
 			  "no reply entry");
 	q = d;
 	snprintf(q.daddr, sizeof(q.daddr), "%s", be4[be]);
@@ -4349,6 +4472,7 @@ static void run_cases(void)
 		test_tcp4_ack_without_conntrack);
 	tap_run("lb4: UDP with checksum and UDP checksum 0", test_udp4);
 	tap_run("lb6: TCP SYN/ACK, reply and UDP over IPv6", test_ipv6_tcp_udp);
+	tap_run("conntrack keys: IPv4 bytes, IPv6 digest, collisions", test_ct_keys);
 	tap_run("lb: 802.1Q and QinQ tagged TCP translated, tags kept", test_vlan_tcp);
 	tap_run("forward: egress = ingress gives XDP_TX", test_forward_tx);
 	tap_run("forward: unresolved neighbour passes the translated packet", test_forward_no_neigh);
