@@ -100,6 +100,19 @@ VIPXDP_HASH_INLINE __u32 vipxdp_flow_hash(const struct vipxdp_flow *f, __u32 svc
  * other's entry: see struct vipxdp_ct_key.) */
 #define VIPXDP_CT_DIGEST_SEED 0x63743664u
 
+/* A conntrack key of words a and b and flow f's ports, protocol, family. */
+VIPXDP_HASH_INLINE void vipxdp_ct_key_set(struct vipxdp_ct_key *k, __u32 a, __u32 b,
+					  const struct vipxdp_flow *f)
+{
+	k->a = a;
+	k->b = b;
+	k->sport = f->sport;
+	k->dport = f->dport;
+	k->proto = f->proto;
+	k->family = f->family;
+	k->pad[0] = k->pad[1] = 0;
+}
+
 /* An IPv6 flow's conntrack key: its two addresses, eight words, digested
  * into two (lookup3's two final words), then its ports and protocol. */
 VIPXDP_HASH_INLINE void vipxdp_ct_key6(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
@@ -118,25 +131,13 @@ VIPXDP_HASH_INLINE void vipxdp_ct_key6(const struct vipxdp_flow *f, struct vipxd
 	a += f->daddr.w[2];
 	b += f->daddr.w[3];
 	VIPXDP_JHASH_FINAL(a, b, c);
-	k->a = c;
-	k->b = b;
-	k->sport = f->sport;
-	k->dport = f->dport;
-	k->proto = f->proto;
-	k->family = f->family;
-	k->pad[0] = k->pad[1] = 0;
+	vipxdp_ct_key_set(k, c, b, f);
 }
 
 /* An IPv4 flow's conntrack key: the flow itself. */
 VIPXDP_HASH_INLINE void vipxdp_ct_key4(const struct vipxdp_flow *f, struct vipxdp_ct_key *k)
 {
-	k->a = f->saddr.w[0];
-	k->b = f->daddr.w[0];
-	k->sport = f->sport;
-	k->dport = f->dport;
-	k->proto = f->proto;
-	k->family = f->family;
-	k->pad[0] = k->pad[1] = 0;
+	vipxdp_ct_key_set(k, f->saddr.w[0], f->daddr.w[0], f);
 }
 
 /* A flow's conntrack key (struct vipxdp_ct_key). */
