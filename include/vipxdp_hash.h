@@ -63,11 +63,13 @@ VIPXDP_HASH_INLINE __u32 vipxdp_hash_addr(const struct vipxdp_addr *a, __u32 see
 	return z;
 }
 
-/* Hash of the 5-tuple: source and destination address, both ports, protocol. */
-VIPXDP_HASH_INLINE __u32 vipxdp_hash_5tuple(const struct vipxdp_flow *f, __u32 seed)
+/* lookup3's first two rounds over a flow's addresses (words 0-5 of the
+ * eight), from the state in *a, *b, *c; words 6 and 7 are left to the
+ * caller, with what else it hashes. */
+VIPXDP_HASH_INLINE void vipxdp_jhash_addrs(const struct vipxdp_flow *f, __u32 *pa, __u32 *pb,
+					   __u32 *pc)
 {
-	__u32 a = VIPXDP_JHASH_INIT + (10 << 2) + seed;
-	__u32 b = a, c = a;
+	__u32 a = *pa, b = *pb, c = *pc;
 
 	a += f->saddr.w[0];
 	b += f->saddr.w[1];
@@ -77,6 +79,18 @@ VIPXDP_HASH_INLINE __u32 vipxdp_hash_5tuple(const struct vipxdp_flow *f, __u32 s
 	b += f->daddr.w[0];
 	c += f->daddr.w[1];
 	VIPXDP_JHASH_MIX(a, b, c);
+	*pa = a;
+	*pb = b;
+	*pc = c;
+}
+
+/* Hash of the 5-tuple: source and destination address, both ports, protocol. */
+VIPXDP_HASH_INLINE __u32 vipxdp_hash_5tuple(const struct vipxdp_flow *f, __u32 seed)
+{
+	__u32 a = VIPXDP_JHASH_INIT + (10 << 2) + seed;
+	__u32 b = a, c = a;
+
+	vipxdp_jhash_addrs(f, &a, &b, &c);
 	a += f->daddr.w[2];
 	b += f->daddr.w[3];
 	c += ((__u32)f->sport << 16) | f->dport;
@@ -120,14 +134,7 @@ VIPXDP_HASH_INLINE void vipxdp_ct_key6(const struct vipxdp_flow *f, struct vipxd
 	__u32 a = VIPXDP_JHASH_INIT + (8 << 2) + VIPXDP_CT_DIGEST_SEED;
 	__u32 b = a, c = a;
 
-	a += f->saddr.w[0];
-	b += f->saddr.w[1];
-	c += f->saddr.w[2];
-	VIPXDP_JHASH_MIX(a, b, c);
-	a += f->saddr.w[3];
-	b += f->daddr.w[0];
-	c += f->daddr.w[1];
-	VIPXDP_JHASH_MIX(a, b, c);
+	vipxdp_jhash_addrs(f, &a, &b, &c);
 	a += f->daddr.w[2];
 	b += f->daddr.w[3];
 	VIPXDP_JHASH_FINAL(a, b, c);

@@ -9,9 +9,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
 
 #include "../lib/tap.h"
 #include "maglev.h"
+#include "vipxdp_hash.h"
 
 #define M_DEFAULT 65537u
 
@@ -489,6 +491,40 @@ static bool test_golden(void)
 	return ASSERT_EQ(sum, golden, "golden checksum");
 }
 
+/*
+ * The flow hashes are pinned too: a flow's slot in the table must be the
+ * same on every node, whatever vipxdp version it runs (the 5-tuple hash
+ * and the source-address hash, seed 0x5eed, for an IPv4 and an IPv6 TCP
+ * flow), and so must the IPv6 conntrack key's digest, which entries in
+ * pinned maps outlive programs with.
+ */
+static bool test_flow_hash_golden(void)
+{
+	struct vipxdp_flow f4 = {}, f6 = {};
+	struct vipxdp_ct_key k;
+	bool ok = true;
+
+	inet_pton(AF_INET, "198.18.0.10", &f4.saddr);
+	inet_pton(AF_INET, "198.18.0.100", &f4.daddr);
+	inet_pton(AF_INET6, "2001:db8:1::10", &f6.saddr);
+	inet_pton(AF_INET6, "2001:db8:100::1", &f6.daddr);
+	f4.sport = f6.sport = htons(40000);
+	f4.dport = f6.dport = htons(80);
+	f4.proto = f6.proto = 6;
+	f4.family = VIPXDP_AF_INET;
+	f6.family = VIPXDP_AF_INET6;
+	ok &= ASSERT_EQ(vipxdp_flow_hash(&f4, 0, 0x5eed), 0x0465f2fdu, "IPv4 5-tuple hash");
+	ok &= ASSERT_EQ(vipxdp_flow_hash(&f6, 0, 0x5eed), 0x4c05047cu, "IPv6 5-tuple hash");
+	ok &= ASSERT_EQ(vipxdp_flow_hash(&f4, VIPXDP_SVC_F_HASH_SRC, 0x5eed), 0xdb924417u,
+			"IPv4 source hash");
+	ok &= ASSERT_EQ(vipxdp_flow_hash(&f6, VIPXDP_SVC_F_HASH_SRC, 0x5eed), 0x7fc34227u,
+			"IPv6 source hash");
+	vipxdp_ct_key_of(&f6, &k);
+	ok &= ASSERT_EQ(k.a, 2601332919u, "IPv6 conntrack digest, word a");
+	ok &= ASSERT_EQ(k.b, 2831287762u, "IPv6 conntrack digest, word b");
+	return ok;
+}
+
 int main(void)
 {
 	tap_run("maglev: 100 equal IPv4 backends own 655 or 656 of 65537 slots",
@@ -505,5 +541,7 @@ int main(void)
 		test_bad_input);
 	tap_run("maglev: golden checksum of a fixed table (cross-version agreement)",
 		test_golden);
+	tap_run("hash: golden flow hashes and IPv6 conntrack digest (cross-version agreement)",
+		test_flow_hash_golden);
 	return tap_done();
 }
