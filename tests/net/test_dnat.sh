@@ -135,6 +135,13 @@ test_http_ipv6_ndp() {
 	body=$(vx_in "$NS_CLIENT" 10 curl -g -s --max-time 5 "$URL6")
 	echo "response: $body"
 	assert_match "$body" '^be[1-3]$' "HTTP through $URL6"
+	# Its conntrack entry, listed with the flow's addresses whole (an IPv6
+	# flow's key holds only a digest of them) and the answering backend.
+	cli 0 -j conntrack list
+	jq_check "$OUT" "[.flows[] | select((.source | startswith(\"[$VX_CLIENT6]:\")) and
+		.destination == \"[$VX_VIP6]:80\" and
+		.new_destination == \"[2001:db8:2:${body#be}::1]:8080\")] | length == 1" \
+		"conntrack list: the IPv6 flow, its addresses and backend"
 	mac=$(ip -n "$NS_CLIENT" -6 -j neigh show "$VX_VIP6" dev "$VX_PEER_IF" | jq -r '.[0].lladdr // empty')
 	lbmac=$(vx_mac "$NS_LB" "$VX_LB_CLIENT_IF")
 	ip -n "$NS_CLIENT" -6 neigh show "$VX_VIP6"
