@@ -319,8 +319,8 @@ enum vipxdp_ct_state {
 
 /*
  * vipxdp_ct: flow (struct vipxdp_ct_key) -> translation. A flow has two
- * entries, one per direction,
- * each saying what to write into the packet, except a DNAT flow whose
+ * entries, one per direction, each saying what to write into the packet,
+ * except a DNAT flow whose
  * backend endpoint vipxdp_rev knows: its one entry (F_BOTH, keyed client ->
  * VIP) serves both directions. Times are coarse-clock epochs
  * (bpf_ktime_get_coarse_ns() >> 30, about 1.07 s). An entry idle for longer
