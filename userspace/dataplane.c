@@ -2072,7 +2072,8 @@ int vipxdp_ct_del(const struct vipxdp_dp *dp, const struct vipxdp_flow *f)
 	return bpf_map_delete_elem(dp->ct_fd, &k);
 }
 
-void vipxdp_ct_flow(const struct vipxdp_ct_key *k, const struct vipxdp_ct *ct,
+/* The flow of a conntrack key and its entry. */
+static void ct_flow(const struct vipxdp_ct_key *k, const struct vipxdp_ct *ct,
 		    struct vipxdp_flow *f)
 {
 	memset(f, 0, sizeof(*f));
@@ -2102,7 +2103,7 @@ bool vipxdp_ct_next(const struct vipxdp_dp *dp, struct vipxdp_ct_iter *it, struc
 		it->prev = next;
 		if (bpf_map_lookup_elem(dp->ct_fd, &next, ct))
 			continue;
-		vipxdp_ct_flow(&next, ct, f);
+		ct_flow(&next, ct, f);
 		return true;
 	}
 	return false;

@@ -285,10 +285,6 @@ int vipxdp_ct_put(const struct vipxdp_dp *dp, const struct vipxdp_flow *f,
 		  const struct vipxdp_ct *ct, __u64 flags);
 int vipxdp_ct_del(const struct vipxdp_dp *dp, const struct vipxdp_flow *f);
 
-/* The flow of a conntrack key and its entry. */
-void vipxdp_ct_flow(const struct vipxdp_ct_key *k, const struct vipxdp_ct *ct,
-		    struct vipxdp_flow *f);
-
 /* A walk over the table: zero it, then vipxdp_ct_next() until false. */
 struct vipxdp_ct_iter {
 	bool started;
