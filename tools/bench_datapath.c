@@ -480,7 +480,7 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(double *v, int n)
+static double median(const double *v, int n)
 {
 	double tmp[MAX_RUNS];
 
@@ -553,16 +553,20 @@ static double mem_chase_ns(size_t bytes)
 }
 
 /* Data-path figure: median, min and max of the paired differences. */
+/* Median, min and max of v[0..n), n >= 1. */
+static void med_range(const double *v, int n, double *med, double *lo, double *hi)
+{
+	*med = median(v, n);
+	*lo = *hi = v[0];
+	for (int i = 1; i < n; i++) {
+		*lo = v[i] < *lo ? v[i] : *lo;
+		*hi = v[i] > *hi ? v[i] : *hi;
+	}
+}
+
 static void spread(double *diff, int n, struct result *r)
 {
-	r->dp = median(diff, n);
-	r->dp_min = r->dp_max = diff[0];
-	for (int i = 1; i < n; i++) {
-		if (diff[i] < r->dp_min)
-			r->dp_min = diff[i];
-		if (diff[i] > r->dp_max)
-			r->dp_max = diff[i];
-	}
+	med_range(diff, n, &r->dp, &r->dp_min, &r->dp_max);
 }
 
 static long pick_iters(double ns_per_iter)
@@ -1546,7 +1550,9 @@ static void usage(FILE *f)
 		   "  --katran FILE  also measure Katran's balancer object (tools/bench_katran.sh\n"
 		   "                builds it) in cases 2, 3, 4 and 6, side by side\n"
 		   "  --repeat N    N passes over the cases (up to %d), everything loaded afresh\n"
-		   "                for each, then the median and range of each figure\n"
+		   "                for each, then the median and range of each figure, and\n"
+		   "                each pass's speed (case 3's wrapper run alone): the targets\n"
+		   "                again over the passes at the usual speed when some were not\n"
 		   "  -v            print every run\n", CT_LARGE, MAX_REPEAT);
 }
 
@@ -1815,7 +1821,7 @@ static void repeat_usual_speed(void)
 		const struct result *res = find(targets[t].num);
 		int i, n = 0, met = 0;
 
-		if (!res || !nu)
+		if (!res)
 			continue;
 		i = (int)(res - results);
 		for (int r = 0; r < reps.n; r++) {
@@ -1824,12 +1830,7 @@ static void repeat_usual_speed(void)
 			v[n++] = reps.dp[r][i];
 			met += reps.dp[r][i] <= targets[t].max;
 		}
-		med = median(v, n);
-		lo = hi = v[0];
-		for (int k = 1; k < n; k++) {
-			lo = v[k] < lo ? v[k] : lo;
-			hi = v[k] > hi ? v[k] : hi;
-		}
+		med_range(v, n, &med, &lo, &hi);
 		printf("  %-30s %8.0f %9.1f  (%.1f..%.1f)  %d of %d\n", targets[t].name, targets[t].max,
 		       med, lo, hi, met, n);
 	}
@@ -1843,12 +1844,7 @@ static void repeat_stats(double (*rows)[sizeof(results) / sizeof(results[0])], i
 
 	for (int r = 0; r < reps.n; r++)
 		v[r] = rows[r][i];
-	*med = median(v, reps.n);
-	*lo = *hi = v[0];
-	for (int r = 1; r < reps.n; r++) {
-		*lo = v[r] < *lo ? v[r] : *lo;
-		*hi = v[r] > *hi ? v[r] : *hi;
-	}
+	med_range(v, reps.n, med, lo, hi);
 }
 
 /* What the repeats give together: per case and target, the median of the
@@ -1877,16 +1873,8 @@ static void repeat_summary(void)
 		printf("\n");
 	}
 	if (reps.mem[0] >= 0) {
-		double v[MAX_REPEAT];
-
-		for (int r = 0; r < reps.n; r++)
-			v[r] = reps.mem[r];
-		lo = hi = v[0];
-		for (int r = 1; r < reps.n; r++) {
-			lo = v[r] < lo ? v[r] : lo;
-			hi = v[r] > hi ? v[r] : hi;
-		}
-		printf("memory reference (case 4): %.1f ns (%.1f..%.1f)\n", median(v, reps.n), lo, hi);
+		med_range(reps.mem, reps.n, &med, &lo, &hi);
+		printf("memory reference (case 4): %.1f ns (%.1f..%.1f)\n", med, lo, hi);
 	}
 	printf("\n%-32s %8s %9s %17s  %s\n", "target (issue)", "max ns", "median", "(min..max)",
 	       "repeats meeting it");
