@@ -801,16 +801,13 @@ static bool test_ipv6_tcp_udp(void)
 	return ok;
 }
 
-/* A flow of the test's addresses, TCP. */
+/* A flow of the test's addresses, TCP (the family follows the addresses). */
 static struct vipxdp_flow tcp_flow(const char *src, __u16 sport, const char *dst, __u16 dport)
 {
-	struct vipxdp_flow f = {};
+	struct pkt_desc d = tcp4(src, sport, dst, dport, 0);
+	struct vipxdp_flow f;
 
-	pkt_env_addr(src, &f.family, &f.saddr);
-	pkt_env_addr(dst, &f.family, &f.daddr);
-	f.sport = htons(sport);
-	f.dport = htons(dport);
-	f.proto = IPPROTO_TCP;
+	fc_flow(&d, &f);
 	return f;
 }
 
@@ -850,7 +847,7 @@ static bool test_ct_keys(void)
 				  !memcmp(&ct.kdaddr, &(struct vipxdp_addr){}, sizeof(ct.kdaddr)),
 			  "IPv4 entry: no addresses in the value");
 
-	/* The digest, pinned: 2001:db8:1::1 port 40200 -> 2001:db8:100::1 port 80. */
+	/* The digest, pinned (as in test_maglev): CLIENT6 port 40200 -> VIP6 port 80. */
 	f = tcp_flow(CLIENT6, 40200, VIP6, 80);
 	vipxdp_ct_key_of(&f, &k6);
 	ok &= ASSERT_EQ(k6.a, CT6_DIGEST_A, "IPv6 key: digest word a");
@@ -1128,16 +1125,7 @@ static bool test_previous_generation(void)
 
 		/* Remove conntrack of the SYN sent above, as on a node that
 		 * never saw the flow. */
-		{
-			struct vipxdp_flow f = {};
-
-			pkt_env_addr(d.saddr, &f.family, &f.saddr);
-			pkt_env_addr(d.daddr, &f.family, &f.daddr);
-			f.sport = htons(d.sport);
-			f.dport = htons(80);
-			f.proto = IPPROTO_TCP;
-			vipxdp_ct_del(&dp, &f);
-		}
+		fc_ct_delete(&d);
 		len = pkt_build(&d, in, sizeof(in));
 		if (run_prog(in, len, if_in, &r) || !pkt_parse(r.out, r.out_len, &pi, NULL, 0))
 			return false;
