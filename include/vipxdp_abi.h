@@ -111,7 +111,6 @@ struct vipxdp_svc {
 };
 _Static_assert(sizeof(struct vipxdp_svc) == 40, "vipxdp_svc size");
 
-
 /* vipxdp_eip: elastic IPs (stateless 1:1 NAT, every protocol and port).
  * Two entries per elastic IP: VIP -> private (inbound: destination
  * rewritten) and private -> VIP (outbound: source rewritten). */
@@ -155,7 +154,8 @@ enum vipxdp_backend_flags {
 	 * is in more DNAT services than vipxdp_rev has slots for. */
 	VIPXDP_BE_F_REPLY_CT = 1u << 2,
 };
-#define VIPXDP_BE_USABLE(flags) (((flags) & (VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN)) == VIPXDP_BE_F_ACTIVE)
+#define VIPXDP_BE_USABLE(flags)                                                                    \
+	(((flags) & (VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN)) == VIPXDP_BE_F_ACTIVE)
 
 struct vipxdp_backend {
 	struct vipxdp_addr addr;
@@ -391,12 +391,12 @@ _Static_assert(__builtin_offsetof(struct vipxdp_ct, nh) + sizeof(struct vipxdp_n
 #define VIPXDP_FC_ENTRIES (VIPXDP_FC_SETS * VIPXDP_FC_WAYS)
 
 enum vipxdp_fc_flags {
-	VIPXDP_FC_F_DNAT = 1u << 0,  /* rewrite the destination to daddr:dport */
-	VIPXDP_FC_F_SNAT = 1u << 1,  /* rewrite the source to saddr:sport */
+	VIPXDP_FC_F_DNAT = 1u << 0, /* rewrite the destination to daddr:dport */
+	VIPXDP_FC_F_SNAT = 1u << 1, /* rewrite the source to saddr:sport */
 	VIPXDP_FC_F_COUNT = 1u << 2, /* count under svc_id and backend_id */
 	VIPXDP_FC_F_REPLY = 1u << 3, /* ... as a reply */
-	VIPXDP_FC_F_VIP = 1u << 4,   /* a packet to a VIP: the fill gives the entry the talker
-					sampler's setting (vipxdp_fc.talk), which hits read */
+	VIPXDP_FC_F_VIP = 1u << 4, /* a packet to a VIP: the fill gives the entry the talker
+				      sampler's setting (vipxdp_fc.talk), which hits read */
 };
 
 /*
@@ -425,12 +425,12 @@ enum vipxdp_fc_flags {
 
 struct vipxdp_fc_ctl {
 	__u32 lookups; /* in this window */
-	__u32 misses;  /* in this window (a hit only counts a lookup) */
+	__u32 misses; /* in this window (a hit only counts a lookup) */
 	__u32 skip; /* packets left to take the whole path without the cache */
 	__u32 bypasses; /* windows that started a skip, since load */
-	__u32 rng;	/* the fast path's top-talker sampler: xorshift state */
+	__u32 rng; /* the fast path's top-talker sampler: xorshift state */
 	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */
-	__u8 talk_code;	 /* the setting talk_left was drawn for (vipxdp_fc.talk) */
+	__u8 talk_code; /* the setting talk_left was drawn for (vipxdp_fc.talk) */
 	/* Set by the control plane while settings.flow_cache is false, on
 	 * every CPU: packets then go straight to the whole path, without
 	 * probing the cache (which holds nothing good then). The data path
@@ -473,7 +473,7 @@ struct vipxdp_fc {
 	__u8 dmac[6];
 	__u8 smac[6];
 	__u8 flags; /* enum vipxdp_fc_flags */
-	__u8 talk;  /* F_VIP: the top-talker sampler's talkers_sample, as log2 + 1; 0 = off */
+	__u8 talk; /* F_VIP: the top-talker sampler's talkers_sample, as log2 + 1; 0 = off */
 	__u16 ip_diff; /* IPv4: the rewrite's and TTL's change to the header checksum */
 	/* line 1: IPv6 only */
 	__be32 saddr[3]; /* key: words 1..3 */
@@ -570,6 +570,7 @@ _Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size")
  * index enum and the named fields of struct vipxdp_stats, so
  * `bpftool map dump name vipxdp_stats` reads as a table.
  */
+/* clang-format off */
 #define VIPXDP_REASONS(X)                                                     \
 	X(pass_not_ip)      /* not ARP/IPv4/IPv6: not ours */                  \
 	X(pass_no_service)  /* IP packet matching no service and no flow */    \
@@ -591,6 +592,7 @@ _Static_assert(sizeof(struct vipxdp_health_rec) == 72, "vipxdp_health_rec size")
 	X(drop_nat_ports)   /* NAT: no free source port (exhaustion) */        \
 	X(drop_qos)         /* to a VIP over its rate limit (qos) */           \
 	X(drop_error)       /* internal error (map update, adjust_tail) */
+/* clang-format on */
 
 #define VIPXDP_REASON_ENUM(name) VIPXDP_R_##name,
 enum vipxdp_reason { VIPXDP_REASONS(VIPXDP_REASON_ENUM) VIPXDP_R_MAX };
@@ -607,13 +609,15 @@ struct vipxdp_stats {
 	VIPXDP_REASONS(VIPXDP_REASON_FIELD)
 };
 #undef VIPXDP_REASON_FIELD
-_Static_assert(sizeof(struct vipxdp_stats) ==
-		       VIPXDP_R_MAX * sizeof(struct vipxdp_counter),
+_Static_assert(sizeof(struct vipxdp_stats) == VIPXDP_R_MAX * sizeof(struct vipxdp_counter),
 	       "vipxdp_stats must be an array of counters in enum order");
 
 /* Reason names for userspace display, in enum order. */
 #define VIPXDP_REASON_NAME(name) #name,
-#define VIPXDP_REASON_NAMES { VIPXDP_REASONS(VIPXDP_REASON_NAME) }
+#define VIPXDP_REASON_NAMES                                                                        \
+	{                                                                                          \
+		VIPXDP_REASONS(VIPXDP_REASON_NAME)                                                 \
+	}
 
 /* vipxdp_svc_st / vipxdp_be_st: per-CPU arrays indexed by service id and by
  * backend id. "packets/bytes" count client -> VIP packets (frame bytes as

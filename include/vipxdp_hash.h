@@ -27,6 +27,8 @@ VIPXDP_HASH_INLINE __u32 vipxdp_rol32(__u32 w, unsigned int s)
 	return (w << s) | (w >> (32 - s));
 }
 
+/* lookup3's rounds, three steps a line as in its source. */
+/* clang-format off */
 #define VIPXDP_JHASH_MIX(a, b, c)                                             \
 	do {                                                                  \
 		a -= c; a ^= vipxdp_rol32(c, 4); c += b;                      \
@@ -47,6 +49,7 @@ VIPXDP_HASH_INLINE __u32 vipxdp_rol32(__u32 w, unsigned int s)
 		b ^= a; b -= vipxdp_rol32(a, 14);                             \
 		c ^= b; c -= vipxdp_rol32(b, 24);                             \
 	} while (0)
+/* clang-format on */
 
 /* Hash of a 16-byte address: the source-IP-only (persistence) hash. */
 VIPXDP_HASH_INLINE __u32 vipxdp_hash_addr(const struct vipxdp_addr *a, __u32 seed)
@@ -101,8 +104,7 @@ VIPXDP_HASH_INLINE __u32 vipxdp_hash_5tuple(const struct vipxdp_flow *f, __u32 s
 }
 
 /* The flow hash a service uses for a flow. */
-VIPXDP_HASH_INLINE __u32 vipxdp_flow_hash(const struct vipxdp_flow *f, __u32 svc_flags,
-					  __u32 seed)
+VIPXDP_HASH_INLINE __u32 vipxdp_flow_hash(const struct vipxdp_flow *f, __u32 svc_flags, __u32 seed)
 {
 	if (svc_flags & VIPXDP_SVC_F_HASH_SRC)
 		return vipxdp_hash_addr(&f->saddr, seed);

@@ -24,10 +24,10 @@
 #include "vipxdp_abi.h"
 
 /* Buffer sizes for the formatters, terminating NUL included. */
-#define VIPXDP_ADDR_STRLEN     46			    /* INET6_ADDRSTRLEN */
-#define VIPXDP_ENDPOINT_STRLEN (VIPXDP_ADDR_STRLEN + 8)	    /* "[" "]:" 65535 */
-#define VIPXDP_SVC_STRLEN      (VIPXDP_ENDPOINT_STRLEN + 4) /* "/tcp" */
-#define VIPXDP_CIDR_STRLEN     (VIPXDP_ADDR_STRLEN + 4)	    /* "/128" */
+#define VIPXDP_ADDR_STRLEN 46 /* INET6_ADDRSTRLEN */
+#define VIPXDP_ENDPOINT_STRLEN (VIPXDP_ADDR_STRLEN + 8) /* "[" "]:" 65535 */
+#define VIPXDP_SVC_STRLEN (VIPXDP_ENDPOINT_STRLEN + 4) /* "/tcp" */
+#define VIPXDP_CIDR_STRLEN (VIPXDP_ADDR_STRLEN + 4) /* "/128" */
 
 /* An address and a port: "198.18.0.1:80" or "[2001:db8::1]:80". */
 struct vipxdp_endpoint {

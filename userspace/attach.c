@@ -135,7 +135,8 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 	/* Maps pinned already are reused by fd (libbpf's own reuse compares
 	 * map flags, and the kernel adds BPF_F_RDONLY_PROG to devmaps); the
 	 * others are created and pinned by libbpf at load. */
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		int fd;
 
 		if (bpf_map__is_internal(map))
@@ -159,21 +160,23 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 			     info.value_size != bpf_map__value_size(map))) {
 				close(fd);
 				rc = -EINVAL;
-				snprintf(err, errlen,
-					 "pinned map %s has another layout (made by another vipxdp version: "
-					 "key %u B, value %u B; this one needs %u B, %u B); its state cannot be "
-					 "carried over: unload every interface (which removes the pins), then "
-					 "load and apply again",
-					 p, info.key_size, info.value_size, bpf_map__key_size(map),
-					 bpf_map__value_size(map));
+				snprintf(
+					err, errlen,
+					"pinned map %s has another layout (made by another vipxdp version: "
+					"key %u B, value %u B; this one needs %u B, %u B); its state cannot be "
+					"carried over: unload every interface (which removes the pins), then "
+					"load and apply again",
+					p, info.key_size, info.value_size, bpf_map__key_size(map),
+					bpf_map__value_size(map));
 				goto fail;
 			}
 			rc = bpf_map__reuse_fd(map, fd);
 			close(fd);
 			if (rc) {
-				snprintf(err, errlen,
-					 "pinned map %s does not fit this vipxdp (%s); unload every interface first",
-					 p, strerror(-rc));
+				snprintf(
+					err, errlen,
+					"pinned map %s does not fit this vipxdp (%s); unload every interface first",
+					p, strerror(-rc));
 				goto fail;
 			}
 			continue;
@@ -186,14 +189,16 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 	}
 	rc = vipxdp_bpf__load(skel);
 	if (rc) {
-		snprintf(err, errlen,
-			 "loading the BPF program: %s (run with LIBBPF_DEBUG=1 for the verifier log; "
-			 "if the pins in %s were made by another vipxdp version, unload every "
-			 "interface and load again)",
-			 strerror(-rc), pin_dir);
+		snprintf(
+			err, errlen,
+			"loading the BPF program: %s (run with LIBBPF_DEBUG=1 for the verifier log; "
+			"if the pins in %s were made by another vipxdp version, unload every "
+			"interface and load again)",
+			strerror(-rc), pin_dir);
 		goto fail;
 	}
-	bpf_object__for_each_map(map, skel->obj) {
+	bpf_object__for_each_map(map, skel->obj)
+	{
 		if (!bpf_map__is_internal(map) && bpf_map__pin_path(map))
 			chmod(bpf_map__pin_path(map), 0600);
 	}

@@ -51,11 +51,11 @@ void cli_warn(struct cli *c, const char *fmt, ...) __attribute__((format(printf,
  */
 #define CLI_OPT_BPFFS 0x1000
 #define CLI_OPT_HELP 'h'
-#define CLI_COMMON_LONGOPTS                                                  \
-	{ "json", no_argument, NULL, 'j' }, { "bpffs", required_argument, NULL, CLI_OPT_BPFFS }, \
-	{ "help", no_argument, NULL, 'h' },                                      \
-	{                                                                        \
-		NULL, 0, NULL, 0                                                 \
+#define CLI_COMMON_LONGOPTS                                                                        \
+	{ "json", no_argument, NULL, 'j' }, { "bpffs", required_argument, NULL, CLI_OPT_BPFFS },   \
+		{ "help", no_argument, NULL, 'h' },                                                \
+	{                                                                                          \
+		NULL, 0, NULL, 0                                                                   \
 	}
 #define CLI_COMMON_SHORTOPTS "jh" /* commands prefix their own with ":" */
 
@@ -78,10 +78,8 @@ int cli_pin_dir(struct cli *c, bool create);
 int cli_open_dp(struct cli *c, struct vipxdp_dp *dp);
 
 /* Typed argument parsers that name the bad value on failure. */
-int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
-		  __u64 *out);
-int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max,
-		  __u32 *out);
+int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max, __u64 *out);
+int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max, __u32 *out);
 
 /* Conversions between map keys/values and the control plane's types. */
 struct vipxdp_svc_id;

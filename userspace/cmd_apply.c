@@ -109,15 +109,15 @@ static void *grow(void *arr, size_t n, size_t sz)
 	return realloc(arr, (n + 1) * sz);
 }
 
-#define PUSH(arr, n, val)                                                    \
-	do {                                                                 \
-		void *_t = grow((arr), (n), sizeof(*(arr)));                 \
-		if (!_t) {                                                   \
-			err = -ENOMEM;                                       \
-			goto out;                                            \
-		}                                                            \
-		(arr) = _t;                                                  \
-		(arr)[(n)++] = (val);                                        \
+#define PUSH(arr, n, val)                                                                          \
+	do {                                                                                       \
+		void *_t = grow((arr), (n), sizeof(*(arr)));                                       \
+		if (!_t) {                                                                         \
+			err = -ENOMEM;                                                             \
+			goto out;                                                                  \
+		}                                                                                  \
+		(arr) = _t;                                                                        \
+		(arr)[(n)++] = (val);                                                              \
 	} while (0)
 
 static __u32 svc_flags(const struct vipxdp_policy_service *ps)
@@ -343,7 +343,8 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 			PUSH(p->vips, p->nvips, vp);
 	}
 	for (k = 0; k < nvips; k++) {
-		struct vip_plan vp = { .family = vips[k].key.family, .addr = vips[k].key.addr,
+		struct vip_plan vp = { .family = vips[k].key.family,
+				       .addr = vips[k].key.addr,
 				       .ch = CH_REMOVE };
 
 		if (!vipxdp_policy_find_vip(pol, vp.family, &vp.addr))
@@ -419,8 +420,10 @@ static int make_plan(struct vipxdp_dp *dp, const struct vipxdp_policy *pol, cons
 				continue;
 			pv = vipxdp_policy_find_vip(pol, key.family, &key.addr);
 			if (!pv) {
-				struct eip_plan ep = { .family = key.family, .vip = key.addr,
-						       .priv = e.to, .ch = CH_REMOVE };
+				struct eip_plan ep = { .family = key.family,
+						       .vip = key.addr,
+						       .priv = e.to,
+						       .ch = CH_REMOVE };
 
 				PUSH(p->eips, p->neips, ep);
 			}
@@ -443,7 +446,9 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		json_obj_open(&c->jw);
 		json_kbool(&c->jw, "dry_run", dry);
 		for (int ch = CH_ADD; ch <= CH_REMOVE; ch++) {
-			json_key(&c->jw, ch == CH_ADD ? "added" : ch == CH_CHANGE ? "changed" : "removed");
+			json_key(&c->jw, ch == CH_ADD	   ? "added"
+					 : ch == CH_CHANGE ? "changed"
+							   : "removed");
 			json_arr_open(&c->jw);
 			for (i = 0; i < p->nsvcs; i++) {
 				if ((int)p->svcs[i].ch != ch)
@@ -483,9 +488,9 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 			json_arr_open(&c->jw);
 			for (i = 0; i < p->neips; i++)
 				if ((int)p->eips[i].ch == ch)
-					json_str(&c->jw, vipxdp_addr_str(p->eips[i].family,
-									 &p->eips[i].vip, buf,
-									 sizeof(buf)));
+					json_str(&c->jw,
+						 vipxdp_addr_str(p->eips[i].family, &p->eips[i].vip,
+								 buf, sizeof(buf)));
 			json_arr_close(&c->jw);
 		}
 		json_kbool(&c->jw, "snat_changed", p->snat_changed);
@@ -502,7 +507,8 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		json_kbool(&c->jw, "hash_seed_changed", p->seed_changed);
 		json_kbool(&c->jw, "table_size_changed", p->size_changed);
 		json_kbool(&c->jw, "talkers_sample_changed",
-			   p->talkers_changed && p->cfg_old.talkers_sample != p->cfg_new.talkers_sample);
+			   p->talkers_changed &&
+				   p->cfg_old.talkers_sample != p->cfg_new.talkers_sample);
 		json_kbool(&c->jw, "flow_cache_changed", p->fc_changed);
 		json_obj_close(&c->jw);
 		json_end(&c->jw);
@@ -528,11 +534,15 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		const struct vip_plan *v = &p->vips[i];
 
 		vipxdp_addr_str(v->family, &v->addr, a, sizeof(a));
-		printf("  %c vip %s%s%s%s", v->ch == CH_ADD ? '+' : v->ch == CH_CHANGE ? '~' : '-',
+		printf("  %c vip %s%s%s%s",
+		       v->ch == CH_ADD	    ? '+'
+		       : v->ch == CH_CHANGE ? '~'
+					    : '-',
 		       a, v->pv && v->pv->name ? " (" : "", v->pv && v->pv->name ? v->pv->name : "",
 		       v->pv && v->pv->name ? ")" : "");
 		if (v->pv && v->pv->has_qos)
-			printf(" qos pps %llu bps %llu burst %ums", (unsigned long long)v->pv->qos_pps,
+			printf(" qos pps %llu bps %llu burst %ums",
+			       (unsigned long long)v->pv->qos_pps,
 			       (unsigned long long)v->pv->qos_bps, v->pv->qos_burst_ms);
 		printf("\n");
 	}
@@ -553,7 +563,9 @@ static void print_plan(struct cli *c, const struct plan *p, const char *file, bo
 		const struct eip_plan *e = &p->eips[i];
 
 		printf("  %c elastic ip %s -> %s\n",
-		       e->ch == CH_ADD ? '+' : e->ch == CH_CHANGE ? '~' : '-',
+		       e->ch == CH_ADD	    ? '+'
+		       : e->ch == CH_CHANGE ? '~'
+					    : '-',
 		       vipxdp_addr_str(e->family, &e->vip, a, sizeof(a)),
 		       vipxdp_addr_str(e->family, &e->priv, b, sizeof(b)));
 	}
@@ -592,7 +604,8 @@ static int add_local_exclusions(struct plan *p)
 			continue;
 		}
 		for (k = 0; k < p->nsnat; k++)
-			if (p->snat[k].family == r.family && p->snat[k].prefix_len == r.prefix_len &&
+			if (p->snat[k].family == r.family &&
+			    p->snat[k].prefix_len == r.prefix_len &&
 			    !memcmp(&p->snat[k].src, &r.src, sizeof(r.src)))
 				break;
 		if (k < p->nsnat)
@@ -623,7 +636,8 @@ static bool addr_is_local(__u8 family, const struct vipxdp_addr *addr)
 		if (family == VIPXDP_AF_INET && it->ifa_addr->sa_family == AF_INET)
 			found = !memcmp(&((struct sockaddr_in *)it->ifa_addr)->sin_addr, addr, 4);
 		else if (family == VIPXDP_AF_INET6 && it->ifa_addr->sa_family == AF_INET6)
-			found = !memcmp(&((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr, addr, 16);
+			found = !memcmp(&((struct sockaddr_in6 *)it->ifa_addr)->sin6_addr, addr,
+					16);
 	}
 	freeifaddrs(ifa);
 	return found;
@@ -641,10 +655,11 @@ static void warn_runtime(struct cli *c, const struct vipxdp_policy *pol)
 			if (ps->nat != VIPXDP_NAT_FULLNAT || ps->snat_family != VIPXDP_AF_INET ||
 			    !addr_is_local(ps->snat_family, &ps->snat))
 				continue;
-			cli_warn(c,
-				 "%s: snat_address %s is an address of this host: until a backend's neighbour is resolved, the kernel drops the first packets as martians; route the address to this host instead, or set net.ipv4.conf.all.accept_local=1",
-				 vipxdp_svc_id_str(&ps->id, s, sizeof(s)),
-				 vipxdp_addr_str(ps->snat_family, &ps->snat, a, sizeof(a)));
+			cli_warn(
+				c,
+				"%s: snat_address %s is an address of this host: until a backend's neighbour is resolved, the kernel drops the first packets as martians; route the address to this host instead, or set net.ipv4.conf.all.accept_local=1",
+				vipxdp_svc_id_str(&ps->id, s, sizeof(s)),
+				vipxdp_addr_str(ps->snat_family, &ps->snat, a, sizeof(a)));
 		}
 	}
 }
@@ -671,11 +686,13 @@ static int check_runtime(struct cli *c, const struct vipxdp_policy *pol, struct 
 		return cli_fail(c, EXIT_FAIL, "%s: %zu VIPs, more than the data plane holds (%u)",
 				pol->name, pol->n_vips, VIPXDP_MAX_VIPS);
 	if (nsvc > max_svc)
-		return cli_fail(c, EXIT_FAIL, "%s: %zu services, more than the data plane holds (%u)",
-				pol->name, nsvc, max_svc);
+		return cli_fail(c, EXIT_FAIL,
+				"%s: %zu services, more than the data plane holds (%u)", pol->name,
+				nsvc, max_svc);
 	if (nbe > max_be)
-		return cli_fail(c, EXIT_FAIL, "%s: %zu backends, more than the data plane holds (%u)",
-				pol->name, nbe, max_be);
+		return cli_fail(c, EXIT_FAIL,
+				"%s: %zu backends, more than the data plane holds (%u)", pol->name,
+				nbe, max_be);
 	return 0;
 }
 
@@ -685,8 +702,8 @@ static int check_runtime(struct cli *c, const struct vipxdp_policy *pol, struct 
  * removed service at the end), so the ids in use peak at most at those in
  * use now plus every backend the plan adds.
  */
-static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol,
-			      struct vipxdp_dp *dp, const struct plan *p)
+static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol, struct vipxdp_dp *dp,
+			      const struct plan *p)
 {
 	__u32 max_be = dp ? dp->max_backends : VIPXDP_MAX_BACKENDS;
 	size_t now = 0, add = 0, i;
@@ -700,9 +717,10 @@ static int check_backend_room(struct cli *c, const struct vipxdp_policy *pol,
 		else if (p->svcs[i].ch == CH_CHANGE)
 			add += p->svcs[i].n_add;
 	if (now + add > max_be)
-		return cli_fail(c, EXIT_FAIL,
-				"%s: %zu backends in use and %zu to add: more than the data plane holds (%u) while the change is made; apply in smaller steps",
-				pol->name, now, add, max_be);
+		return cli_fail(
+			c, EXIT_FAIL,
+			"%s: %zu backends in use and %zu to add: more than the data plane holds (%u) while the change is made; apply in smaller steps",
+			pol->name, now, add, max_be);
 	return 0;
 }
 
@@ -857,8 +875,9 @@ static int write_services(struct vipxdp_dp *dp, const struct vipxdp_policy *pol,
 			pthread_mutex_unlock(&tp.mu);
 		}
 		if (rc) {
-			snprintf(err, errlen, "%s:%u:%u: service %s: %s", pol->name, j->ps->loc.line,
-				 j->ps->loc.col, vipxdp_svc_id_str(&j->ps->id, buf, sizeof(buf)),
+			snprintf(err, errlen, "%s:%u:%u: service %s: %s", pol->name,
+				 j->ps->loc.line, j->ps->loc.col,
+				 vipxdp_svc_id_str(&j->ps->id, buf, sizeof(buf)),
 				 rc == -ENOSPC ? "no free slot in the maps" : strerror(-rc));
 			break;
 		}
@@ -1014,7 +1033,8 @@ out:
 		rc = vipxdp_dp_del_service(dp, &spec);
 		if (rc && rc != -ENOENT) {
 			snprintf(err, errlen, "removing service %s: %s",
-				 vipxdp_svc_id_str(&p->svcs[i].id, buf, sizeof(buf)), strerror(-rc));
+				 vipxdp_svc_id_str(&p->svcs[i].id, buf, sizeof(buf)),
+				 strerror(-rc));
 			return rc;
 		}
 	}
@@ -1059,9 +1079,10 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 	if (vipxdp_state_exists(c->pin_dir)) {
 		rc = vipxdp_dp_open_pinned(&dp, c->pin_dir);
 		if (rc == -ENOENT) {
-			rc = cli_fail(c, EXIT_FAIL,
-				      "the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
-				      c->pin_dir);
+			rc = cli_fail(
+				c, EXIT_FAIL,
+				"the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
+				c->pin_dir);
 			goto out;
 		} else if (rc) {
 			rc = cli_fail(c, EXIT_FAIL, "opening pinned maps: %s", strerror(-rc));
@@ -1074,17 +1095,20 @@ int cli_apply(struct cli *c, const char *file, bool dry, bool manage_ifaces,
 			goto out;
 		}
 	} else if (!pol->n_ifaces || !manage_ifaces) {
-		rc = cli_fail(c, EXIT_FAIL,
-			      "vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE -c %s' or list interfaces in the file",
-			      c->pin_dir, file);
+		rc = cli_fail(
+			c, EXIT_FAIL,
+			"vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE -c %s' or list interfaces in the file",
+			c->pin_dir, file);
 		goto out;
 	}
 	if ((rc = check_runtime(c, pol, dpp, manage_ifaces)))
 		goto out;
 	warn_runtime(c, pol);
 	if (dpp && pol->settings.conntrack_size != vipxdp_state_ct_size(c->pin_dir))
-		cli_warn(c, "conntrack_size %u differs from the running %u; it takes effect when every interface is unloaded and loaded again",
-			 pol->settings.conntrack_size, vipxdp_state_ct_size(c->pin_dir));
+		cli_warn(
+			c,
+			"conntrack_size %u differs from the running %u; it takes effect when every interface is unloaded and loaded again",
+			pol->settings.conntrack_size, vipxdp_state_ct_size(c->pin_dir));
 	rc = make_plan(dpp, pol, c->pin_dir, manage_ifaces, &p);
 	if (rc) {
 		rc = cli_fail(c, EXIT_FAIL, "computing the plan: %s", strerror(-rc));

@@ -18,8 +18,8 @@
 #include "addr.h"
 #include "routewatch.h"
 
-static const char *const state_names[VIPXDP_CT_NSTATES] = { "syn", "established", "closing",
-							     "udp", "other" };
+static const char *const state_names[VIPXDP_CT_NSTATES] = { "syn", "established", "closing", "udp",
+							    "other" };
 
 static const char *proto_name(__u8 proto, char *buf, size_t len)
 {
@@ -123,16 +123,20 @@ static int ct_list(struct cli *c, struct vipxdp_dp *dp)
 				nh_json(c, "reply_next_hop", &ct.nh[1], tok);
 			json_obj_close(&c->jw);
 		} else {
-			char via[IF_NAMESIZE + 8] = "", rvia[IF_NAMESIZE + 16] = "", ifn[IF_NAMESIZE];
+			char via[IF_NAMESIZE + 8] = "", rvia[IF_NAMESIZE + 16] = "",
+					       ifn[IF_NAMESIZE];
 
 			/* Next hops the data path uses now, by interface. */
 			if (ct.nh[0].ifindex && ct.nh[0].epoch == tok)
 				snprintf(via, sizeof(via), " via %s", nh_ifname(&ct.nh[0], ifn));
-			if ((ct.flags & VIPXDP_CT_F_BOTH) && ct.nh[1].ifindex && ct.nh[1].epoch == tok)
-				snprintf(rvia, sizeof(rvia), " reply via %s", nh_ifname(&ct.nh[1], ifn));
+			if ((ct.flags & VIPXDP_CT_F_BOTH) && ct.nh[1].ifindex &&
+			    ct.nh[1].epoch == tok)
+				snprintf(rvia, sizeof(rvia), " reply via %s",
+					 nh_ifname(&ct.nh[1], ifn));
 			printf("%-6s %-44s -> %-44s %s%s%s%s %-11s idle %.0fs%s%s%s\n",
 			       proto_name(key.proto, pb, sizeof(pb)), src, dst,
-			       nsrc[0] ? " src=" : "", nsrc, ndst[0] ? " dst=" : "", ndst, state, idle,
+			       nsrc[0] ? " src=" : "", nsrc, ndst[0] ? " dst=" : "", ndst, state,
+			       idle,
 			       ct.flags & VIPXDP_CT_F_REPLY  ? " (reply)"
 			       : ct.flags & VIPXDP_CT_F_BOTH ? " (both directions)"
 							     : "",

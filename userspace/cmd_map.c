@@ -144,14 +144,17 @@ static int map_add(struct cli *c, int argc, char **argv)
 	}
 	if (argc - optind != 2)
 		return cli_fail(c, EXIT_USAGE,
-				"usage: %s map add VIP:PORT/PROTO BACKEND:PORT [--weight N]", c->prog);
+				"usage: %s map add VIP:PORT/PROTO BACKEND:PORT [--weight N]",
+				c->prog);
 	if ((rc = parse_svc_arg(c, argv[optind], &id)) ||
 	    (rc = parse_ep_arg(c, "BACKEND:PORT", argv[optind + 1], &ep)))
 		return rc;
 	if (ep.family != id.ep.family)
-		return cli_fail(c, EXIT_USAGE, "backend %s is %s but the VIP is %s: one service cannot mix address families",
-				argv[optind + 1], vipxdp_family_str(ep.family),
-				vipxdp_family_str(id.ep.family));
+		return cli_fail(
+			c, EXIT_USAGE,
+			"backend %s is %s but the VIP is %s: one service cannot mix address families",
+			argv[optind + 1], vipxdp_family_str(ep.family),
+			vipxdp_family_str(id.ep.family));
 	if ((rc = cli_open_dp(c, &dp)))
 		return rc;
 
@@ -171,9 +174,10 @@ static int map_add(struct cli *c, int argc, char **argv)
 		    !memcmp(&bes[i].addr, &ep.addr, sizeof(ep.addr)))
 			break;
 	if (i == n && exists && (svc.flags & VIPXDP_SVC_F_PORTFWD)) {
-		rc = cli_fail(c, EXIT_FAIL,
-			      "%s is a port forward (one target); change it in the policy's port_forwards",
-			      argv[optind]);
+		rc = cli_fail(
+			c, EXIT_FAIL,
+			"%s is a port forward (one target); change it in the policy's port_forwards",
+			argv[optind]);
 		goto out;
 	}
 	if (i < n) {
@@ -367,7 +371,8 @@ static int map_list(struct cli *c, int argc, char **argv)
 		struct vipxdp_dp_be *bes = NULL;
 		struct vipxdp_svc_id id;
 		char sbuf[VIPXDP_SVC_STRLEN], ebuf[VIPXDP_ENDPOINT_STRLEN];
-		const char *hash = svcs[i].svc.flags & VIPXDP_SVC_F_HASH_SRC ? "source-ip" : "5tuple";
+		const char *hash =
+			svcs[i].svc.flags & VIPXDP_SVC_F_HASH_SRC ? "source-ip" : "5tuple";
 		size_t nb = 0;
 
 		cli_svc_id_of_key(&svcs[i].key, &id);
@@ -440,8 +445,8 @@ static int map_qos(struct cli *c, int argc, char **argv)
 				return rc;
 			break;
 		case 'b':
-			if ((rc = cli_parse_u64(c, "--bps", optarg, VIPXDP_QOS_BPS_MIN, VIPXDP_QOS_BPS_MAX,
-					    &q.bps)))
+			if ((rc = cli_parse_u64(c, "--bps", optarg, VIPXDP_QOS_BPS_MIN,
+						VIPXDP_QOS_BPS_MAX, &q.bps)))
 				return rc;
 			break;
 		case 'B':
@@ -459,9 +464,10 @@ static int map_qos(struct cli *c, int argc, char **argv)
 	if (argc - optind == 2 && !strcmp(argv[optind + 1], "off"))
 		off = true;
 	else if (argc - optind != 1)
-		return cli_fail(c, EXIT_USAGE,
-				"usage: %s map qos VIP [--pps N] [--bps N] [--burst-ms N] | map qos VIP off",
-				c->prog);
+		return cli_fail(
+			c, EXIT_USAGE,
+			"usage: %s map qos VIP [--pps N] [--bps N] [--burst-ms N] | map qos VIP off",
+			c->prog);
 	if (vipxdp_addr_parse(argv[optind], &family, &addr))
 		return cli_fail(c, EXIT_USAGE, "VIP: '%s' is not an IPv4 or IPv6 address",
 				argv[optind]);
@@ -474,7 +480,7 @@ static int map_qos(struct cli *c, int argc, char **argv)
 	rc = vipxdp_dp_set_vip_qos(&dp, family, &addr, off ? NULL : &q);
 	if (rc) {
 		rc = cli_fail(c, EXIT_FAIL, "%s: %s", argv[optind],
-			      rc == -ENOENT ? "not a VIP (see 'vipxdp status')"
+			      rc == -ENOENT   ? "not a VIP (see 'vipxdp status')"
 			      : rc == -ENOSPC ? "no free rate-limit slot"
 					      : strerror(-rc));
 		goto out;
@@ -501,7 +507,9 @@ int cmd_map(struct cli *c, int argc, char **argv)
 	static const struct {
 		const char *name;
 		int (*fn)(struct cli *, int, char **);
-	} subs[] = { { "add", map_add }, { "del", map_del }, { "list", map_list }, { "qos", map_qos } };
+	} subs[] = {
+		{ "add", map_add }, { "del", map_del }, { "list", map_list }, { "qos", map_qos }
+	};
 	static char name[32];
 	int sub = 1;
 	size_t k;
@@ -533,7 +541,8 @@ int cmd_map(struct cli *c, int argc, char **argv)
 			return subs[k].fn(c, argc - sub, argv + sub);
 		}
 	}
-	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del, list or qos", argv[sub]);
+	return cli_fail(c, EXIT_USAGE, "unknown 'map' command '%s': add, del, list or qos",
+			argv[sub]);
 }
 
 int cmd_lookup(struct cli *c, int argc, char **argv)
@@ -561,7 +570,8 @@ int cmd_lookup(struct cli *c, int argc, char **argv)
 	    (rc = parse_ep_arg(c, "CLIENT:PORT", argv[optind + 1], &client)))
 		return rc;
 	if (client.family != id.ep.family)
-		return cli_fail(c, EXIT_USAGE, "client %s and VIP are of different address families",
+		return cli_fail(c, EXIT_USAGE,
+				"client %s and VIP are of different address families",
 				argv[optind + 1]);
 	if ((rc = cli_open_dp(c, &dp)))
 		return rc;
@@ -577,8 +587,7 @@ int cmd_lookup(struct cli *c, int argc, char **argv)
 	f.dport = htons(id.ep.port);
 	f.proto = id.proto;
 	f.family = id.ep.family;
-	if (!vipxdp_ct_get(&dp, &f, &ct) && (ct.flags & VIPXDP_CT_F_DNAT) &&
-	    ct.svc_id == svc.id) {
+	if (!vipxdp_ct_get(&dp, &f, &ct) && (ct.flags & VIPXDP_CT_F_DNAT) && ct.svc_id == svc.id) {
 		memset(&be, 0, sizeof(be));
 		be.addr = ct.daddr;
 		be.port = ct.dport;

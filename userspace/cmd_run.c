@@ -229,8 +229,8 @@ static void flush(struct run *r, __u64 now)
 			continue;
 		err = write_service(r, sv);
 		if (err)
-			logmsg("health: updating %s: %s", vipxdp_svc_id_str(&sv->ps->id, s, sizeof(s)),
-			       strerror(-err));
+			logmsg("health: updating %s: %s",
+			       vipxdp_svc_id_str(&sv->ps->id, s, sizeof(s)), strerror(-err));
 		sv->dirty = false;
 		sv->next_ok_ns = now + (__u64)sv->interval_ms * 1000000;
 	}
@@ -346,7 +346,8 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 				{
 					struct vipxdp_health_rec hr;
 
-					if (!bpf_map_lookup_elem(r->dp.health_fd, &rb->be_id, &hr) &&
+					if (!bpf_map_lookup_elem(r->dp.health_fd, &rb->be_id,
+								 &hr) &&
 					    hr.state == VIPXDP_HREC_DOWN)
 						rb->down = true;
 				}
@@ -360,7 +361,8 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 					rb->down = prev[k].down;
 				}
 				rb->last_ok = !rb->down;
-				if (!pb->health.configured || pb->health.type == VIPXDP_HEALTH_NONE) {
+				if (!pb->health.configured ||
+				    pb->health.type == VIPXDP_HEALTH_NONE) {
 					/* Not probed: no stale record for status. */
 					bpf_map_delete_elem(r->dp.health_fd, &rb->be_id);
 					if (rb->down) {
@@ -372,9 +374,9 @@ static int state_build(struct run *r, const struct run_prev *prev, size_t nprev)
 				t.ep = pb->ep;
 				t.cfg = pb->health;
 				t.user = rb;
-				err = vipxdp_health_add(r->h, &t,
-							rb->down ? VIPXDP_HEALTH_DOWN : VIPXDP_HEALTH_UP,
-							&rb->hid);
+				err = vipxdp_health_add(
+					r->h, &t, rb->down ? VIPXDP_HEALTH_DOWN : VIPXDP_HEALTH_UP,
+					&rb->hid);
 				if (err)
 					return err;
 				health_rec_update(r, rb, false, !rb->down, NULL);
@@ -525,7 +527,8 @@ int cmd_run(struct cli *c, int argc, char **argv)
 		}
 		if (r.rw && (werr = vipxdp_rwatch_run(r.rw)) < 0) {
 			logmsg("route watch off (writing vipxdp_route: %s): next hops are "
-			       "looked up again every second", strerror(-werr));
+			       "looked up again every second",
+			       strerror(-werr));
 			vipxdp_rwatch_free(r.rw);
 			r.rw = NULL;
 		}

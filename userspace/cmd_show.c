@@ -118,8 +118,9 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		       cfg.hash_seed, cfg.table_size, ct_size, cfg.talkers_sample,
 		       cfg.flags & VIPXDP_CFG_F_NO_FC ? "off" : "on",
 		       !rwatch ? "off, next hops looked up every epoch"
-		       : simple ? "on, next hops kept until a change, new flows take their backend's"
-				: "on, next hops kept until a change, new flows look them up",
+		       : simple
+			       ? "on, next hops kept until a change, new flows take their backend's"
+			       : "on, next hops kept until a change, new flows look them up",
 		       rgen);
 	}
 	for (i = 0; i < nvips; i++) {
@@ -130,7 +131,7 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		struct vipxdp_qos_stats qst = {};
 		__u32 qidx = 0;
 		bool has_qos = !vipxdp_dp_get_vip_qos(&dp, vips[i].key.family, &vips[i].key.addr,
-						       &qs, &qidx);
+						      &qs, &qidx);
 
 		if (has_qos)
 			vipxdp_dp_qos_stats(&dp, qidx, &qst);
@@ -162,8 +163,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 		} else {
 			printf("    %s%s%s%s  %s %s%s%s\n", abuf, vips[i].vip.name[0] ? " (" : "",
 			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "",
-			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp", arp ? "on" : "off",
-			       pbuf[0] ? "  elastic ip -> " : "", pbuf);
+			       vips[i].key.family == VIPXDP_AF_INET ? "arp" : "ndp",
+			       arp ? "on" : "off", pbuf[0] ? "  elastic ip -> " : "", pbuf);
 			if (has_qos)
 				printf("        qos pps %s bps %s burst %ums: passed %llu packets, dropped %llu packets (%llu bytes)\n",
 				       qos_limit_str(qs.pps, lp, sizeof(lp)),
@@ -184,13 +185,14 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				json_obj_open(&c->jw);
 				json_kstr(&c->jw, "protocol", vipxdp_proto_str(svcs[s].key.proto));
 				json_ku64(&c->jw, "port", ntohs(svcs[s].key.port));
-				json_kstr(&c->jw, "mode", sv->mode == VIPXDP_MODE_FULLNAT ? "fullnat"
-							  : sv->flags & VIPXDP_SVC_F_PORTFWD ? "port-forward"
-											      : "dnat");
+				json_kstr(&c->jw, "mode",
+					  sv->mode == VIPXDP_MODE_FULLNAT    ? "fullnat"
+					  : sv->flags & VIPXDP_SVC_F_PORTFWD ? "port-forward"
+									     : "dnat");
 				if (sv->mode == VIPXDP_MODE_FULLNAT)
 					json_kstr(&c->jw, "snat_address",
-						  vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
-								  sizeof(abuf)));
+						  vipxdp_addr_str(svcs[s].key.family, &sv->snat,
+								  abuf, sizeof(abuf)));
 				json_kstr(&c->jw, "hash", hash_name(sv->flags));
 				json_ku64(&c->jw, "id", sv->id);
 				json_ku64(&c->jw, "generation", sv->gen);
@@ -200,14 +202,15 @@ int cmd_status(struct cli *c, int argc, char **argv)
 			} else {
 				printf("        %s/%u  %s%s%s  hash %s  generation %u  table %u\n",
 				       vipxdp_proto_str(svcs[s].key.proto), ntohs(svcs[s].key.port),
-				       sv->mode == VIPXDP_MODE_FULLNAT	      ? "fullnat from "
+				       sv->mode == VIPXDP_MODE_FULLNAT	  ? "fullnat from "
 				       : sv->flags & VIPXDP_SVC_F_PORTFWD ? "port-forward"
-									   : "dnat",
+									  : "dnat",
 				       sv->mode == VIPXDP_MODE_FULLNAT
-					       ? vipxdp_addr_str(svcs[s].key.family, &sv->snat, abuf,
-								 sizeof(abuf))
+					       ? vipxdp_addr_str(svcs[s].key.family, &sv->snat,
+								 abuf, sizeof(abuf))
 					       : "",
-				       "", hash_name(sv->flags), sv->gen, sv->table_size[sv->gen & 1]);
+				       "", hash_name(sv->flags), sv->gen,
+				       sv->table_size[sv->gen & 1]);
 			}
 			for (b = 0; b < nb; b++) {
 				struct vipxdp_endpoint ep;
@@ -215,9 +218,10 @@ int cmd_status(struct cli *c, int argc, char **argv)
 				const char *state = cli_be_state(&bes[b].be);
 
 				struct vipxdp_health_rec hr;
-				bool have_hr = !bpf_map_lookup_elem(dp.health_fd, &bes[b].id, &hr) &&
-					       hr.state != VIPXDP_HREC_NONE;
-				const char *health = !have_hr			   ? "unchecked"
+				bool have_hr =
+					!bpf_map_lookup_elem(dp.health_fd, &bes[b].id, &hr) &&
+					hr.state != VIPXDP_HREC_NONE;
+				const char *health = !have_hr			  ? "unchecked"
 						     : hr.state == VIPXDP_HREC_UP ? "up"
 										  : "down";
 
@@ -233,7 +237,8 @@ int cmd_status(struct cli *c, int argc, char **argv)
 					json_kstr(&c->jw, "health", health);
 					if (have_hr) {
 						json_ku64(&c->jw, "health_since", hr.since);
-						json_ku64(&c->jw, "health_transitions", hr.transitions);
+						json_ku64(&c->jw, "health_transitions",
+							  hr.transitions);
 						json_ku64(&c->jw, "last_probe", hr.last_probe);
 						json_kstr(&c->jw, "last_result", hr.last);
 					}
@@ -359,8 +364,8 @@ static int sum_reasons(struct vipxdp_dp *dp, int ncpu, struct vipxdp_counter *ou
 	return err;
 }
 
-static void json_lb(struct json *j, const struct vipxdp_lb_stats *s, const struct vipxdp_lb_stats *prev,
-		    double dt)
+static void json_lb(struct json *j, const struct vipxdp_lb_stats *s,
+		    const struct vipxdp_lb_stats *prev, double dt)
 {
 	json_ku64(j, "packets", s->packets);
 	json_ku64(j, "bytes", s->bytes);
@@ -441,7 +446,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 			json_ku64(&c->jw, "bytes", cur->reasons[r].bytes);
 			if (prev && dt > 0)
 				json_kdouble(&c->jw, "pps",
-					     (cur->reasons[r].packets - prev->reasons[r].packets) / dt);
+					     (cur->reasons[r].packets - prev->reasons[r].packets) /
+						     dt);
 			json_obj_close(&c->jw);
 		}
 		json_obj_close(&c->jw);
@@ -496,7 +502,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 				json_ku64(&c->jw, "dropped_packets", qst.drop_packets);
 				json_ku64(&c->jw, "dropped_bytes", qst.drop_bytes);
 				if (qp && dt > 0) {
-					json_kdouble(&c->jw, "passed_pps", (qst.packets - qp->packets) / dt);
+					json_kdouble(&c->jw, "passed_pps",
+						     (qst.packets - qp->packets) / dt);
 					json_kdouble(&c->jw, "dropped_pps",
 						     (qst.drop_packets - qp->drop_packets) / dt);
 				}
@@ -508,9 +515,9 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 				char sb[VIPXDP_ADDR_STRLEN];
 
 				json_obj_open(&c->jw);
-				json_kstr(&c->jw, "source", vipxdp_addr_str(vips[i].key.family,
-									  &sel[t].key.src, sb,
-									  sizeof(sb)));
+				json_kstr(&c->jw, "source",
+					  vipxdp_addr_str(vips[i].key.family, &sel[t].key.src, sb,
+							  sizeof(sb)));
 				json_ku64(&c->jw, "packets", sel[t].t.packets);
 				json_ku64(&c->jw, "bytes", sel[t].t.bytes);
 				json_obj_close(&c->jw);
@@ -523,7 +530,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "");
 			if (q) {
 				printf("    qos: passed pkts %-12llu bytes %-14llu dropped pkts %-12llu bytes %-14llu",
-				       (unsigned long long)qst.packets, (unsigned long long)qst.bytes,
+				       (unsigned long long)qst.packets,
+				       (unsigned long long)qst.bytes,
 				       (unsigned long long)qst.drop_packets,
 				       (unsigned long long)qst.drop_bytes);
 				if (qp && dt > 0)
@@ -538,7 +546,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 				char sb[VIPXDP_ADDR_STRLEN];
 
 				printf("%s %s %llu pkts %llu bytes", t ? "," : "",
-				       vipxdp_addr_str(vips[i].key.family, &sel[t].key.src, sb, sizeof(sb)),
+				       vipxdp_addr_str(vips[i].key.family, &sel[t].key.src, sb,
+						       sizeof(sb)),
 				       (unsigned long long)sel[t].t.packets,
 				       (unsigned long long)sel[t].t.bytes);
 			}
@@ -565,7 +574,8 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 				json_key(&c->jw, "backends");
 				json_arr_open(&c->jw);
 			} else {
-				snprintf(what, sizeof(what), "%s/%u", vipxdp_proto_str(svcs[s].key.proto),
+				snprintf(what, sizeof(what), "%s/%u",
+					 vipxdp_proto_str(svcs[s].key.proto),
 					 ntohs(svcs[s].key.port));
 				print_lb("    ", what, &st, prev ? &prev->svc[sid] : NULL, dt);
 			}
@@ -586,8 +596,9 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 					json_lb(&c->jw, &st, prev ? &prev->be[bid] : NULL, dt);
 					json_obj_close(&c->jw);
 				} else {
-					print_lb("        ", vipxdp_endpoint_str(&ep, ebuf, sizeof(ebuf)),
-						 &st, prev ? &prev->be[bid] : NULL, dt);
+					print_lb("        ",
+						 vipxdp_endpoint_str(&ep, ebuf, sizeof(ebuf)), &st,
+						 prev ? &prev->be[bid] : NULL, dt);
 				}
 			}
 			free(bes);
@@ -673,7 +684,8 @@ int cmd_stats(struct cli *c, int argc, char **argv)
 		dt = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
 		t0 = t1;
 		if (watch && !c->json)
-			printf("\033[H\033[2J%s every %us (Ctrl-C to stop)\n", "vipxdp stats", watch);
+			printf("\033[H\033[2J%s every %us (Ctrl-C to stop)\n", "vipxdp stats",
+			       watch);
 		rc = stats_once(c, &dp, prev, cur, dt);
 		if (rc) {
 			rc = cli_fail(c, EXIT_FAIL, "reading counters: %s", strerror(-rc));

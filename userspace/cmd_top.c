@@ -22,7 +22,6 @@
 
 #define TOP_N 5
 
-
 static volatile sig_atomic_t top_stop;
 
 static void top_on_signal(int sig)
@@ -117,7 +116,8 @@ size_t cli_talkers_of(const struct talker_row *rows, size_t n, const struct vipx
 	size_t cnt = 0;
 
 	for (size_t r = 0; r < n; r++)
-		if (rows[r].key.family == k->family && !memcmp(&rows[r].key.vip, &k->addr, sizeof(k->addr)))
+		if (rows[r].key.family == k->family &&
+		    !memcmp(&rows[r].key.vip, &k->addr, sizeof(k->addr)))
 			sel[cnt++] = rows[r];
 	qsort(sel, cnt, sizeof(*sel), rank_packets_cmp);
 	return cnt;
@@ -192,12 +192,12 @@ static int top_report(struct cli *c, struct vipxdp_dp *dp, const struct top_opts
 			json_key(&c->jw, "talkers");
 			json_arr_open(&c->jw);
 		} else {
-			printf("\nvip %s%s%s%s  (%zu source%s)\n", a, vips[i].vip.name[0] ? " (" : "",
-			       vips[i].vip.name, vips[i].vip.name[0] ? ")" : "", nsel,
-			       nsel == 1 ? "" : "s");
+			printf("\nvip %s%s%s%s  (%zu source%s)\n", a,
+			       vips[i].vip.name[0] ? " (" : "", vips[i].vip.name,
+			       vips[i].vip.name[0] ? ")" : "", nsel, nsel == 1 ? "" : "s");
 			if (nsel)
-				printf("    %-40s %14s %16s %12s %14s\n", "source", "packets", "bytes",
-				       "pps", "bit/s");
+				printf("    %-40s %14s %16s %12s %14s\n", "source", "packets",
+				       "bytes", "pps", "bit/s");
 		}
 		for (r = 0; r < nsel && r < TOP_N; r++) {
 			const struct talker_row *p = find_row(prev, nprev, &sel[r].key);
@@ -290,8 +290,8 @@ int cmd_top(struct cli *c, int argc, char **argv)
 		return cli_fail(c, EXIT_USAGE, "top takes at most one VIP");
 	if (optind < argc) {
 		if (vipxdp_addr_parse(argv[optind], &o.family, &o.vip))
-			return cli_fail(c, EXIT_USAGE,
-					"top: '%s' is not an IPv4 or IPv6 address", argv[optind]);
+			return cli_fail(c, EXIT_USAGE, "top: '%s' is not an IPv4 or IPv6 address",
+					argv[optind]);
 		o.one_vip = true;
 	}
 	if ((rc = cli_open_dp(c, &dp)))

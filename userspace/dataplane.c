@@ -536,7 +536,8 @@ undo:
 
 			for (__u32 x = 0; x < l->n; x++)
 				if (a.be[l->ids[x]].svc_id == id)
-					__atomic_store_n(&a.be[l->ids[x]].flags, 0, __ATOMIC_RELEASE);
+					__atomic_store_n(&a.be[l->ids[x]].flags, 0,
+							 __ATOMIC_RELEASE);
 			l->n = 0;
 			c->svc_used[id] = 0;
 		}
@@ -742,8 +743,9 @@ static bool be_same(const struct vipxdp_backend *b, const struct vipxdp_be_spec 
 static bool rev_slot_live(struct vipxdp_dp *dp, const struct be_array *a,
 			  const struct vipxdp_svc_key *ek, const struct vipxdp_rev_vip *v)
 {
-	struct vipxdp_svc_key sk = { .addr = v->addr, .port = v->port, .proto = ek->proto,
-				     .family = ek->family };
+	struct vipxdp_svc_key sk = {
+		.addr = v->addr, .port = v->port, .proto = ek->proto, .family = ek->family
+	};
 	struct vipxdp_svc svc;
 	__u32 j;
 
@@ -751,7 +753,8 @@ static bool rev_slot_live(struct vipxdp_dp *dp, const struct be_array *a,
 		return false;
 	for (j = 0; j < dp->max_backends; j++)
 		if ((a->be[j].flags & VIPXDP_BE_F_ACTIVE) && a->be[j].svc_id == svc.id &&
-		    a->be[j].port == ek->port && !memcmp(&a->be[j].addr, &ek->addr, sizeof(ek->addr)))
+		    a->be[j].port == ek->port &&
+		    !memcmp(&a->be[j].addr, &ek->addr, sizeof(ek->addr)))
 			return true;
 	return false;
 }
@@ -767,8 +770,10 @@ static bool rev_slot_live(struct vipxdp_dp *dp, const struct be_array *a,
 static int rev_claim(struct vipxdp_dp *dp, const struct be_array *a,
 		     const struct vipxdp_svc_spec *spec, const struct vipxdp_be_spec *be)
 {
-	struct vipxdp_svc_key ek = { .addr = be->addr, .port = htons(be->port),
-				     .proto = spec->proto, .family = be->family };
+	struct vipxdp_svc_key ek = { .addr = be->addr,
+				     .port = htons(be->port),
+				     .proto = spec->proto,
+				     .family = be->family };
 	__be16 vport = htons(spec->port);
 	struct vipxdp_rev rev;
 	int i, slot = -1;
@@ -1165,7 +1170,8 @@ static int dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		a.be[j].svc_id = svc.id;
 		a.be[j].weight = bes[i].weight;
 		__atomic_store_n(&a.be[j].flags,
-				 VIPXDP_BE_F_ACTIVE | (bes[i].down ? VIPXDP_BE_F_DOWN : 0) | xflag[i],
+				 VIPXDP_BE_F_ACTIVE | (bes[i].down ? VIPXDP_BE_F_DOWN : 0) |
+					 xflag[i],
 				 __ATOMIC_RELEASE);
 		ids[i] = j;
 		fresh[i] = true;
@@ -1269,8 +1275,8 @@ static int dp_set_service_tbl(struct vipxdp_dp *dp, const struct vipxdp_svc_spec
 		}
 		svc.table_size[par] = spec->table_size;
 	}
-	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode || svc.qos != old.qos ||
-	    memcmp(&svc.snat, &old.snat, sizeof(svc.snat))) {
+	if (!exists || !table_same || svc.flags != old.flags || svc.mode != old.mode ||
+	    svc.qos != old.qos || memcmp(&svc.snat, &old.snat, sizeof(svc.snat))) {
 		if (!exists) {
 			int ncpu = libbpf_num_possible_cpus();
 			struct vipxdp_lb_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
@@ -1296,8 +1302,7 @@ done:
 		if (i == n) {
 			__atomic_store_n(&a.be[mine[k]].flags, 0, __ATOMIC_RELEASE);
 			removed = true;
-		}
-		else if (bes[i].down)
+		} else if (bes[i].down)
 			__atomic_store_n(&a.be[mine[k]].flags,
 					 VIPXDP_BE_F_ACTIVE | VIPXDP_BE_F_DOWN | xflag[i],
 					 __ATOMIC_RELEASE);
@@ -1398,8 +1403,8 @@ static bool be_usable(struct vipxdp_dp *dp, __u32 id, __u32 svc_id, struct vipxd
 	return VIPXDP_BE_USABLE(be->flags) && be->svc_id == svc_id;
 }
 
-int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
-		      __u32 *be_id, struct vipxdp_backend *be)
+int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn, __u32 *be_id,
+		      struct vipxdp_backend *be)
 {
 	struct vipxdp_svc_key key = {};
 	struct vipxdp_cfg cfg = {};
@@ -1557,8 +1562,7 @@ int vipxdp_dp_backends_in_use(struct vipxdp_dp *dp, size_t *n)
 	return 0;
 }
 
-int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out,
-			  size_t *n)
+int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out, size_t *n)
 {
 	struct vipxdp_dp_be *list = NULL, *tmp;
 	struct be_array a = {};
@@ -1652,7 +1656,8 @@ int vipxdp_dp_moved_share(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sp
 		slot_of[cur_be[k].id] = k;
 	for (i = 0; i < size; i++) {
 		const struct vipxdp_backend *ob = NULL;
-		const struct vipxdp_be_spec *nb = neu[i] == VIPXDP_BACKEND_NONE ? NULL : &bes[neu[i]];
+		const struct vipxdp_be_spec *nb =
+			neu[i] == VIPXDP_BACKEND_NONE ? NULL : &bes[neu[i]];
 
 		if (old[i] < dp->max_backends && slot_of[old[i]] != UINT32_MAX)
 			ob = &cur_be[slot_of[old[i]]].be;
@@ -1901,7 +1906,8 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 		    memcmp(&cur.vip, &e.vip, sizeof(e.vip))) {
 			if (!old) {
 				int ncpu = libbpf_num_possible_cpus();
-				struct vipxdp_qos_stats *z = calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
+				struct vipxdp_qos_stats *z =
+					calloc(ncpu > 0 ? ncpu : 1, sizeof(*z));
 
 				if (!z)
 					return -ENOMEM;
@@ -1946,7 +1952,8 @@ static int dp_set_vip_qos(struct vipxdp_dp *dp, __u8 family, const struct vipxdp
 
 		while (vipxdp_ct_next(dp, &it, &fk, &ct)) {
 			if (fk.family != family || memcmp(&fk.daddr, addr, sizeof(*addr)) ||
-			    (ct.flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) != VIPXDP_CT_F_DNAT ||
+			    (ct.flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) !=
+				    VIPXDP_CT_F_DNAT ||
 			    ct.qos == idx)
 				continue;
 			ct.qos = idx;

@@ -177,8 +177,8 @@ int vipxdp_dp_get_service(struct vipxdp_dp *dp, const struct vipxdp_svc_spec *sv
  * conntrack) get? Uses the live tables and the data path's hash and
  * generation rule. Fills *be_id and *be.
  */
-int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn,
-		      __u32 *be_id, struct vipxdp_backend *be);
+int vipxdp_dp_predict(struct vipxdp_dp *dp, const struct vipxdp_flow *flow, bool syn, __u32 *be_id,
+		      struct vipxdp_backend *be);
 
 /* Number of backend ids in use (active backends of every service). */
 int vipxdp_dp_backends_in_use(struct vipxdp_dp *dp, size_t *n);
@@ -199,8 +199,7 @@ struct vipxdp_dp_be {
 };
 int vipxdp_dp_vips(struct vipxdp_dp *dp, struct vipxdp_dp_vip **out, size_t *n);
 int vipxdp_dp_services(struct vipxdp_dp *dp, struct vipxdp_dp_svc **out, size_t *n);
-int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out,
-			  size_t *n);
+int vipxdp_dp_backends_of(struct vipxdp_dp *dp, __u32 svc_id, struct vipxdp_dp_be **out, size_t *n);
 
 /*
  * Share (0..1) of the service's table slots whose backend would change if

@@ -35,29 +35,29 @@
 
 #define NSEC_PER_USEC 1000ull
 #define NSEC_PER_MSEC 1000000ull
-#define NSEC_PER_SEC  1000000000ull
+#define NSEC_PER_SEC 1000000000ull
 
 #define HEAP_NONE UINT32_MAX
-#define EV_BATCH  256
+#define EV_BATCH 256
 /* Probe starts per round: a late engine catches up in slices of about 15 ms
  * and handles the sockets' events in between, rather than starting
  * thousands of probes in a row while their answers wait. */
 #define START_BATCH 512
-#define RETRY_NS    (10 * NSEC_PER_MSEC) /* pause of new probes after EMFILE and the like */
-#define NOFILE_CAP  (1u << 20)		 /* RLIMIT_NOFILE is raised no higher */
-#define RESERVE_MIN 16			 /* fds left to the rest of the process */
+#define RETRY_NS (10 * NSEC_PER_MSEC) /* pause of new probes after EMFILE and the like */
+#define NOFILE_CAP (1u << 20) /* RLIMIT_NOFILE is raised no higher */
+#define RESERVE_MIN 16 /* fds left to the rest of the process */
 #define RESERVE_MAX 1024
 /* Bytes of an HTTP response read: "HTTP/1.1 200" and the byte after the code. */
 #define STATUS_LEN 13
 
 enum phase {
-	PH_IDLE,       /* in the heap until the next probe is due */
-	PH_WAITING,    /* due, in the wait list for a socket */
+	PH_IDLE, /* in the heap until the next probe is due */
+	PH_WAITING, /* due, in the wait list for a socket */
 	PH_CONNECTING, /* tcp, http: handshake in progress (EPOLLOUT) */
-	PH_SENDING,    /* http: request partly sent (EPOLLOUT) */
-	PH_READING,    /* http: reading the status line (EPOLLIN) */
-	PH_UDP,	       /* udp: datagram sent, waiting for a reply or an error (EPOLLIN) */
-	PH_NEVER,      /* type none: never probed */
+	PH_SENDING, /* http: request partly sent (EPOLLOUT) */
+	PH_READING, /* http: reading the status line (EPOLLIN) */
+	PH_UDP, /* udp: datagram sent, waiting for a reply or an error (EPOLLIN) */
+	PH_NEVER, /* type none: never probed */
 };
 
 union sockaddr_in46 {
@@ -70,12 +70,12 @@ struct target {
 	struct vipxdp_health_target t; /* the caller's target; strings owned */
 	int id;
 	__u32 serial; /* of the probe in flight, or of the add */
-	int fd;	      /* probe socket, -1 when none */
+	int fd; /* probe socket, -1 when none */
 	enum phase phase;
-	__u32 heap_idx;		      /* HEAP_NONE when not in the heap */
-	__u64 key_ns;		      /* heap key: due_ns when idle, the probe deadline in flight */
-	__u64 due_ns;		      /* when the current or next probe is due (the cadence) */
-	__u64 start_ns;		      /* when the probe in flight started */
+	__u32 heap_idx; /* HEAP_NONE when not in the heap */
+	__u64 key_ns; /* heap key: due_ns when idle, the probe deadline in flight */
+	__u64 due_ns; /* when the current or next probe is due (the cadence) */
+	__u64 start_ns; /* when the probe in flight started */
 	struct target *wprev, *wnext; /* wait list */
 	union sockaddr_in46 dst, src;
 	socklen_t sa_len;
@@ -101,15 +101,15 @@ struct vipxdp_health {
 	vipxdp_health_probe_cb probe_cb;
 	void *ctx;
 	struct target **slots; /* by id; NULL = free */
-	int *free_ids;	       /* stack of free ids below n_slots */
+	int *free_ids; /* stack of free ids below n_slots */
 	__u32 n_slots, n_free, cap;
 	struct target **heap; /* capacity cap */
 	__u32 heap_len;
 	struct target *wait_head, *wait_tail;
 	__u32 serial;
 	__u32 fd_budget; /* default max_in_flight */
-	__u32 starts;	 /* probe starts left in this round */
-	__u64 retry_ns;	 /* no probe starts before this (after EMFILE...) */
+	__u32 starts; /* probe starts left in this round */
+	__u64 retry_ns; /* no probe starts before this (after EMFILE...) */
 	struct vipxdp_health_stats st;
 };
 
@@ -348,7 +348,7 @@ static bool probe_start(struct vipxdp_health *h, struct target *tg, __u64 now)
 	const struct vipxdp_policy_health *c = &tg->t.cfg;
 	const __u64 interval = (__u64)c->interval_ms * NSEC_PER_MSEC;
 	const bool udp = c->type == VIPXDP_HEALTH_UDP;
-	const struct linger lin = {.l_onoff = 1, .l_linger = 0};
+	const struct linger lin = { .l_onoff = 1, .l_linger = 0 };
 	char a[VIPXDP_ADDR_STRLEN];
 	struct epoll_event ev;
 	int fd, err, one = 1;

@@ -109,36 +109,36 @@ typedef void (*vipxdp_health_probe_cb)(void *ctx, int id, const struct vipxdp_he
 /* State of one target, for `vipxdp status`. */
 struct vipxdp_health_info {
 	enum vipxdp_health_state state;
-	bool probing;	   /* a probe is in flight (or waiting for a socket) */
-	bool last_ok;	   /* result of the last completed probe */
-	__u32 successes;   /* consecutive successful probes, up to now */
-	__u32 failures;	   /* consecutive failed probes, up to now */
-	__u64 probes;	   /* completed probes since the target was added */
+	bool probing; /* a probe is in flight (or waiting for a socket) */
+	bool last_ok; /* result of the last completed probe */
+	__u32 successes; /* consecutive successful probes, up to now */
+	__u32 failures; /* consecutive failed probes, up to now */
+	__u64 probes; /* completed probes since the target was added */
 	__u64 transitions; /* state changes since the target was added */
-	__s64 since;	   /* realtime s: last transition, or when added */
-	__u64 since_ns;	   /* monotonic ns of the same */
-	__s64 last_probe;  /* realtime s: end of the last completed probe; 0 = none yet */
-	__u32 last_us;	   /* duration of the last completed probe, microseconds */
-	__u64 next_ns;	   /* monotonic ns: when the next probe is due; 0 = never (none) */
+	__s64 since; /* realtime s: last transition, or when added */
+	__u64 since_ns; /* monotonic ns of the same */
+	__s64 last_probe; /* realtime s: end of the last completed probe; 0 = none yet */
+	__u32 last_us; /* duration of the last completed probe, microseconds */
+	__u64 next_ns; /* monotonic ns: when the next probe is due; 0 = never (none) */
 	char last[VIPXDP_HEALTH_REASON_LEN]; /* result of the last probe; "" = none yet */
 };
 
 /* Engine counters, since vipxdp_health_new(). */
 struct vipxdp_health_stats {
-	__u64 sent;		  /* probes started */
-	__u64 succeeded;	  /* probes completed with success */
-	__u64 failed;		  /* probes completed with failure, timeouts included */
-	__u64 timeouts;		  /* failures by timeout */
-	__u64 transitions;	  /* state changes, all targets */
-	__u64 deferred;		  /* probe starts that had to wait for a socket */
-	__u64 late;		  /* probes started more than one interval after they were due */
-	__u64 max_late_ns;	  /* the largest delay of a probe start past its due time (peak) */
-	__u32 targets;		  /* targets added and not removed */
-	__u32 in_flight;	  /* probe sockets open now */
+	__u64 sent; /* probes started */
+	__u64 succeeded; /* probes completed with success */
+	__u64 failed; /* probes completed with failure, timeouts included */
+	__u64 timeouts; /* failures by timeout */
+	__u64 transitions; /* state changes, all targets */
+	__u64 deferred; /* probe starts that had to wait for a socket */
+	__u64 late; /* probes started more than one interval after they were due */
+	__u64 max_late_ns; /* the largest delay of a probe start past its due time (peak) */
+	__u32 targets; /* targets added and not removed */
+	__u32 in_flight; /* probe sockets open now */
 	__u32 max_in_flight_seen; /* peak of in_flight */
-	__u32 max_in_flight;	  /* the limit in force */
-	__u64 nofile_before;	  /* RLIMIT_NOFILE soft limit found by vipxdp_health_new() */
-	__u64 nofile;		  /* the soft limit after raising it (to the hard limit) */
+	__u32 max_in_flight; /* the limit in force */
+	__u64 nofile_before; /* RLIMIT_NOFILE soft limit found by vipxdp_health_new() */
+	__u64 nofile; /* the soft limit after raising it (to the hard limit) */
 };
 
 /* CLOCK_MONOTONIC in nanoseconds, the clock of every "_ns" field. */

@@ -180,8 +180,7 @@ static int maglev_fill(struct maglev_ent **live, size_t nlive, __u32 size, __u32
 	return 0;
 }
 
-int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 size,
-			__u32 *table)
+int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 size, __u32 *table)
 {
 	struct maglev_ent *ent = NULL, **live = NULL;
 	size_t i, nlive = 0;

@@ -34,8 +34,7 @@ bool vipxdp_is_prime(__u32 n);
  * every slot is VIPXDP_BACKEND_NONE. Returns 0, -EINVAL (bad size, duplicate
  * backend) or -ENOMEM.
  */
-int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 size,
-			__u32 *table);
+int vipxdp_maglev_build(const struct vipxdp_maglev_backend *be, size_t n, __u32 size, __u32 *table);
 
 /* Number of slots whose value differs between two tables of the same size. */
 size_t vipxdp_maglev_diff(const __u32 *a, const __u32 *b, __u32 size);

@@ -54,8 +54,7 @@ void cli_warn(struct cli *c, const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max,
-		  __u64 *out)
+int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u64 max, __u64 *out)
 {
 	unsigned long long v;
 	char *end;
@@ -71,8 +70,7 @@ int cli_parse_u64(struct cli *c, const char *what, const char *s, __u64 min, __u
 	return 0;
 }
 
-int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max,
-		  __u32 *out)
+int cli_parse_u32(struct cli *c, const char *what, const char *s, __u32 min, __u32 max, __u32 *out)
 {
 	__u64 v;
 	int rc = cli_parse_u64(c, what, s, min, max, &v);
@@ -88,12 +86,15 @@ int cli_pin_dir(struct cli *c, bool create)
 	int n;
 
 	if (statfs(c->bpffs, &st))
-		return cli_fail(c, EXIT_FAIL, "bpffs directory %s: %s; mount one with 'mount -t bpf bpf %s' or choose another with --bpffs DIR",
-				c->bpffs, strerror(errno), c->bpffs);
+		return cli_fail(
+			c, EXIT_FAIL,
+			"bpffs directory %s: %s; mount one with 'mount -t bpf bpf %s' or choose another with --bpffs DIR",
+			c->bpffs, strerror(errno), c->bpffs);
 	if ((unsigned long)st.f_type != BPF_FS_MAGIC)
-		return cli_fail(c, EXIT_FAIL,
-				"%s is not a bpffs mount; mount one with 'mount -t bpf bpf %s' or choose another with --bpffs DIR (under 'ip netns exec', mount it outside the command so it outlives it)",
-				c->bpffs, c->bpffs);
+		return cli_fail(
+			c, EXIT_FAIL,
+			"%s is not a bpffs mount; mount one with 'mount -t bpf bpf %s' or choose another with --bpffs DIR (under 'ip netns exec', mount it outside the command so it outlives it)",
+			c->bpffs, c->bpffs);
 	n = snprintf(c->pin_dir, sizeof(c->pin_dir), "%s/" VIPXDP_PIN_SUBDIR, c->bpffs);
 	if (n < 0 || (size_t)n >= sizeof(c->pin_dir))
 		return cli_fail(c, EXIT_FAIL, "bpffs path too long: %s", c->bpffs);
@@ -109,14 +110,16 @@ int cli_open_dp(struct cli *c, struct vipxdp_dp *dp)
 	if (rc)
 		return rc;
 	if (!vipxdp_state_exists(c->pin_dir))
-		return cli_fail(c, EXIT_FAIL,
-				"vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE' first",
-				c->pin_dir);
+		return cli_fail(
+			c, EXIT_FAIL,
+			"vipxdp is not loaded (no state in %s); run 'vipxdp load IFACE' first",
+			c->pin_dir);
 	rc = vipxdp_dp_open_pinned(dp, c->pin_dir);
 	if (rc == -ENOENT)
-		return cli_fail(c, EXIT_FAIL,
-				"the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
-				c->pin_dir);
+		return cli_fail(
+			c, EXIT_FAIL,
+			"the pinned state in %s lacks maps this vipxdp needs (made by an older version?); run 'vipxdp load IFACE' again to add them",
+			c->pin_dir);
 	if (rc)
 		return cli_fail(c, EXIT_FAIL, "opening the pinned maps in %s: %s", c->pin_dir,
 				strerror(-rc));
@@ -132,7 +135,8 @@ static int mode_parse(struct cli *c, const char *s, enum vipxdp_iface_mode *mode
 	else if (!strcmp(s, "auto"))
 		*mode = VIPXDP_MODE_AUTO;
 	else
-		return cli_fail(c, EXIT_USAGE, "--mode: '%s' is not one of native, generic, auto", s);
+		return cli_fail(c, EXIT_USAGE, "--mode: '%s' is not one of native, generic, auto",
+				s);
 	return 0;
 }
 
@@ -225,7 +229,8 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_fail(c, EXIT_USAGE, "missing IFACE; usage: %s %s", c->prog, cli_find_cmd("load")->synopsis);
+		return cli_fail(c, EXIT_USAGE, "missing IFACE; usage: %s %s", c->prog,
+				cli_find_cmd("load")->synopsis);
 	for (i = optind; i < argc; i++)
 		if (!if_nametoindex(argv[i]))
 			return cli_fail(c, EXIT_FAIL, "no such interface '%s'", argv[i]);
@@ -233,7 +238,8 @@ int cmd_load(struct cli *c, int argc, char **argv)
 		rc = vipxdp_policy_load(file, &pol, &errs);
 		if (rc) {
 			if (c->json)
-				return cli_fail(c, EXIT_FAIL, "%s", errs.n ? errs.msg[0] : strerror(-rc));
+				return cli_fail(c, EXIT_FAIL, "%s",
+						errs.n ? errs.msg[0] : strerror(-rc));
 			vipxdp_policy_errors_print(&errs, stderr);
 			return EXIT_FAIL;
 		}
@@ -243,20 +249,22 @@ int cmd_load(struct cli *c, int argc, char **argv)
 	had_state = vipxdp_state_exists(c->pin_dir);
 	for (i = optind; i < argc; i++) {
 		enum vipxdp_iface_mode m = mode;
-		const struct vipxdp_policy_iface *pi = pol ? vipxdp_policy_find_iface(pol, argv[i]) : NULL;
+		const struct vipxdp_policy_iface *pi =
+			pol ? vipxdp_policy_find_iface(pol, argv[i]) : NULL;
 
 		if (pi && mode == VIPXDP_MODE_AUTO)
 			m = pi->mode;
 		was_attached[i] = vipxdp_is_attached(c->pin_dir, argv[i]);
-		rc = vipxdp_attach(c->pin_dir, argv[i], m, pol ? pol->settings.conntrack_size : 0, err,
-				   sizeof(err));
+		rc = vipxdp_attach(c->pin_dir, argv[i], m, pol ? pol->settings.conntrack_size : 0,
+				   err, sizeof(err));
 		if (rc) {
 			char err2[256];
 
 			/* Nothing behind: undo this command's attachments. */
 			for (int k = optind; k < i; k++)
 				if (!was_attached[k])
-					vipxdp_detach(c->pin_dir, argv[k], had_state, err2, sizeof(err2));
+					vipxdp_detach(c->pin_dir, argv[k], had_state, err2,
+						      sizeof(err2));
 			rc = cli_fail(c, EXIT_FAIL, "%s", err);
 			goto out;
 		}
@@ -307,13 +315,15 @@ int cmd_unload(struct cli *c, int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_fail(c, EXIT_USAGE, "missing IFACE; usage: %s %s", c->prog, cli_find_cmd("unload")->synopsis);
+		return cli_fail(c, EXIT_USAGE, "missing IFACE; usage: %s %s", c->prog,
+				cli_find_cmd("unload")->synopsis);
 	if ((rc = cli_pin_dir(c, false)))
 		return rc;
 	/* All or nothing: every interface must be loaded before any is touched. */
 	for (i = optind; i < argc; i++)
 		if (!vipxdp_has_link(c->pin_dir, argv[i]))
-			return cli_fail(c, EXIT_FAIL, "vipxdp is not loaded on %s; nothing was unloaded",
+			return cli_fail(c, EXIT_FAIL,
+					"vipxdp is not loaded on %s; nothing was unloaded",
 					argv[i]);
 	for (i = optind; i < argc; i++) {
 		rc = vipxdp_detach(c->pin_dir, argv[i], keep, err, sizeof(err));
@@ -437,12 +447,13 @@ static void usage(struct cli *c, FILE *f)
 		c->prog, VIPXDP_DEFAULT_BPFFS);
 	for (cmd = cli_cmds; cmd->name; cmd++)
 		fprintf(f, "  %s\n", cmd->synopsis);
-	fprintf(f, "\nCommon options (before or after COMMAND):\n"
-		   "  -j, --json      JSON output, errors too\n"
-		   "  --bpffs DIR     bpffs mount for the pins (env VIPXDP_BPFFS)\n"
-		   "  -h, --help      help; '%s COMMAND --help' for a command\n"
-		   "\nCommand names may be abbreviated to a unique prefix. See vipxdp(8).\n"
-		   "Exit status: 0 success, 1 failure, 2 usage error.\n",
+	fprintf(f,
+		"\nCommon options (before or after COMMAND):\n"
+		"  -j, --json      JSON output, errors too\n"
+		"  --bpffs DIR     bpffs mount for the pins (env VIPXDP_BPFFS)\n"
+		"  -h, --help      help; '%s COMMAND --help' for a command\n"
+		"\nCommand names may be abbreviated to a unique prefix. See vipxdp(8).\n"
+		"Exit status: 0 success, 1 failure, 2 usage error.\n",
 		c->prog);
 }
 

@@ -45,7 +45,7 @@ struct ynode {
 	unsigned int line;
 	unsigned int col;
 	bool plain; /* scalar written without quotes (may be a number, bool, null) */
-	char *str;  /* scalar text, NUL-terminated (may also contain NULs) */
+	char *str; /* scalar text, NUL-terminated (may also contain NULs) */
 	size_t len;
 	struct ynode **kids;
 	size_t n;
@@ -481,7 +481,7 @@ static bool want_item_map(struct pctx *c, const struct ynode *n, const char *wha
 static void map_fields(struct pctx *c, const struct ynode *map, const char *where,
 		       const char *const allowed[], const struct ynode **vals)
 {
-	const struct ynode *keys[16] = {NULL};
+	const struct ynode *keys[16] = { NULL };
 	size_t i, k, nallowed = 0;
 	char d[QUOTE_MAX + 8];
 
@@ -800,7 +800,7 @@ static bool get_expect(struct pctx *c, const struct ynode *n, const char *key, _
 
 /* ---- health ---- */
 
-static const char *const health_types[] = {"tcp", "http", "udp", "none", NULL};
+static const char *const health_types[] = { "tcp", "http", "udp", "none", NULL };
 
 static void health_defaults(struct vipxdp_policy_health *h)
 {
@@ -858,9 +858,9 @@ enum {
 	H_NKEYS,
 };
 
-static const char *const health_keys[] = {"type", "path",     "expect",	 "host",
-					  "port", "interval", "timeout", "rise",
-					  "fall", "source",   "payload", NULL};
+static const char *const health_keys[] = { "type", "path",     "expect",  "host",
+					   "port", "interval", "timeout", "rise",
+					   "fall", "source",   "payload", NULL };
 
 /*
  * Apply a health mapping on top of h (already holding the inherited
@@ -897,7 +897,8 @@ static void parse_health(struct pctx *c, const struct ynode *n, struct vipxdp_po
 		if (v[H_PATH]->str[0] != '/' || strlen(v[H_PATH]->str) != v[H_PATH]->len)
 			err_node(c, v[H_PATH], "path: must start with '/'");
 		else if (has_space_or_ctl(v[H_PATH]->str))
-			err_node(c, v[H_PATH], "path: no spaces or control characters (URL-encode them)");
+			err_node(c, v[H_PATH],
+				 "path: no spaces or control characters (URL-encode them)");
 		else
 			set_string(c, &h->path, v[H_PATH]->str, v[H_PATH]->len);
 	}
@@ -996,7 +997,7 @@ static void find_dups(struct dkey *keys, size_t n, size_t *first, size_t nitems)
 /* ---- schema ---- */
 
 enum { B_ADDRESS, B_PORT, B_WEIGHT, B_HEALTH, B_NKEYS };
-static const char *const backend_keys[] = {"address", "port", "weight", "health", NULL};
+static const char *const backend_keys[] = { "address", "port", "weight", "health", NULL };
 
 /* One backend of svc. Returns true when its address and port are valid. */
 static bool parse_backend(struct pctx *c, const struct ynode *n, struct vipxdp_policy_service *svc,
@@ -1094,13 +1095,13 @@ out:
 }
 
 enum { S_PROTOCOL, S_PORT, S_HASH, S_BACKENDS, S_HEALTH, S_ALL_DOWN, S_NAT, S_SNAT, S_NKEYS };
-static const char *const service_keys[] = {"protocol", "port",	   "hash", "backends",
-					   "health",   "all_down", "nat",  "snat_address",
-					   NULL};
-static const char *const nat_modes[] = {"dnat", "fullnat", NULL};
-static const char *const all_down_modes[] = {"serve-all", "drop", NULL};
-static const char *const protocols[] = {"tcp", "udp", NULL};
-static const char *const hash_modes[] = {"5tuple", "source-ip", NULL};
+static const char *const service_keys[] = { "protocol", "port",		"hash",
+					    "backends", "health",	"all_down",
+					    "nat",	"snat_address", NULL };
+static const char *const nat_modes[] = { "dnat", "fullnat", NULL };
+static const char *const all_down_modes[] = { "serve-all", "drop", NULL };
+static const char *const protocols[] = { "tcp", "udp", NULL };
+static const char *const hash_modes[] = { "5tuple", "source-ip", NULL };
 
 /* One service of a VIP (vip_family 0: the VIP address is invalid). */
 static bool parse_service(struct pctx *c, const struct ynode *n, __u8 vip_family,
@@ -1149,7 +1150,8 @@ static bool parse_service(struct pctx *c, const struct ynode *n, __u8 vip_family
 		if (vip_family && svc->snat_family != vip_family) {
 			err_node(c, v[S_SNAT], "snat_address %s is %s but the VIP is %s",
 				 vipxdp_addr_str(svc->snat_family, &svc->snat, a, sizeof(a)),
-				 vipxdp_family_str(svc->snat_family), vipxdp_family_str(vip_family));
+				 vipxdp_family_str(svc->snat_family),
+				 vipxdp_family_str(vip_family));
 			ok = false;
 		}
 	}
@@ -1184,11 +1186,11 @@ out:
 }
 
 enum { V_ADDRESS, V_NAME, V_ARP, V_SERVICES, V_PORTFWD, V_EIP, V_QOS, V_NKEYS };
-static const char *const vip_keys[] = {"address",	"name",	      "arp", "services",
-				       "port_forwards", "elastic_ip", "qos", NULL};
+static const char *const vip_keys[] = { "address",	 "name",       "arp", "services",
+					"port_forwards", "elastic_ip", "qos", NULL };
 
 enum { Q_PPS, Q_BPS, Q_BURST, Q_NKEYS };
-static const char *const qos_keys[] = {"pps", "bps", "burst", NULL};
+static const char *const qos_keys[] = { "pps", "bps", "burst", NULL };
 
 /* qos: {pps: N, bps: N, burst: DURATION} under a VIP. */
 static void parse_qos(struct pctx *c, const struct ynode *n, struct vipxdp_policy_vip *vip)
@@ -1222,8 +1224,8 @@ static void parse_qos(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 		else
 			ok = false;
 	}
-	if (v[Q_BURST] && !get_duration(c, v[Q_BURST], "burst", 1, VIPXDP_QOS_BURST_MAX_MS,
-					 &vip->qos_burst_ms))
+	if (v[Q_BURST] &&
+	    !get_duration(c, v[Q_BURST], "burst", 1, VIPXDP_QOS_BURST_MAX_MS, &vip->qos_burst_ms))
 		ok = false;
 	vip->has_qos = ok;
 }
@@ -1263,14 +1265,14 @@ static bool get_port_range(struct pctx *c, const struct ynode *n, const char *ke
 }
 
 enum { F_PROTOCOL, F_PORT, F_TO, F_TO_PORT, F_NKEYS };
-static const char *const portfwd_keys[] = {"protocol", "port", "to", "to_port", NULL};
+static const char *const portfwd_keys[] = { "protocol", "port", "to", "to_port", NULL };
 
 /*
  * One port_forwards entry, appended to vip->services as one single-backend
  * service per port (marked port_forward). Returns false on an error.
  */
-static bool parse_port_forward(struct pctx *c, const struct ynode *n,
-			       struct vipxdp_policy_vip *vip, bool vip_ok)
+static bool parse_port_forward(struct pctx *c, const struct ynode *n, struct vipxdp_policy_vip *vip,
+			       bool vip_ok)
 {
 	const struct ynode *v[F_NKEYS];
 	struct vipxdp_policy_service *svcs;
@@ -1316,9 +1318,10 @@ static bool parse_port_forward(struct pctx *c, const struct ynode *n,
 		if (!get_port_range(c, v[F_TO_PORT], "to_port", &tlo, &thi))
 			ok = false;
 		else if (ok && thi - tlo != hi - lo && thi != tlo) {
-			err_node(c, v[F_TO_PORT],
-				 "to_port spans %u ports but port spans %u (give a range of the same length, or one port)",
-				 thi - tlo + 1, hi - lo + 1);
+			err_node(
+				c, v[F_TO_PORT],
+				"to_port spans %u ports but port spans %u (give a range of the same length, or one port)",
+				thi - tlo + 1, hi - lo + 1);
 			ok = false;
 		}
 	}
@@ -1393,7 +1396,8 @@ static void check_service_dups(struct pctx *c, struct vipxdp_policy_vip *vip, co
 			       "port conflict: %s of this %s is also used by the %s at %u:%u",
 			       vipxdp_svc_id_str(&svc->id, s, sizeof(s)),
 			       svc->port_forward ? "port forward" : "service",
-			       f->port_forward ? "port forward" : "service", f->loc.line, f->loc.col);
+			       f->port_forward ? "port forward" : "service", f->loc.line,
+			       f->loc.col);
 	}
 out:
 	free(keys);
@@ -1440,11 +1444,12 @@ static bool parse_vip(struct pctx *c, const struct ynode *n, struct vipxdp_polic
 					 vipxdp_addr_str(fam, &vip->eip, a, sizeof(a)),
 					 vipxdp_family_str(fam), vipxdp_family_str(vip->family));
 			else if (v[V_SERVICES] || v[V_PORTFWD])
-				err_node(c, v[V_EIP],
-					 "elastic_ip takes every port of the VIP; it cannot also have %s (at %u:%u)",
-					 v[V_SERVICES] ? "services" : "port_forwards",
-					 (v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->line,
-					 (v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->col);
+				err_node(
+					c, v[V_EIP],
+					"elastic_ip takes every port of the VIP; it cannot also have %s (at %u:%u)",
+					v[V_SERVICES] ? "services" : "port_forwards",
+					(v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->line,
+					(v[V_SERVICES] ? v[V_SERVICES] : v[V_PORTFWD])->col);
 			else
 				vip->has_eip = true;
 		}
@@ -1469,7 +1474,8 @@ out_forwards:
 			bool *nv;
 
 			parse_port_forward(c, v[V_PORTFWD]->kids[i], vip, ok);
-			nv = realloc(valid, (vip->n_services ? vip->n_services : 1) * sizeof(*valid));
+			nv = realloc(valid,
+				     (vip->n_services ? vip->n_services : 1) * sizeof(*valid));
 			if (!nv) {
 				c->nomem = true;
 				break;
@@ -1557,8 +1563,8 @@ out:
 }
 
 enum { I_NAME, I_MODE, I_NKEYS };
-static const char *const iface_keys[] = {"name", "mode", NULL};
-static const char *const iface_modes[] = {"auto", "native", "generic", NULL};
+static const char *const iface_keys[] = { "name", "mode", NULL };
+static const char *const iface_modes[] = { "auto", "native", "generic", NULL };
 
 static bool parse_iface(struct pctx *c, const struct ynode *n, struct vipxdp_policy_iface *ifc)
 {
@@ -1636,12 +1642,13 @@ out:
 }
 
 enum { G_HASH_SEED, G_TABLE_SIZE, G_CT_SIZE, G_CT_TIMEOUTS, G_TALKERS, G_FLOW_CACHE, G_NKEYS };
-static const char *const settings_keys[] = {"hash_seed",	  "table_size",
-					    "conntrack_size",	  "conntrack_timeouts",
-					    "talkers_sample", "flow_cache", NULL};
+static const char *const settings_keys[] = {
+	"hash_seed",  "table_size", "conntrack_size", "conntrack_timeouts", "talkers_sample",
+	"flow_cache", NULL
+};
 /* In enum vipxdp_ct_state order. */
-static const char *const ct_timeout_keys[] = {"tcp_syn", "tcp_established", "tcp_closing", "udp",
-					      "other", NULL};
+static const char *const ct_timeout_keys[] = { "tcp_syn", "tcp_established", "tcp_closing",
+					       "udp",	  "other",	     NULL };
 
 static void parse_ct_timeouts(struct pctx *c, const struct ynode *n, __u32 *ms)
 {
@@ -1686,12 +1693,13 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 			&s->conntrack_size);
 	if (v[G_CT_TIMEOUTS])
 		parse_ct_timeouts(c, v[G_CT_TIMEOUTS], s->ct_timeout_ms);
-	if (v[G_TALKERS] && get_u32(c, v[G_TALKERS], "talkers_sample", 0,
-				    VIPXDP_TALKERS_SAMPLE_MAX, &size)) {
+	if (v[G_TALKERS] &&
+	    get_u32(c, v[G_TALKERS], "talkers_sample", 0, VIPXDP_TALKERS_SAMPLE_MAX, &size)) {
 		if (size & (size - 1))
-			err_node(c, v[G_TALKERS],
-				 "talkers_sample %s is not a power of two (1, 2, 4 ... 65536) or 0 (off)",
-				 quote(v[G_TALKERS], q, sizeof(q)));
+			err_node(
+				c, v[G_TALKERS],
+				"talkers_sample %s is not a power of two (1, 2, 4 ... 65536) or 0 (off)",
+				quote(v[G_TALKERS], q, sizeof(q)));
 		else
 			s->talkers_sample = size;
 	}
@@ -1700,10 +1708,10 @@ static void parse_settings(struct pctx *c, const struct ynode *n, struct vipxdp_
 }
 
 enum { T_SETTINGS, T_INTERFACES, T_VIPS, T_SNAT, T_NKEYS };
-static const char *const top_keys[] = {"settings", "interfaces", "vips", "snat", NULL};
+static const char *const top_keys[] = { "settings", "interfaces", "vips", "snat", NULL };
 
 enum { N_SOURCE, N_ADDRESS, N_NKEYS };
-static const char *const snat_keys[] = {"source", "address", NULL};
+static const char *const snat_keys[] = { "source", "address", NULL };
 
 /* snat: [{source: CIDR, address: VIP}]; after vips (address must be one). */
 static void parse_snat(struct pctx *c, const struct ynode *n, struct vipxdp_policy *p)
@@ -1741,8 +1749,8 @@ static void parse_snat(struct pctx *c, const struct ynode *n, struct vipxdp_poli
 			continue;
 		if (fam != r->source.family) {
 			err_node(c, v[N_ADDRESS], "address %s is %s but source %s is %s",
-				 vipxdp_addr_str(fam, &r->vip, a, sizeof(a)), vipxdp_family_str(fam),
-				 quote(v[N_SOURCE], q, sizeof(q)),
+				 vipxdp_addr_str(fam, &r->vip, a, sizeof(a)),
+				 vipxdp_family_str(fam), quote(v[N_SOURCE], q, sizeof(q)),
 				 vipxdp_family_str(r->source.family));
 			continue;
 		}
@@ -1864,7 +1872,7 @@ out:
 int vipxdp_policy_parse_string(const char *name, const char *text, size_t len,
 			       struct vipxdp_policy **out, struct vipxdp_policy_errors *errs)
 {
-	struct pctx c = {.name = name ? name : "<string>"};
+	struct pctx c = { .name = name ? name : "<string>" };
 	int ret;
 
 	ret = parse(&c, text ? text : "", text ? len : 0, out);

@@ -41,20 +41,20 @@
 
 /* Defaults and bounds of the policy keys. */
 #define VIPXDP_PORTFWD_RANGE_MAX 1024 /* ports in one port_forwards range */
-#define VIPXDP_POLICY_CT_MAX	      (1u << 26) /* settings.conntrack_size */
-#define VIPXDP_POLICY_WEIGHT_DEFAULT  100	 /* backend weight */
-#define VIPXDP_POLICY_WEIGHT_MAX      65535
-#define VIPXDP_HEALTH_INTERVAL_MS     2000
+#define VIPXDP_POLICY_CT_MAX (1u << 26) /* settings.conntrack_size */
+#define VIPXDP_POLICY_WEIGHT_DEFAULT 100 /* backend weight */
+#define VIPXDP_POLICY_WEIGHT_MAX 65535
+#define VIPXDP_HEALTH_INTERVAL_MS 2000
 #define VIPXDP_HEALTH_INTERVAL_MIN_MS 100
-#define VIPXDP_HEALTH_TIMEOUT_MS      1000
-#define VIPXDP_HEALTH_TIMEOUT_MIN_MS  10
+#define VIPXDP_HEALTH_TIMEOUT_MS 1000
+#define VIPXDP_HEALTH_TIMEOUT_MIN_MS 10
 #define VIPXDP_HEALTH_DURATION_MAX_MS 3600000 /* 1 hour, interval and timeout */
-#define VIPXDP_HEALTH_RISE	      2
-#define VIPXDP_HEALTH_FALL	      3
-#define VIPXDP_HEALTH_COUNT_MAX	      100 /* rise and fall: 1-100 */
-#define VIPXDP_HEALTH_PATH	      "/" /* http path when none is given */
-#define VIPXDP_HEALTH_EXPECT_MIN      200 /* http status range when none is given */
-#define VIPXDP_HEALTH_EXPECT_MAX      399
+#define VIPXDP_HEALTH_RISE 2
+#define VIPXDP_HEALTH_FALL 3
+#define VIPXDP_HEALTH_COUNT_MAX 100 /* rise and fall: 1-100 */
+#define VIPXDP_HEALTH_PATH "/" /* http path when none is given */
+#define VIPXDP_HEALTH_EXPECT_MIN 200 /* http status range when none is given */
+#define VIPXDP_HEALTH_EXPECT_MAX 399
 
 /* Position of a node in the policy file, 1-based. */
 struct vipxdp_policy_loc {
@@ -65,14 +65,14 @@ struct vipxdp_policy_loc {
 /* interfaces[].mode: how the XDP program is attached. */
 enum vipxdp_iface_mode {
 	VIPXDP_MODE_AUTO = 0, /* "auto": native if the driver supports it, else generic */
-	VIPXDP_MODE_NATIVE,   /* "native": driver mode, fail if unsupported */
-	VIPXDP_MODE_GENERIC,  /* "generic": skb mode, works everywhere, slower */
+	VIPXDP_MODE_NATIVE, /* "native": driver mode, fail if unsupported */
+	VIPXDP_MODE_GENERIC, /* "generic": skb mode, works everywhere, slower */
 };
 
 /* services[].hash: what the Maglev lookup hashes for a new flow. */
 enum vipxdp_hash_mode {
 	VIPXDP_HASH_5TUPLE = 0, /* "5tuple": addresses, ports, protocol */
-	VIPXDP_HASH_SOURCE_IP,	/* "source-ip": client address only (VIPXDP_SVC_F_HASH_SRC) */
+	VIPXDP_HASH_SOURCE_IP, /* "source-ip": client address only (VIPXDP_SVC_F_HASH_SRC) */
 };
 
 /* services[].all_down: what a service does when health checks have taken
@@ -94,29 +94,29 @@ enum vipxdp_nat_mode {
 /* health.type: how a backend is probed. */
 enum vipxdp_health_type {
 	VIPXDP_HEALTH_TCP = 0, /* "tcp": the TCP handshake completes */
-	VIPXDP_HEALTH_HTTP,    /* "http": GET path answers with a status in expect */
-	VIPXDP_HEALTH_UDP,     /* "udp": payload sent, any reply, no ICMP unreachable */
-	VIPXDP_HEALTH_NONE,    /* "none": never probed, always considered up */
+	VIPXDP_HEALTH_HTTP, /* "http": GET path answers with a status in expect */
+	VIPXDP_HEALTH_UDP, /* "udp": payload sent, any reply, no ICMP unreachable */
+	VIPXDP_HEALTH_NONE, /* "none": never probed, always considered up */
 };
 
 /* Effective health-check settings (defaults and inheritance applied). */
 struct vipxdp_policy_health {
-	bool configured;	      /* a health mapping applied here (service or backend) */
+	bool configured; /* a health mapping applied here (service or backend) */
 	enum vipxdp_health_type type; /* type: default tcp */
-	char *path;	  /* path: http request path, starts with '/'; NULL = VIPXDP_HEALTH_PATH */
+	char *path; /* path: http request path, starts with '/'; NULL = VIPXDP_HEALTH_PATH */
 	__u16 expect_min; /* expect: "200" or "200-399", codes 100-599; default 200-399 */
 	__u16 expect_max;
-	char *host;	   /* host: http Host header; NULL = the backend address */
-	__u16 port;	   /* port: probe port 1-65535; 0 (default) = the backend's port */
+	char *host; /* host: http Host header; NULL = the backend address */
+	__u16 port; /* port: probe port 1-65535; 0 (default) = the backend's port */
 	__u32 interval_ms; /* interval: time between probes, 100ms-3600s, default 2s */
 	/* timeout: per probe, 10ms-3600s, <= interval; default 1s, or the
 	 * interval when that is shorter */
 	__u32 timeout_ms;
-	__u32 rise;		   /* rise: consecutive successes to mark up, 1-100, default 2 */
-	__u32 fall;		   /* fall: consecutive failures to mark down, 1-100, default 3 */
-	__u8 source_family;	   /* source: probe source address; family 0 = not given */
+	__u32 rise; /* rise: consecutive successes to mark up, 1-100, default 2 */
+	__u32 fall; /* fall: consecutive failures to mark down, 1-100, default 3 */
+	__u8 source_family; /* source: probe source address; family 0 = not given */
 	struct vipxdp_addr source; /* same family as the VIP */
-	char *payload;		   /* payload: udp datagram to send (may hold NULs); NULL = empty */
+	char *payload; /* payload: udp datagram to send (may hold NULs); NULL = empty */
 	size_t payload_len;
 };
 
@@ -126,21 +126,21 @@ struct vipxdp_policy_backend {
 	struct vipxdp_endpoint ep;
 	__u32 weight; /* weight: 0-65535, default 100; 0 = drain (no new flows) */
 	struct vipxdp_policy_health health; /* effective health settings */
-	struct vipxdp_policy_loc loc;	    /* the backend's mapping */
+	struct vipxdp_policy_loc loc; /* the backend's mapping */
 };
 
 /* vips[].services[] */
 struct vipxdp_policy_service {
 	/* The VIP's address; port: 1-65535, required; protocol: tcp | udp, required */
 	struct vipxdp_svc_id id;
-	enum vipxdp_hash_mode hash;		/* hash: 5tuple (default) | source-ip */
-	enum vipxdp_all_down all_down;		/* all_down: serve-all (default) | drop */
-	enum vipxdp_nat_mode nat;		/* nat: dnat (default) | fullnat */
-	bool port_forward;			/* made from a port_forwards entry: one
-						 * backend (to:to_port), no health checks */
-	__u8 snat_family;			/* snat_address: required with fullnat, */
-	struct vipxdp_addr snat;		/* the VIP's family; backends reply to it */
-	struct vipxdp_policy_health health;	/* health: service-level settings */
+	enum vipxdp_hash_mode hash; /* hash: 5tuple (default) | source-ip */
+	enum vipxdp_all_down all_down; /* all_down: serve-all (default) | drop */
+	enum vipxdp_nat_mode nat; /* nat: dnat (default) | fullnat */
+	bool port_forward; /* made from a port_forwards entry: one
+			    * backend (to:to_port), no health checks */
+	__u8 snat_family; /* snat_address: required with fullnat, */
+	struct vipxdp_addr snat; /* the VIP's family; backends reply to it */
+	struct vipxdp_policy_health health; /* health: service-level settings */
 	struct vipxdp_policy_backend *backends; /* backends: in file order, may be empty */
 	size_t n_backends;
 	struct vipxdp_policy_loc loc; /* the service's mapping */
@@ -148,11 +148,11 @@ struct vipxdp_policy_service {
 
 /* vips[] */
 struct vipxdp_policy_vip {
-	__u8 family;		 /* of address */
+	__u8 family; /* of address */
 	struct vipxdp_addr addr; /* address: IPv4 or IPv6 literal, required, unique */
 	char *name; /* name: free text label, 1-23 bytes (fits the VIP map entry); NULL when not
 		       given */
-	bool arp;   /* arp: answer ARP (IPv4) / NDP (IPv6) for address; default true */
+	bool arp; /* arp: answer ARP (IPv4) / NDP (IPv6) for address; default true */
 	struct vipxdp_policy_service *services; /* services: file order, may be empty;
 						 * port_forwards are appended as services */
 	size_t n_services;
@@ -179,7 +179,7 @@ struct vipxdp_policy_iface {
 	/* name: 1-15 characters, no '/', ':' or whitespace, not "." or "..";
 	 * required, unique */
 	char name[IFNAMSIZ];
-	enum vipxdp_iface_mode mode;  /* mode: native | generic | auto (default) */
+	enum vipxdp_iface_mode mode; /* mode: native | generic | auto (default) */
 	struct vipxdp_policy_loc loc; /* the interface's mapping */
 };
 
@@ -215,7 +215,10 @@ struct vipxdp_policy_settings {
 #define VIPXDP_TALKERS_SAMPLE_MAX 65536
 
 /* Default idle timeouts, ms, by enum vipxdp_ct_state. */
-#define VIPXDP_CT_TIMEOUTS_DEFAULT { 60000, 3600000, 10000, 60000, 30000 }
+#define VIPXDP_CT_TIMEOUTS_DEFAULT                                                                 \
+	{                                                                                          \
+		60000, 3600000, 10000, 60000, 30000                                                \
+	}
 #define VIPXDP_CT_TIMEOUT_MAX_MS (7u * 24 * 3600 * 1000)
 
 /* Timeout in ms -> data-path epochs (rounded up; 0 stays 0). */
@@ -246,11 +249,11 @@ struct vipxdp_policy {
 };
 
 #define VIPXDP_POLICY_MAX_ERRORS 20
-#define VIPXDP_POLICY_ERRLEN	 320
+#define VIPXDP_POLICY_ERRLEN 320
 
 /* The first errors of a failed load, in file order (line, then column). */
 struct vipxdp_policy_errors {
-	unsigned int n;	   /* messages in msg[] */
+	unsigned int n; /* messages in msg[] */
 	unsigned int more; /* errors found beyond the ones in msg[] */
 	char msg[VIPXDP_POLICY_MAX_ERRORS][VIPXDP_POLICY_ERRLEN];
 };

@@ -365,9 +365,9 @@ int vipxdp_rwatch_new(struct vipxdp_rwatch **wp, int route_fd)
 	 * nexthop objects, addresses, links, neighbours, and the interfaces'
 	 * settings (forwarding on or off). */
 	static const unsigned int groups[] = {
-		RTNLGRP_LINK,	     RTNLGRP_NEIGH,	  RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE,
-		RTNLGRP_IPV4_RULE,   RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE,  RTNLGRP_IPV6_RULE,
-		RTNLGRP_NEXTHOP,     RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF,
+		RTNLGRP_LINK,	   RTNLGRP_NEIGH,	 RTNLGRP_IPV4_IFADDR,  RTNLGRP_IPV4_ROUTE,
+		RTNLGRP_IPV4_RULE, RTNLGRP_IPV6_IFADDR,	 RTNLGRP_IPV6_ROUTE,   RTNLGRP_IPV6_RULE,
+		RTNLGRP_NEXTHOP,   RTNLGRP_IPV4_NETCONF, RTNLGRP_IPV6_NETCONF,
 	};
 	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
 	struct vipxdp_route cur = {};

@@ -92,7 +92,7 @@ static __always_inline bool parse_echo(struct hdr_cursor *c, void *data_end, __u
  * is not added to the whole path's.
  */
 #define VIPXDP_OTHER (1ull << 62)
-#define OTHER_V6(w) ((w) & 1)
+#define OTHER_V6(w) ((w)&1)
 #define OTHER_PROTO(w) (((w) >> 8) & 0xff)
 #define OTHER_IP(w) (((w) >> 16) & 0xff)
 #define OTHER_L4(w) (((w) >> 24) & 0xffff)
@@ -221,7 +221,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		f.daddr.w[0] = p.ip4->daddr;
 		if (ip == IP_FRAG)
 			return dst_is_vip(&f) || src_is_snat(&f) ? VIPXDP_R_drop_frag
-							   : VIPXDP_R_pass_frag;
+								 : VIPXDP_R_pass_frag;
 		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
 		ip = parse_ipv6(&c, data_end, &p.ip6, &l4proto);
@@ -233,7 +233,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		__builtin_memcpy(&f.daddr, &p.ip6->daddr, 16);
 		if (ip == IP_FRAG)
 			return dst_is_vip(&f) || src_is_snat(&f) ? VIPXDP_R_drop_frag
-							   : VIPXDP_R_pass_frag;
+								 : VIPXDP_R_pass_frag;
 		if (l4proto == IPPROTO_ICMPV6) {
 			struct icmp6hdr *ih = c.pos;
 
@@ -267,8 +267,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		struct tcphdr *th;
 
 		if (parse_tcp(&c, data_end, l4_end, &th))
-			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed
-							: VIPXDP_R_pass_malformed;
+			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed : VIPXDP_R_pass_malformed;
 		p.sport = &th->source;
 		p.dport = &th->dest;
 		p.check = &th->check;
@@ -278,8 +277,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		struct udphdr *uh;
 
 		if (parse_udp(&c, data_end, l4_end, &uh))
-			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed
-							: VIPXDP_R_pass_malformed;
+			return dst_is_vip(&f) ? VIPXDP_R_drop_malformed : VIPXDP_R_pass_malformed;
 		p.sport = &uh->source;
 		p.dport = &uh->dest;
 		p.check = &uh->check;
@@ -348,7 +346,8 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 			if (ttl_expiring(&p))
 				return VIPXDP_R_pass_ttl;
 			/* Forward entries of a VIP's flows rewrite the destination. */
-			if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
+			if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) ==
+				    VIPXDP_CT_F_DNAT &&
 			    vip_packet(&f, ct->qos, sample, bytes))
 				return VIPXDP_R_drop_qos;
 			ct_touch(ct, now, tcpflags);

@@ -15,7 +15,7 @@
 
 /* The elastic IP entry that applies to the packet, or NULL. */
 static __always_inline const struct vipxdp_eip *eip_lookup(const struct vipxdp_flow *f,
-							    bool maybe_vip, bool maybe_priv)
+							   bool maybe_vip, bool maybe_priv)
 {
 	struct vipxdp_vip_key k = { .family = f->family };
 	const struct vipxdp_eip *e;

@@ -100,9 +100,9 @@ static __always_inline bool fc_match(const struct vipxdp_fc *e, const struct fc_
 
 	if (w[0] != k->k0 || w[1] != k->k1)
 		return false;
-	return !k->v6 || !((e->saddr[0] ^ k->s[1]) | (e->saddr[1] ^ k->s[2]) |
-			   (e->saddr[2] ^ k->s[3]) | (e->daddr[0] ^ k->d[1]) |
-			   (e->daddr[1] ^ k->d[2]) | (e->daddr[2] ^ k->d[3]));
+	return !k->v6 ||
+	       !((e->saddr[0] ^ k->s[1]) | (e->saddr[1] ^ k->s[2]) | (e->saddr[2] ^ k->s[3]) |
+		 (e->daddr[0] ^ k->d[1]) | (e->daddr[1] ^ k->d[2]) | (e->daddr[2] ^ k->d[3]));
 }
 
 /* The fast path's clock: jiffies, read without a helper call. */
@@ -669,7 +669,7 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 				      __u32 *talk)
 {
 	struct iphdr *ip = data + FC4_IP;
-	struct l4_ptrs p = {.ip4 = ip};
+	struct l4_ptrs p = { .ip4 = ip };
 	struct fc_key k;
 	__u32 x, tot;
 	__u8 l4proto, syn_fin_rst = 0;

@@ -44,9 +44,8 @@ static __always_inline __u32 nh_token(__u32 epoch)
 }
 
 /* Route the rewritten packet through the FIB; fills the cache nh. */
-static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p,
-					struct vipxdp_nh *nh, __u32 token, __u32 *ifindex,
-					__u8 *dmac, __u8 *smac)
+static __always_inline int fib_next_hop(struct xdp_md *ctx, struct l4_ptrs *p, struct vipxdp_nh *nh,
+					__u32 token, __u32 *ifindex, __u8 *dmac, __u8 *smac)
 {
 	struct bpf_fib_lookup fib = {};
 	int rc;

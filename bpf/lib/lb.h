@@ -52,9 +52,10 @@ static __always_inline __u32 table_get(__u32 slot_idx, __u32 hash, __u32 size)
 }
 
 /* The backend for a flow without conntrack, or NULL. */
-static __always_inline const struct vipxdp_backend *
-pick_backend(const struct vipxdp_svc *svc, const struct vipxdp_flow *f, bool syn, __u32 *be_id,
-	     const struct vipxdp_cfg *cfg)
+static __always_inline const struct vipxdp_backend *pick_backend(const struct vipxdp_svc *svc,
+								 const struct vipxdp_flow *f,
+								 bool syn, __u32 *be_id,
+								 const struct vipxdp_cfg *cfg)
 {
 	const struct vipxdp_backend *be;
 	__u32 hash, id, par, size;
@@ -227,7 +228,7 @@ static __always_inline void ct_peer_key(const struct vipxdp_flow *f, const struc
  * stream, a silent server) keeps both entries while either is alive.
  */
 __noinline int ct_stale(const struct vipxdp_flow *f, const struct vipxdp_ct *ct, __u32 now,
-		       const struct vipxdp_cfg *cfg)
+			const struct vipxdp_cfg *cfg)
 {
 	const struct vipxdp_ct *pc;
 	struct vipxdp_flow *peer;
@@ -322,7 +323,8 @@ static __always_inline void ct_touch(struct vipxdp_ct *ct, __u32 now, __u8 tcpfl
 	if (st <= VIPXDP_CT_CLOSING) {
 		if (tcpflags & (PKT_TCP_FIN | PKT_TCP_RST))
 			st = VIPXDP_CT_CLOSING;
-		else if (st == VIPXDP_CT_SYN && (tcpflags & PKT_TCP_ACK) && !(tcpflags & PKT_TCP_SYN))
+		else if (st == VIPXDP_CT_SYN && (tcpflags & PKT_TCP_ACK) &&
+			 !(tcpflags & PKT_TCP_SYN))
 			st = VIPXDP_CT_EST;
 	}
 	if (st != ct->state)
@@ -570,8 +572,8 @@ static __always_inline bool src_is_snat(const struct vipxdp_flow *f)
 	return cfg && (cfg->flags & VIPXDP_CFG_F_SNAT) && snat_rule(&f->saddr, f->family);
 }
 
-static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f,
-					 __u32 now, const struct vipxdp_cfg *cfg)
+static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_flow *f, __u32 now,
+					 const struct vipxdp_cfg *cfg)
 {
 	struct vipxdp_ct *fwd;
 	const struct vipxdp_snat *rule;

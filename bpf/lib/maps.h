@@ -72,7 +72,7 @@ struct vipxdp_maglev_inner {
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, VIPXDP_MAX_SERVICES * VIPXDP_GENERATIONS);
+	__uint(max_entries, VIPXDP_MAX_SERVICES *VIPXDP_GENERATIONS);
 	__type(key, __u32);
 	__array(values, struct vipxdp_maglev_inner);
 } vipxdp_maglev SEC(".maps");
