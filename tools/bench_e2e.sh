@@ -81,13 +81,14 @@
 # ratio measured in the same round, minutes apart) with their median, which
 # a single lucky or unlucky round moves less.
 # The machine's speed moves from minute to minute (other guests of its
-# host), often between two modes of a round. So after the rounds, when
-# vipxdp and direct are both measured, --pairs N (default 6; 0: none) pairs
-# of short runs (3 s) of the two TCP targets (connections/s and bulk) come
-# back to back, vipxdp first in odd pairs and direct first in even ones
-# (ABBA, so that a steady drift favours neither): each pair's ratio comes
-# from runs seconds apart, and the table gives their median.
-# Default 5 s per measurement (about 7 minutes in all, the pairs
+# host), often between two modes of a round. So after the rounds, --pairs N
+# (default 6; 0: none) pairs of short runs (3 s) come back to back: UDP
+# packets/s of vipxdp and the ideal, when both are measured, then the two
+# TCP targets (connections/s and bulk) of vipxdp and direct, when both are
+# measured; vipxdp first in odd pairs and second in even ones (ABBA, so
+# that a steady drift favours neither). Each pair's ratio comes from runs
+# seconds apart, and the table gives their median.
+# Default 5 s per measurement (about 8 minutes in all, the pairs
 # included); --quick: 2 s, one round, two pairs of 2 s (about a minute);
 # --udp-only: the UDP packets/s measurements only. Run as root after
 # `make`; needs wrk, iperf3, haproxy, nft (tools/install-deps.sh --bench).
@@ -507,10 +508,16 @@ bulk_gbps() {
 
 declare -A R=() RR=() PR=()
 
-# pairs_wanted: are there pairs to run (vipxdp and direct both measured,
-# TCP too)?
+# pairs_wanted FIGURE: are there pairs of FIGURE to run? udp: vipxdp and
+# the ideal both measured; conn, bulk: vipxdp and direct, and TCP too.
 pairs_wanted() {
-	[[ " $MODES " == *" vipxdp "* && " $MODES " == *" direct "* ]] && [ -z "$UDP_ONLY" ]
+	[ "$PAIRS" -gt 0 ] && [[ " $MODES " == *" vipxdp "* && " $MODES " == *" $(pair_mode "$1") "* ]] &&
+		{ [ "$1" = udp ] || [ -z "$UDP_ONLY" ]; }
+}
+
+# pair_mode FIGURE: the mode vipxdp is paired with for FIGURE.
+pair_mode() {
+	if [ "$1" = udp ]; then echo ideal; else echo direct; fi
 }
 BE_MAC=()
 
@@ -561,14 +568,16 @@ run_mode() {
 	mode_down "$m"
 }
 
-# run_pairs: PAIRS pairs of PAIR_DUR-second runs of vipxdp and direct, back
-# to back in ABBA order, of connections/s and bulk: PR[FIGURE,MODE,PAIR].
+# run_pairs FIGURE...: PAIRS pairs of PAIR_DUR-second runs of vipxdp and
+# the mode it is paired with for these figures (pair_mode; the same for
+# all), back to back in ABBA order: PR[FIGURE,MODE,PAIR].
 run_pairs() {
-	local i m order dst v
-	echo "== pairs: vipxdp and direct back to back, ${PAIR_DUR} s runs, $PAIRS pairs =="
+	local i m f order dst v other
+	other=$(pair_mode "$1")
+	echo "== pairs: vipxdp and $other back to back ($*), ${PAIR_DUR} s runs, $PAIRS pairs =="
 	for ((i = 1; i <= PAIRS; i++)); do
-		order="vipxdp direct"
-		((i % 2)) || order="direct vipxdp"
+		order="vipxdp $other"
+		((i % 2)) || order="$other vipxdp"
 		for m in $order; do
 			dst=$VX_VIP4
 			[ "$m" = direct ] && dst=$(vx_be4 1)
@@ -576,17 +585,25 @@ run_pairs() {
 				echo "bench_e2e: setting up $m failed" >&2
 				return 1
 			}
-			v=$(DUR=$PAIR_DUR wrk_rate "$dst" close "$m-p$i")
-			[ -n "$v" ] || FAILED=1
-			PR[conn,$m,$i]=$v
-			v=$(DUR=$PAIR_DUR bulk_gbps "$dst" "$m-p$i")
-			[ -n "$v" ] || FAILED=1
-			PR[bulk,$m,$i]=$v
+			for f in "$@"; do
+				case $f in
+				udp)
+					DUR=$PAIR_DUR udp_pps "$dst" "$m-p$i"
+					v=$UDP_PPS
+					;;
+				conn) v=$(DUR=$PAIR_DUR wrk_rate "$dst" close "$m-p$i") ;;
+				bulk) v=$(DUR=$PAIR_DUR bulk_gbps "$dst" "$m-p$i") ;;
+				esac
+				[ -n "$v" ] || FAILED=1
+				PR[$f,$m,$i]=$v
+			done
 			mode_down "$m"
 		done
-		printf '  pair %d (%s first): conn/s %s / %s, bulk %s / %s Gbit/s (vipxdp / direct)\n' \
-			"$i" "${order%% *}" "${PR[conn,vipxdp,$i]:-failed}" "${PR[conn,direct,$i]:-failed}" \
-			"${PR[bulk,vipxdp,$i]:-failed}" "${PR[bulk,direct,$i]:-failed}"
+		printf '  pair %d (%s first):' "$i" "${order%% *}"
+		for f in "$@"; do
+			printf ' %s %s / %s' "$f" "${PR[$f,vipxdp,$i]:-failed}" "${PR[$f,$other,$i]:-failed}"
+		done
+		printf ' (vipxdp / %s)\n' "$other"
 	done
 }
 
@@ -598,16 +615,22 @@ median() {
 }
 
 # pair_row FIGURE TARGET: the line of the ratio table for the pairs' ratios
-# of FIGURE (conn or bulk), vipxdp/direct: their median against TARGET.
+# of FIGURE (udp, conn or bulk), vipxdp over its pair_mode: their median
+# against TARGET.
 pair_row() {
-	local i out=() med label=conn/s
-	[ "$1" = bulk ] && label=bulk
+	local i out=() med label other
+	other=$(pair_mode "$1")
+	case $1 in
+	udp) label=UDP ;;
+	conn) label=conn/s ;;
+	*) label=$1 ;;
+	esac
 	for ((i = 1; i <= PAIRS; i++)); do
-		[ -n "${PR[$1,vipxdp,$i]:-}" ] && [ -n "${PR[$1,direct,$i]:-}" ] || continue
-		out+=("$(ratio "${PR[$1,vipxdp,$i]}" "${PR[$1,direct,$i]}")")
+		[ -n "${PR[$1,vipxdp,$i]:-}" ] && [ -n "${PR[$1,$other,$i]:-}" ] || continue
+		out+=("$(ratio "${PR[$1,vipxdp,$i]}" "${PR[$1,$other,$i]}")")
 	done
 	med=$(printf '%s\n' "${out[@]}" | grep -v '^$' | median)
-	printf '%-28s %7s %8s %-6s  per pair: %s\n' "$label vipxdp/direct, pairs" "$med" ">= $2" \
+	printf '%-28s %7s %8s %-6s  per pair: %s\n' "$label vipxdp/$other, pairs" "$med" ">= $2" \
 		"$(verdict "$med" "$2")" "${out[*]:--}"
 }
 
@@ -678,6 +701,9 @@ report() {
 	echo
 	printf '%-28s %7s %8s %s\n' ratio value target ""
 	row udp vipxdp ideal 0.75
+	if pairs_wanted udp; then
+		pair_row udp 0.75
+	fi
 	row udp vipxdp nft 4
 	row udp ideal nft "" "(reference; issue: ~6.4)"
 	row udp vipxdp ideal3 "" "(reference: the ideal to the three backends)"
@@ -687,7 +713,7 @@ report() {
 	row conn haproxy direct "" "(reference; issue: 0.49)"
 	row req vipxdp direct "" "(reference)"
 	row bulk vipxdp direct 0.97
-	if [ "$PAIRS" -gt 0 ] && pairs_wanted; then
+	if pairs_wanted conn; then
 		pair_row conn 0.97
 		pair_row bulk 0.97
 	fi
@@ -712,8 +738,11 @@ for ((round = 1; round <= ROUNDS; round++)); do
 		run_mode "$m" "$round" || FAILED=1
 	done
 done
-if [ "$PAIRS" -gt 0 ] && pairs_wanted; then
-	run_pairs || FAILED=1
+if pairs_wanted udp; then
+	run_pairs udp || FAILED=1
+fi
+if pairs_wanted conn; then
+	run_pairs conn bulk || FAILED=1
 fi
 report
 [ "$FAILED" -eq 0 ] || {
