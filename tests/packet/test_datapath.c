@@ -411,6 +411,37 @@ static int predict(const struct pkt_desc *d, bool syn)
 	return -1;
 }
 
+/* One packet to a VIP and what it must become (to_backend()); the frames
+ * stay for more runs of the same packet. */
+struct lb_send {
+	__u8 in[2048], want[2048], bmac[6];
+	int be, len, wlen;
+	struct run r;
+};
+
+/* Send d, to a VIP, and expect it redirected with the exact bytes to the
+ * backend the control plane predicts (syn: for a new flow), port port;
+ * s->be is that backend's index (-1 when there is none). */
+static bool to_backend(struct lb_send *s, const struct pkt_desc *d, bool syn, __u16 port)
+{
+	s->be = predict(d, syn);
+	if (!ASSERT_GE(s->be, 0, "prediction"))
+		return false;
+	pkt_mac(be_mac[s->be], s->bmac);
+	s->len = pkt_build(d, s->in, sizeof(s->in));
+	s->wlen = expected_fwd(*d, true, d->family == AF_INET6 ? be6[s->be] : be4[s->be], port,
+			       mac_be, s->bmac, s->want);
+	return expect(s->in, s->len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, s->want, s->wlen,
+		      &s->r);
+}
+
+/* to_backend()'s packet once more: the same bytes out. */
+static bool to_backend_again(struct lb_send *s)
+{
+	return expect(s->in, s->len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, s->want, s->wlen,
+		      &s->r);
+}
+
 
 /* ---- ARP ------------------------------------------------------------- */
 
@@ -716,20 +747,9 @@ static bool test_tcp4_reply(void)
 static bool test_tcp4_ack_without_conntrack(void)
 {
 	struct pkt_desc d = tcp4(CLIENT4, 40002, VIP4, 80, PKT_ACK);
-	__u8 in[2048], want[2048], bmac[6];
-	struct run r;
-	int be, len, wlen;
-	bool ok;
+	struct lb_send s;
 
-	be = predict(&d, false);
-	if (!ASSERT_GE(be, 0, "prediction"))
-		return false;
-	pkt_mac(be_mac[be], bmac);
-	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
-	ok = expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
-	return ok;
+	return to_backend(&s, &d, false, 8080) && to_backend_again(&s);
 }
 
 /* UDP with a checksum is rewritten with a correct checksum; UDP with
@@ -737,21 +757,13 @@ static bool test_tcp4_ack_without_conntrack(void)
 static bool test_udp4(void)
 {
 	struct pkt_desc d = as_udp(tcp4(CLIENT4, 41000, VIP4, 53, 0));
-	__u8 in[2048], want[2048], bmac[6];
-	struct run r;
+	struct lb_send s;
 	bool ok = true;
-	int be, len, wlen;
 
 	for (int nocsum = 0; nocsum <= 1; nocsum++) {
 		d.udp_no_csum = nocsum;
 		d.sport = 41000 + nocsum;
-		be = predict(&d, false);
-		if (!ASSERT_GE(be, 0, "prediction"))
-			return false;
-		pkt_mac(be_mac[be], bmac);
-		len = pkt_build(&d, in, sizeof(in));
-		wlen = expected_fwd(d, true, be4[be], 5353, mac_be, bmac, want);
-		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= to_backend(&s, &d, false, 5353);
 	}
 	return ok;
 }
@@ -760,43 +772,34 @@ static bool test_udp4(void)
 static bool test_ipv6_tcp_udp(void)
 {
 	struct pkt_desc d = tcp6(CLIENT6, 40000, VIP6, 80, PKT_SYN), rep;
-	__u8 in[2048], want[2048], bmac[6];
+	__u8 in[2048], want[2048];
+	struct lb_send s;
 	struct run r;
 	bool ok = true;
-	int be, len, wlen;
+	int len, wlen;
 
-	be = predict(&d, true);
-	if (!ASSERT_GE(be, 0, "prediction"))
+	if (!to_backend(&s, &d, true, 8080))
 		return false;
-	pkt_mac(be_mac[be], bmac);
-	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	d = tcp6(CLIENT6, 40000, VIP6, 80, PKT_ACK);
 	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
+	wlen = expected_fwd(d, true, be6[s.be], 8080, mac_be, s.bmac, want);
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
-	rep = tcp6(be6[be], 8080, CLIENT6, 40000, PKT_ACK);
-	from_backend(&rep, bmac);
+	rep = tcp6(be6[s.be], 8080, CLIENT6, 40000, PKT_ACK);
+	from_backend(&rep, s.bmac);
 	len = pkt_build(&rep, in, sizeof(in));
 	wlen = expected_fwd(rep, false, VIP6, 80, mac_in, mac_client, want);
 	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 
 	d = as_udp(tcp6(CLIENT6, 41000, VIP6, 53, 0));
-	be = predict(&d, false);
-	if (!ASSERT_GE(be, 0, "prediction"))
+	if (!to_backend(&s, &d, false, 5353))
 		return false;
-	pkt_mac(be_mac[be], bmac);
-	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be6[be], 5353, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	/* The second packet fills the flow cache, the third is answered from
 	 * it (its conntrack entry deleted first, which a hit does not see):
 	 * the same bytes. */
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= to_backend_again(&s);
 	fc_ct_delete(&d);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= to_backend_again(&s);
 	ok &= ASSERT_TRUE(!fc_ct_exists(&d), "IPv6: answered from the flow cache");
 	return ok;
 }
@@ -827,10 +830,11 @@ static bool test_ct_keys(void)
 	struct vipxdp_cfg cfg0, cfg;
 	struct vipxdp_ct ct, fake;
 	struct vipxdp_addr other;
-	__u8 in[2048], want[2048], bmac[6];
+	struct lb_send s;
+	__u8 in[2048];
 	struct run r;
 	bool ok = true;
-	int be, len, wlen;
+	int len;
 
 	len = pkt_build(&d, in, sizeof(in));
 	ok &= ASSERT_EQ(run_prog(in, len, if_in, &r), 0, "IPv4 SYN run");
@@ -913,16 +917,9 @@ static bool test_ct_keys(void)
 	fake.last_seen = vipxdp_epoch_now() - 6;
 	ok &= ASSERT_OK(bpf_map_update_elem(dp.ct_fd, &k6, &fake, BPF_ANY), "expired entry");
 	d = tcp6(CLIENT6, 40201, VIP6, 80, PKT_SYN);
-	be = predict(&d, true);
-	if (!ASSERT_GE(be, 0, "prediction"))
-		goto out;
-	pkt_mac(be_mac[be], bmac);
-	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be6[be], 8080, mac_be, bmac, want);
-	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	ok &= to_backend(&s, &d, true, 8080);
 	ok &= ASSERT_OK(vipxdp_ct_get(&dp, &f, &ct), "the flow's own entry now");
 	ok &= ASSERT_TRUE(!memcmp(&ct.ksaddr, &f.saddr, 16), "its addresses");
-out:
 	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "cfg restored");
 	return ok;
 }
@@ -930,24 +927,16 @@ out:
 /* 802.1Q and 802.1ad+802.1Q tagged TCP to a VIP: translated, tags kept. */
 static bool test_vlan_tcp(void)
 {
-	__u8 in[2048], want[2048], bmac[6];
-	struct run r;
+	struct lb_send s;
 	bool ok = true;
 
 	for (int n = 1; n <= 2; n++) {
 		struct pkt_desc d = tcp4(CLIENT4, 42000 + n, VIP4, 80, PKT_SYN);
-		int be, len, wlen;
 
 		d.l2.nvlan = n;
 		d.l2.vlan_tci[0] = 100;
 		d.l2.vlan_tci[1] = 200;
-		be = predict(&d, true);
-		if (!ASSERT_GE(be, 0, "prediction"))
-			return false;
-		pkt_mac(be_mac[be], bmac);
-		len = pkt_build(&d, in, sizeof(in));
-		wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
-		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= to_backend(&s, &d, true, 8080);
 	}
 	return ok;
 }
@@ -1028,19 +1017,11 @@ static bool test_ip_options(void)
 {
 	static const __u8 opts[8] = { 0x01, 0x01, 0x01, 0x00, 0x01, 0x01, 0x01, 0x00 };
 	struct pkt_desc d = tcp4(CLIENT4, 43003, VIP4, 80, PKT_SYN);
-	__u8 in[2048], want[2048], bmac[6];
-	struct run r;
-	int be, len, wlen;
+	struct lb_send s;
 
 	d.ip_options = opts;
 	d.ip_options_len = sizeof(opts);
-	be = predict(&d, true);
-	if (!ASSERT_GE(be, 0, "prediction"))
-		return false;
-	pkt_mac(be_mac[be], bmac);
-	len = pkt_build(&d, in, sizeof(in));
-	wlen = expected_fwd(d, true, be4[be], 8080, mac_be, bmac, want);
-	return expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return to_backend(&s, &d, true, 8080);
 }
 
 /* Source-IP hashing: every connection of one client lands on one backend. */
