@@ -618,19 +618,14 @@ median() {
 # of FIGURE (udp, conn or bulk), vipxdp over its pair_mode: their median
 # against TARGET.
 pair_row() {
-	local i out=() med label other
+	local i out=() med other
 	other=$(pair_mode "$1")
-	case $1 in
-	udp) label=UDP ;;
-	conn) label=conn/s ;;
-	*) label=$1 ;;
-	esac
 	for ((i = 1; i <= PAIRS; i++)); do
 		[ -n "${PR[$1,vipxdp,$i]:-}" ] && [ -n "${PR[$1,$other,$i]:-}" ] || continue
 		out+=("$(ratio "${PR[$1,vipxdp,$i]}" "${PR[$1,$other,$i]}")")
 	done
 	med=$(printf '%s\n' "${out[@]}" | grep -v '^$' | median)
-	printf '%-28s %7s %8s %-6s  per pair: %s\n' "$label vipxdp/$other, pairs" "$med" ">= $2" \
+	printf '%-28s %7s %8s %-6s  per pair: %s\n' "$(label "$1") vipxdp/$other, pairs" "$med" ">= $2" \
 		"$(verdict "$med" "$2")" "${out[*]:--}"
 }
 
@@ -669,16 +664,21 @@ verdict() {
 	awk -v r="$1" -v t="$2" 'BEGIN { print (r >= t) ? "met" : "MISSED" }'
 }
 
+# label FIGURE: how the ratio table names FIGURE (udp, conn, req or bulk).
+label() {
+	case $1 in
+	udp) echo UDP ;;
+	conn) echo conn/s ;;
+	req) echo req/s ;;
+	*) echo "$1" ;;
+	esac
+}
+
 # row FIGURE A B TARGET [NOTE]: one line of the ratio table, A/B of FIGURE
 # (udp, conn, req or bulk); with a TARGET, whether the ratio meets it.
 row() {
 	local r label
-	case $1 in
-	udp) label=UDP ;;
-	conn) label=conn/s ;;
-	req) label=req/s ;;
-	*) label=$1 ;;
-	esac
+	label=$(label "$1")
 	r=$(ratio "${R[$2,$1]:-}" "${R[$3,$1]:-}")
 	if [ -n "$4" ]; then
 		printf '%-28s %7s %8s %-6s  per round: %s\n' "$label $2/$3" "$r" ">= $4" \
