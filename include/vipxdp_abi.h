@@ -407,8 +407,9 @@ enum vipxdp_fc_flags {
  * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request
  * per connection, whose few hits do not pay for each direction's first
  * lookup and fill, a cold cache line each), stops lookups and fills for
- * the next VIPXDP_FC_SKIP << backoff packets (they go straight to the
- * whole path); then the next window decides again. Each such window in a
+ * the next VIPXDP_FC_SKIP << backoff packets, and at least an entry's life
+ * (VIPXDP_FC_TTL_JIFFIES; they go straight to the whole path); then the
+ * next window decides again. Each such window in a
  * row doubles the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX: a
  * window's lookups are a cold miss each and its conntrack hits a fill
  * each, and at 15 windows skipped per window tried (with the fills still
@@ -492,8 +493,9 @@ struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
 	__u32 fills;
 	/* Jiffies when the CPU's current skip began (vipxdp_fc_ctl.skip):
-	 * once an entry's life has passed since, the CPU holds no good entry
-	 * and its TCP packets' forgets need not look. */
+	 * the skip lasts at least an entry's life since, so that no entry
+	 * filled before it is good when it ends, and while it lasts, its TCP
+	 * packets' forgets need not look. */
 	__u32 skip_jif;
 	__u32 pad[14]; /* the next CPU's table starts on a cache line */
 };

@@ -131,11 +131,22 @@ static __always_inline __u32 fc_gen(void)
 }
 
 /* Is this CPU leaving the cache alone now (struct vipxdp_fc_ctl)? Counts
- * the packet when it is. */
+ * the packet when it is. A skip lasts its count of packets and at least an
+ * entry's life since it began (vipxdp_fc_table.skip_jif): its last count
+ * waits for that. So when a skip ends, no entry filled before it is good
+ * (none is filled while it lasts), and a forget need not look while the
+ * CPU skips (fc_forget()). */
 static __always_inline bool fc_skip(struct vipxdp_fc_ctl *ctl)
 {
+	const struct vipxdp_fc_table *t;
+
 	if (!ctl->skip)
 		return false;
+	if (ctl->skip == 1) {
+		t = fc_table();
+		if (t && fc_now() - t->skip_jif < VIPXDP_FC_TTL_JIFFIES)
+			return true;
+	}
 	ctl->skip--;
 	return true;
 }
@@ -243,11 +254,12 @@ __noinline int fc_forget(const struct vipxdp_flow *f)
 
 	if (!f || !t)
 		return 0;
-	/* A CPU that has left the cache alone for an entry's life holds no
-	 * good entry (nothing is filled while it skips): the set's cache
-	 * lines need not be read. */
+	/* While the CPU leaves the cache alone, nothing is filled, and the
+	 * skip outlasts every entry filled before it (fc_skip()): no entry
+	 * it holds will be good again, and the set's cache lines need not be
+	 * read. */
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	if (ctl && ctl->skip && fc_now() - t->skip_jif >= VIPXDP_FC_TTL_JIFFIES)
+	if (ctl && ctl->skip)
 		return 0;
 	fc_key_of(&k, f);
 	e = fc_entry(t, &k);
