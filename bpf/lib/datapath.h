@@ -197,7 +197,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	struct vipxdp_ct *ct;
 	struct vipxdp_nh *nh;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, one = 1, bit, now, sample, gen = 0, tok;
+	__u32 zero = 0, one = 1, bit, now, sample, gen, tok;
 	bool fc_on;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
@@ -306,10 +306,11 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	 * packet; one is filled below when a known flow is forwarded. A TCP
 	 * packet that changes the flow's state drops the flow's entry. gen is
 	 * read before conntrack: a change made after this (which bumps it)
-	 * leaves the filled entry stale. */
+	 * leaves the filled entry stale. A SYN's conntrack entry keeps it,
+	 * with the cache off too (lb_new_flow()). */
+	gen = fc_gen();
 	fc_on = cfg && !(cfg->flags & VIPXDP_CFG_F_NO_FC) && !echo;
 	if (fc_on) {
-		gen = fc_gen();
 		/* A client's SYN drops the entry below, where it must. */
 		if ((tcpflags & (PKT_TCP_FIN | PKT_TCP_RST)) || ((tcpflags & PKT_TCP_SYN) && !syn))
 			fc_forget(&f);

@@ -664,6 +664,29 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	__u32 be_id = 0;
 	int rc;
 
+	/* A SYN of a flow whose entry a SYN wrote in this generation of
+	 * vipxdp_gen (ct->gen): nothing the control plane sets has changed
+	 * since, so the service's table gives the entry's backend, and the
+	 * entry is renewed as it stands (its next hop follows its token, as
+	 * any packet's of the flow does), without the backend's lookup (the
+	 * flow's hash, a cold line of the Maglev table, the backend, a new
+	 * entry's next hop). */
+	if (syn && svc->mode == VIPXDP_MODE_DNAT) {
+		struct vipxdp_ct *old = ct_get(f);
+
+		if (old && old->gen == gen && old->flags == (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH) &&
+		    old->svc_id == svc->id && old->qos == svc->qos) {
+			old->state = VIPXDP_CT_SYN;
+			if (old->last_seen != now)
+				old->last_seen = now;
+			rewrite(p, true, &old->daddr, old->dport);
+			*tok = nh_token(now);
+			*nh = &old->nh[0];
+			count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
+			count_lb(&vipxdp_be_st, old->backend_id, bytes, true, false);
+			return -1;
+		}
+	}
 	be = pick_backend(svc, f, syn, &be_id, cfg);
 	if (!be)
 		return VIPXDP_R_drop_no_backend;

@@ -1424,33 +1424,73 @@ static bool syn_to(const struct pkt_desc *d, int be, const char *dmac, struct vi
 	return ASSERT_TRUE(ct_get(CLIENT4, d->sport, VIP4, d->dport, ct), "entry") && ok;
 }
 
+/* A change that changes nothing: vipxdp_gen moves on. */
+static bool bump_gen(void)
+{
+	struct vipxdp_cfg c;
+
+	return !vipxdp_dp_get_cfg(&dp, &c) && !vipxdp_dp_set_cfg(&dp, &c);
+}
+
+static __u32 read_gen(void)
+{
+	__u32 zero = 0, g = 0;
+
+	bpf_map_lookup_elem(dp.gen_fd, &zero, &g);
+	return g;
+}
+
+/* The backend's SYN-ACK to the client's port 53001 on VIP4:7010, from
+ * backend be4[be]: leaves from the VIP, and caches the replies' next hop in
+ * the flow's entry (nh[1]). */
+static bool syn_ack_from(int be)
+{
+	struct pkt_desc rep = tcp4(be4[be], 9090, CLIENT4, 53001, PKT_SYN | PKT_ACK);
+	__u8 in[2048], want[2048], bmac[6];
+	struct vipxdp_ct ct;
+	struct run r;
+	int len, wlen;
+	bool ok;
+
+	pkt_mac(be_mac[be], bmac);
+	from_backend(&rep, bmac);
+	len = pkt_build(&rep, in, sizeof(in));
+	wlen = expected_fwd(rep, false, VIP4, 7010, mac_in, mac_client, want);
+	ok = expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	return ASSERT_TRUE(ct_get(CLIENT4, 53001, VIP4, 7010, &ct), "entry") &&
+	       ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "the replies' next hop cached") && ok;
+}
+
 /*
  * A SYN of a flow that still has its one DNAT entry (the client's port used
- * again) renews the entry in place when the entry translates the SYN as a
- * new one would, to the same backend through the same next hop: the entry
- * is then the SYN's (state, age, generation, the next hop's token), and
- * its cached next hop for the replies (nh[1]) stays, which tells a renewal
- * from a replacement (a new entry has none). A new next hop (the backend's
- * neighbour moved) or a new backend replaces the entry. The flow cache is
+ * again):
+ * - in the generation of vipxdp_gen in which a SYN wrote the entry (its
+ *   gen), nothing has changed, so the SYN takes the entry's backend without
+ *   reading the service's table, and renews the entry in place (state, age;
+ *   its next hop follows its token, as for any packet of the flow);
+ * - in a later generation, the SYN renews the entry in place when the entry
+ *   translates it as a new one would (same backend, same next hop), and
+ *   replaces it otherwise.
+ * A renewal keeps the entry's cached next hop for the replies (nh[1]), which
+ * a new entry does not have: that tells the two apart. The flow cache is
  * off: every packet takes the whole path; the route watch is on, so that
- * tokens are generations, not epochs.
+ * tokens are route generations, not epochs.
  */
 static bool test_syn_renews_entry(void)
 {
 	static const char *const first[] = { "198.19.0.1" }, *const second[] = { "198.19.0.2" };
 	const char *mac_new = "02:00:00:00:01:78";
-	struct pkt_desc d = tcp4(CLIENT4, 53001, VIP4, 7010, PKT_SYN), rep;
-	__u8 in[2048], want[2048], bmac[6];
+	struct pkt_desc d = tcp4(CLIENT4, 53001, VIP4, 7010, PKT_SYN);
 	struct vipxdp_svc_spec spec = { .proto = IPPROTO_TCP, .port = 7010 };
-	struct vipxdp_lb_stats s0, s1;
-	struct vipxdp_svc svc;
-	struct vipxdp_ct ct, old;
 	const __u8 flags[] = { PKT_ACK, PKT_FIN | PKT_ACK };
+	struct vipxdp_lb_stats s0, s1;
+	struct vipxdp_ct ct, old;
+	struct vipxdp_svc svc;
+	__u8 in[2048], family;
 	struct run r;
 	bool ok = true;
-	int len, wlen;
+	int len;
 
-	pkt_mac(be_mac[0], bmac);
 	pkt_env_addr(VIP4, &spec.family, &spec.vip);
 	if (!ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7010, 0, first, 1, 9090), "service") ||
 	    !ASSERT_OK(vipxdp_dp_get_service(&dp, &spec, &svc), "service id") ||
@@ -1458,14 +1498,10 @@ static bool test_syn_renews_entry(void)
 	    !ASSERT_OK(set_route_watch(31, 0xfffffff0u), "watch on, generation 31"))
 		return false;
 
-	/* A connection: SYN, the backend's SYN-ACK (which caches the replies'
-	 * next hop), ACK, FIN; then idle for 2 epochs. */
-	ok &= syn_to(&d, 0, be_mac[0], &ct);
-	rep = tcp4(first[0], 9090, CLIENT4, 53001, PKT_SYN | PKT_ACK);
-	from_backend(&rep, bmac);
-	len = pkt_build(&rep, in, sizeof(in));
-	wlen = expected_fwd(rep, false, VIP4, 7010, mac_in, mac_client, want);
-	ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	/* A connection: SYN, the backend's SYN-ACK, ACK, FIN; then idle for
+	 * 2 epochs. */
+	ok &= syn_to(&d, 0, be_mac[0], &ct) && syn_ack_from(0);
+	ok &= ASSERT_EQ(ct.gen, read_gen(), "the SYN's entry has the generation");
 	for (int i = 0; i < 2; i++) {
 		struct pkt_desc a = tcp4(CLIENT4, 53001, VIP4, 7010, flags[i]);
 
@@ -1476,40 +1512,54 @@ static bool test_syn_renews_entry(void)
 	if (!ASSERT_TRUE(ct_get(CLIENT4, 53001, VIP4, 7010, &old), "entry"))
 		return false;
 	ok &= ASSERT_EQ(old.state, VIPXDP_CT_CLOSING, "closing");
-	ok &= ASSERT_EQ(old.nh[1].ifindex, (__u32)if_in, "the replies' next hop cached");
 	old.last_seen -= 2;
 	ok &= ASSERT_TRUE(ct_put(CLIENT4, 53001, VIP4, 7010, &old), "idle for 2 epochs");
 
-	/* The port again, in generation 32 (same neighbour): renewed. */
-	ok &= ASSERT_OK(set_route_watch(32, 0xfffffff0u), "generation 32");
+	/* The port again, in the same generation: renewed. */
 	s0 = lb_total(dp.svc_stats_fd, svc.id);
 	ok &= syn_to(&d, 0, be_mac[0], &ct);
 	s1 = lb_total(dp.svc_stats_fd, svc.id);
 	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "a new flow, counted");
 	ok &= ASSERT_EQ(ct.state, VIPXDP_CT_SYN, "renewed: state SYN");
 	ok &= ASSERT_EQ(ct.last_seen, old.last_seen + 2, "renewed: its age now");
-	ok &= ASSERT_EQ(ct.nh[0].epoch, VIPXDP_NH_WATCH | 32, "renewed: the token of generation 32");
 	ok &= ASSERT_EQ(ct.flags, VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH, "renewed: one entry");
 	ok &= ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "renewed in place: the replies' next hop stays");
 
-	/* The backend's neighbour moves (generation 33): the SYN goes to the
-	 * new MAC, and its entry is a new one. */
+	/* The same generation trusts the entry's backend: an entry made to say
+	 * backend 2 (next hop to be found) takes the SYN there. */
+	pkt_env_addr(second[0], &family, &ct.daddr);
+	ct.nh[0].ifindex = 0;
+	ok &= ASSERT_TRUE(ct_put(CLIENT4, 53001, VIP4, 7010, &ct), "an entry for backend 2");
+	ok &= syn_to(&d, 1, be_mac[1], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "still in place");
+
+	/* A later generation: the table's backend (1), in a new entry. */
+	ok &= ASSERT_TRUE(bump_gen(), "a change");
+	ok &= syn_to(&d, 0, be_mac[0], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, 0, "another backend than the entry's: replaced");
+	ok &= ASSERT_EQ(ct.gen, read_gen(), "the new entry has the generation");
+
+	/* A later generation, the same translation: renewed in place, and
+	 * the entry has the new generation. */
+	ok &= syn_ack_from(0) && ASSERT_TRUE(bump_gen(), "a change");
+	ok &= syn_to(&d, 0, be_mac[0], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "the same translation: renewed in place");
+	ok &= ASSERT_EQ(ct.gen, read_gen(), "renewed: the generation");
+
+	/* The backend's neighbour moves (a change, and route generation 32):
+	 * the SYN goes to the new MAC, in a new entry. */
 	ok &= ASSERT_OK(set_be_neigh(first[0], mac_new), "neighbour to a new MAC");
-	ok &= ASSERT_OK(set_route_watch(33, 0xfffffff0u), "generation 33");
+	ok &= ASSERT_OK(set_route_watch(32, 0xfffffff0u), "generation 32") &&
+	      ASSERT_TRUE(bump_gen(), "a change");
 	ok &= syn_to(&d, 0, mac_new, &ct);
 	ok &= ASSERT_EQ(ct.nh[1].ifindex, 0, "a new next hop: replaced");
 	ok &= ASSERT_OK(set_be_neigh(first[0], be_mac[0]), "neighbour back");
+	ok &= ASSERT_OK(set_route_watch(33, 0xfffffff0u), "generation 33");
 
-	/* The reply caches its next hop again; then the service's backend
-	 * changes to one behind the same next hop (as behind a router: its
-	 * neighbour has the first one's MAC): the SYN goes to the new
-	 * backend, in a new entry. */
-	ok &= ASSERT_OK(set_route_watch(34, 0xfffffff0u), "generation 34");
-	ok &= syn_to(&d, 0, be_mac[0], &ct);
-	ok &= expect(in, pkt_build(&rep, in, sizeof(in)), if_be, XDP_REDIRECT,
-		     VIPXDP_R_fwd_redirect, want, wlen, &r);
-	ok &= ASSERT_TRUE(ct_get(CLIENT4, 53001, VIP4, 7010, &ct), "entry") &&
-	      ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "the replies' next hop cached again");
+	/* The service's backend changes to one behind the same next hop (as
+	 * behind a router: its neighbour has the first one's MAC): the SYN
+	 * goes to the new backend, in a new entry. */
+	ok &= syn_to(&d, 0, be_mac[0], &ct) && syn_ack_from(0);
 	ok &= ASSERT_OK(set_be_neigh(second[0], be_mac[0]), "the new backend behind the same MAC");
 	ok &= ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7010, 0, second, 1, 9090), "new backend");
 	ok &= syn_to(&d, 1, be_mac[0], &ct);
@@ -1521,7 +1571,6 @@ static bool test_syn_renews_entry(void)
 	ok &= ASSERT_OK(vipxdp_dp_del_service(&dp, &spec), "delete");
 	return ok;
 }
-
 
 /* ---- next hops: the daemon's route watch ------------------------------ */
 
@@ -4592,8 +4641,8 @@ static void run_cases(void)
 	tap_run("conntrack: TCP states and idle timeout expiry", test_conntrack_lifecycle);
 	tap_run("lb4: one conntrack entry per DNAT flow, reply entries past two services per backend",
 		test_dnat_one_entry);
-	tap_run("lb4: a SYN renews its flow's entry in place when it translates it the same way; "
-		"a new next hop or backend replaces it",
+	tap_run("lb4: a SYN renews its flow's entry in place: in the generation a SYN wrote it in, "
+		"with the entry's backend; later, when it translates the SYN the same way",
 		test_syn_renews_entry);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
