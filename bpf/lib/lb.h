@@ -316,8 +316,8 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, struct vipxdp_
 }
 
 /*
- * A SYN to a DNAT service whose flow still has its one entry (F_BOTH), and
- * the entry translates it as the new one, fwd, would: a client's port used
+ * A SYN to a DNAT service whose flow still has its one entry (F_BOTH), old
+ * (NULL when none), and the entry translates it as the new one, fwd, would: a client's port used
  * again, a retransmitted SYN. Then only the state, the age, the generation
  * and the next hop's token differ, and they are written into the entry, a
  * word each, instead of replacing it: a replacement allocates an element of
@@ -329,15 +329,13 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, struct vipxdp_
  * was renewed so, else 0 (then ct_commit() replaces it). A global function,
  * verified once.
  */
-__noinline int ct_renew(const struct vipxdp_flow *f, const struct vipxdp_ct *fwd)
+__noinline int ct_renew(struct vipxdp_ct *old, const struct vipxdp_ct *fwd)
 {
 	const __u32 *om, *nm;
-	struct vipxdp_ct *old;
 
-	if (!f || !fwd)
+	if (!old || !fwd)
 		return 0;
-	old = ct_get(f);
-	if (!old || old->flags != fwd->flags || old->dport != fwd->dport ||
+	if (old->flags != fwd->flags || old->dport != fwd->dport ||
 	    !addr_eq(&old->daddr, &fwd->daddr) || old->svc_id != fwd->svc_id ||
 	    old->backend_id != fwd->backend_id || old->qos != fwd->qos ||
 	    old->nh[0].ifindex != fwd->nh[0].ifindex)
@@ -660,7 +658,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 {
 	const struct vipxdp_backend *be;
 	struct vipxdp_flow rk, *rkp = NULL;
-	struct vipxdp_ct *fwd;
+	struct vipxdp_ct *fwd, *old = NULL;
 	__u32 be_id = 0;
 	int rc;
 
@@ -672,8 +670,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * flow's hash, a cold line of the Maglev table, the backend, a new
 	 * entry's next hop). */
 	if (syn && svc->mode == VIPXDP_MODE_DNAT) {
-		struct vipxdp_ct *old = ct_get(f);
-
+		old = ct_get(f);
 		if (old && old->gen == gen && old->flags == (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH) &&
 		    old->svc_id == svc->id && old->qos == svc->qos) {
 			old->state = VIPXDP_CT_SYN;
@@ -717,7 +714,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * and this one's forward() uses it. */
 	*tok = nh_token(now);
 	be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
-	if (!(syn && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(f, fwd)) && ct_commit(f, fwd, rkp))
+	if (!(old && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(old, fwd)) && ct_commit(f, fwd, rkp))
 		return VIPXDP_R_drop_error;
 	*nh = &fwd->nh[0];
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
