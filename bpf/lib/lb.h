@@ -714,7 +714,8 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * and this one's forward() uses it. */
 	*tok = nh_token(now);
 	be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
-	if (!(old && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(old, fwd)) && ct_commit(f, fwd, rkp))
+	if (!(old && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(old, fwd)) &&
+	    ct_commit(f, fwd, rkp))
 		return VIPXDP_R_drop_error;
 	*nh = &fwd->nh[0];
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
