@@ -407,9 +407,10 @@ enum vipxdp_fc_flags {
  * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request
  * per connection, whose few hits do not pay for each direction's first
  * lookup and fill, a cold cache line each), stops lookups and fills for
- * the next VIPXDP_FC_SKIP << backoff packets, and at least an entry's life
- * (VIPXDP_FC_TTL_JIFFIES; they go straight to the whole path); then the
- * next window decides again. Each such window in a
+ * the next VIPXDP_FC_SKIP << backoff packets (they go straight to the
+ * whole path), and at least an entry's life (VIPXDP_FC_TTL_JIFFIES) when a
+ * TCP packet's forget was left undone meanwhile; then the next window
+ * decides again. Each such window in a
  * row doubles the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX: a
  * window's lookups are a cold miss each and its conntrack hits a fill
  * each, and at 15 windows skipped per window tried (with the fills still
@@ -440,7 +441,9 @@ struct vipxdp_fc_ctl {
 	/* Windows without enough hits in a row, up to VIPXDP_FC_BACKOFF_MAX:
 	 * the next skip is VIPXDP_FC_SKIP << backoff packets. */
 	__u8 backoff;
-	__u8 pad;
+	/* 1 once a TCP packet's forget was left undone during the current
+	 * skip (fc_forget()): the skip then lasts at least an entry's life. */
+	__u8 unforgot;
 	/* vipxdp_gen + 1 once this CPU has cached, in that generation, a TCP
 	 * DNAT flow whose conntrack entry a SYN did not write in it (its backend
 	 * may not be the one a new SYN of the flow would get): SYNs to DNAT
@@ -493,9 +496,9 @@ struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
 	__u32 fills;
 	/* Jiffies when the CPU's current skip began (vipxdp_fc_ctl.skip):
-	 * the skip lasts at least an entry's life since, so that no entry
-	 * filled before it is good when it ends, and while it lasts, its TCP
-	 * packets' forgets need not look. */
+	 * once a forget is left undone, the skip lasts at least an entry's
+	 * life since, so that no entry filled before it is good when it
+	 * ends. */
 	__u32 skip_jif;
 	__u32 pad[14]; /* the next CPU's table starts on a cache line */
 };

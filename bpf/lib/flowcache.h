@@ -131,21 +131,24 @@ static __always_inline __u32 fc_gen(void)
 }
 
 /* Is this CPU leaving the cache alone now (struct vipxdp_fc_ctl)? Counts
- * the packet when it is. A skip lasts its count of packets and at least an
- * entry's life since it began (vipxdp_fc_table.skip_jif): its last count
- * waits for that. So when a skip ends, no entry filled before it is good
- * (none is filled while it lasts), and a forget need not look while the
- * CPU skips (fc_forget()). */
+ * the packet when it is. While the CPU skips, a TCP packet's forget does
+ * not look for its flow's entry (fc_forget()), and says so in unforgot:
+ * the skip's last count then waits until an entry's life has passed since
+ * the skip began (vipxdp_fc_table.skip_jif), so that no entry filled before
+ * it (nothing is filled while it lasts) is good when it ends. A skip
+ * without such a forget (UDP; at a high packet rate the count runs out in
+ * milliseconds) ends with its count. */
 static __always_inline bool fc_skip(struct vipxdp_fc_ctl *ctl)
 {
 	const struct vipxdp_fc_table *t;
 
 	if (!ctl->skip)
 		return false;
-	if (ctl->skip == 1) {
+	if (ctl->skip == 1 && ctl->unforgot) {
 		t = fc_table();
 		if (t && fc_now() - t->skip_jif < VIPXDP_FC_TTL_JIFFIES)
 			return true;
+		ctl->unforgot = 0;
 	}
 	ctl->skip--;
 	return true;
@@ -176,6 +179,7 @@ static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl, struct vipxd
 		if (b > VIPXDP_FC_BACKOFF_MAX)
 			b = VIPXDP_FC_BACKOFF_MAX;
 		ctl->skip = (__u32)VIPXDP_FC_SKIP << b;
+		ctl->unforgot = 0;
 		if (t)
 			t->skip_jif = fc_now();
 		if (b < VIPXDP_FC_BACKOFF_MAX)
@@ -254,13 +258,16 @@ __noinline int fc_forget(const struct vipxdp_flow *f)
 
 	if (!f || !t)
 		return 0;
-	/* While the CPU leaves the cache alone, nothing is filled, and the
-	 * skip outlasts every entry filled before it (fc_skip()): no entry
-	 * it holds will be good again, and the set's cache lines need not be
-	 * read. */
+	/* While the CPU leaves the cache alone, nothing is filled; with this
+	 * noted, the skip outlasts every entry filled before it (fc_skip()):
+	 * no entry it holds will be good again, and the set's cache lines
+	 * need not be read. */
 	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-	if (ctl && ctl->skip)
+	if (ctl && ctl->skip) {
+		if (!ctl->unforgot)
+			ctl->unforgot = 1;
 		return 0;
+	}
 	fc_key_of(&k, f);
 	e = fc_entry(t, &k);
 	if (e)

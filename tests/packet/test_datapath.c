@@ -2249,11 +2249,13 @@ static int fc_tcp_entry(const struct vipxdp_fc_table *t, __u16 sport)
 
 /*
  * While the CPU leaves the cache alone, a FIN's forget does not look: the
- * flow's entry stays. Nothing is filled while the CPU skips, and a skip
- * lasts at least an entry's life since it began (vipxdp_fc_table.skip_jif),
- * so no entry filled before it is good when it ends: its last count waits
- * for that. (A skip that began an entry's life before its entry is set up
- * here, which the data path never makes, to tell the two cases apart.)
+ * flow's entry stays, and the control notes it (unforgot). Nothing is
+ * filled while the CPU skips, and a skip with such a forget lasts at least
+ * an entry's life since it began (vipxdp_fc_table.skip_jif), so that no
+ * entry filled before it is good when it ends: its last count waits for
+ * that. A skip without one ends with its count. (A skip that began an
+ * entry's life before its entry is set up here, which the data path never
+ * makes, to tell the cases apart.)
  */
 static bool fc_skip_no_forget(void)
 {
@@ -2272,7 +2274,7 @@ static bool fc_skip_no_forget(void)
 		__u64 t0 = now_ms();
 		int i;
 
-		ctl.skip = 0;
+		memset(&ctl, 0, sizeof(ctl));
 		if (!ASSERT_TRUE(fc_ctl(NULL, true), "reset") || !fc_tcp_establish(&d, bmac, &fr) ||
 		    !ASSERT_OK(bpf_map_lookup_elem(fd, &key, t), "table") ||
 		    !ASSERT_TRUE((i = fc_tcp_entry(t, port)) >= 0, "established: an entry")) {
@@ -2280,15 +2282,25 @@ static bool fc_skip_no_forget(void)
 			break;
 		}
 		t->skip_jif = t->e[i].jif - (longago ? VIPXDP_FC_TTL_JIFFIES + 1 : 0);
-		ctl.skip = 1000;
+		/* Without an undone forget, the last count ends the skip. */
+		ctl.skip = 1;
 		if (!ASSERT_OK(bpf_map_update_elem(fd, &key, t, BPF_ANY), "skip start") ||
-		    !ASSERT_TRUE(fc_ctl_put(&ctl), "skipping") ||
+		    !ASSERT_TRUE(fc_ctl_put(&ctl), "the last count") ||
+		    !fc_tcp(&d, PKT_ACK, bmac, &fr) || !ASSERT_TRUE(fc_ctl(&ctl, false), "read")) {
+			ok = false;
+			break;
+		}
+		ok &= ASSERT_EQ(ctl.skip, 0, "no forget left undone: the skip ends with its count");
+		ctl.skip = 1000;
+		if (!ASSERT_TRUE(fc_ctl_put(&ctl), "skipping") ||
 		    !fc_tcp(&d, PKT_FIN | PKT_ACK, bmac, &fr) ||
-		    !ASSERT_OK(bpf_map_lookup_elem(fd, &key, t), "table")) {
+		    !ASSERT_OK(bpf_map_lookup_elem(fd, &key, t), "table") ||
+		    !ASSERT_TRUE(fc_ctl(&ctl, false), "read")) {
 			ok = false;
 			break;
 		}
 		ok &= ASSERT_EQ(t->e[i].family, VIPXDP_AF_INET, "skipping: the forget did not look");
+		ok &= ASSERT_EQ(ctl.unforgot, 1, "the forget left undone, noted");
 		/* The skip's last count. */
 		ctl.skip = 1;
 		if (!ASSERT_TRUE(fc_ctl_put(&ctl), "the last count") ||
@@ -2296,10 +2308,12 @@ static bool fc_skip_no_forget(void)
 			ok = false;
 			break;
 		}
-		if (longago)
+		if (longago) {
 			ok &= ASSERT_EQ(ctl.skip, 0, "an entry's life since the skip began: it ends");
-		else if (now_ms() - t0 < 200) /* entries live 256 ms at HZ 1000 */
+			ok &= ASSERT_EQ(ctl.unforgot, 0, "the note goes with it");
+		} else if (now_ms() - t0 < 200) { /* entries live 256 ms at HZ 1000 */
 			ok &= ASSERT_EQ(ctl.skip, 1, "begun just now: the skip goes on");
+		}
 	}
 	free(t);
 	return ASSERT_TRUE(fc_ctl(NULL, true), "reset") && ok;
