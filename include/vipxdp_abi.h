@@ -404,20 +404,19 @@ enum vipxdp_fc_flags {
  * VIPXDP_FC_WINDOW lookups or more that had fewer than one hit in
  * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
  * memory, every fill in vain), or fewer than VIPXDP_FC_HITS_PER_FILL hits
- * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request
- * per connection, whose few hits do not pay for each direction's first
- * lookup and fill, a cold cache line each), stops lookups and fills for
- * the next VIPXDP_FC_SKIP << backoff packets (they go straight to the
- * whole path), and at least an entry's life (VIPXDP_FC_TTL_JIFFIES) when a
- * TCP packet's forget was left undone meanwhile; then the next window
- * decides again. Each such window in a
- * row doubles the skip, up to VIPXDP_FC_SKIP << VIPXDP_FC_BACKOFF_MAX: a
- * window's lookups are a cold miss each and its conntrack hits a fill
- * each, and at 15 windows skipped per window tried (with the fills still
- * called while skipping) they cost a 1M-flow load about 13 ns a packet. A
- * window with enough hits starts again at VIPXDP_FC_SKIP. Misses end
- * windows (a hit only counts a lookup): while everything hits, there is
- * nothing to decide.
+ * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request per
+ * connection, whose few hits do not pay for each direction's first lookup
+ * and fill, a cold cache line each), stops lookups and fills for the next
+ * VIPXDP_FC_SKIP << backoff packets (they go straight to the whole path),
+ * and at least an entry's life (VIPXDP_FC_TTL_JIFFIES) when a TCP packet's
+ * forget was left undone meanwhile; then the next window decides again. Each
+ * such window in a row doubles the skip, up to VIPXDP_FC_SKIP <<
+ * VIPXDP_FC_BACKOFF_MAX: a window's lookups are a cold miss each and its
+ * conntrack hits a fill each, and at 15 windows skipped per window tried
+ * (with the fills still called while skipping) they cost a 1M-flow load
+ * about 13 ns a packet. A window with enough hits starts again at
+ * VIPXDP_FC_SKIP. Misses end windows (a hit only counts a lookup): while
+ * everything hits, there is nothing to decide.
  */
 #define VIPXDP_FC_WINDOW 1024
 #define VIPXDP_FC_MIN_HIT 8

@@ -317,17 +317,17 @@ static __always_inline int ct_commit(const struct vipxdp_flow *f, struct vipxdp_
 
 /*
  * A SYN to a DNAT service whose flow still has its one entry (F_BOTH), old
- * (NULL when none), and the entry translates it as the new one, fwd, would: a client's port used
- * again, a retransmitted SYN. Then only the state, the age, the generation
- * and the next hop's token differ, and they are written into the entry, a
- * word each, instead of replacing it: a replacement allocates an element of
- * the LRU map and frees the old one, with interrupts off and the list nodes
- * they walk cold (measured about 1.4 us a connection end to end at 9,000
- * connections/s, each SYN reusing a port). The next hop itself must be the
- * same: a packet of the flow on another CPU reads it meanwhile. The reply's
- * next hop (nh[1]) stays, good while its own token holds. 1 when the entry
- * was renewed so, else 0 (then ct_commit() replaces it). A global function,
- * verified once.
+ * (NULL when none), and the entry translates it as the new one, fwd, would:
+ * a client's port used again, a retransmitted SYN. Then only the state, the
+ * age, the generation and the next hop's token differ, and they are written
+ * into the entry, a word each, instead of replacing it: a replacement
+ * allocates an element of the LRU map and frees the old one, with interrupts
+ * off and the list nodes they walk cold (measured about 1.4 us a connection
+ * end to end at 9,000 connections/s, each SYN reusing a port). The next hop
+ * itself must be the same: a packet of the flow on another CPU reads it
+ * meanwhile. The reply's next hop (nh[1]) stays, good while its own token
+ * holds. 1 when the entry was renewed so, else 0 (then ct_commit() replaces
+ * it). A global function, verified once.
  */
 __noinline int ct_renew(struct vipxdp_ct *old, const struct vipxdp_ct *fwd)
 {
