@@ -12,9 +12,11 @@
  * as long as that backend is still in the service, and the current table's
  * otherwise. Such packets are forwarded, never dropped. A new flow is
  * recorded in conntrack: client -> VIP (destination becomes the backend) and
- * backend -> client (source becomes the VIP; see below). A TCP SYN always takes the
- * active table and replaces any conntrack entry of its 5-tuple, so a reused
- * client port never sticks to a backend that has left.
+ * backend -> client (source becomes the VIP; see below). A TCP SYN always
+ * takes the active table's backend, and a reused client port never sticks to
+ * a backend that has left: the SYN replaces its 5-tuple's conntrack entry,
+ * or renews it in place when the entry already says what the new one would
+ * (lb_new_flow(), ct_renew()).
  *
  * Usually a DNAT flow has only its client -> VIP entry (F_BOTH): the
  * control plane lists every DNAT backend endpoint with the (VIP, port) of
