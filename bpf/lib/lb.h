@@ -681,9 +681,8 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 			rewrite(p, true, &old->daddr, old->dport);
 			*tok = nh_token(now);
 			*nh = &old->nh[0];
-			count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
-			count_lb(&vipxdp_be_st, old->backend_id, bytes, true, false);
-			return -1;
+			be_id = old->backend_id;
+			goto count;
 		}
 	}
 	be = pick_backend(svc, f, syn, &be_id, cfg);
@@ -720,6 +719,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	    ct_commit(f, fwd, rkp))
 		return VIPXDP_R_drop_error;
 	*nh = &fwd->nh[0];
+count:
 	count_lb(&vipxdp_svc_st, svc->id, bytes, true, false);
 	count_lb(&vipxdp_be_st, be_id, bytes, true, false);
 	return -1;
