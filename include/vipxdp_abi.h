@@ -451,9 +451,10 @@ struct vipxdp_fc_ctl {
 };
 
 /*
- * One entry: two cache lines. Line 0 holds all an IPv4 flow needs (its key
- * is the first 16 bytes, compared as two 64-bit words); line 1 the other
- * three words of IPv6 addresses.
+ * One entry: one cache line, all an IPv4 flow needs (its key is the first
+ * 16 bytes, compared as two 64-bit words). An IPv6 flow's other three
+ * words of its addresses are in a second line apart (struct vipxdp_fc6),
+ * so that IPv4 entries lie next to each other.
  */
 struct vipxdp_fc {
 	__be32 saddr0; /* key: word 0 of the source and destination */
@@ -478,21 +479,30 @@ struct vipxdp_fc {
 	__u8 flags; /* enum vipxdp_fc_flags */
 	__u8 talk; /* F_VIP: the top-talker sampler's talkers_sample, as log2 + 1; 0 = off */
 	__u16 ip_diff; /* IPv4: the rewrite's and TTL's change to the header checksum */
-	/* line 1: IPv6 only */
-	__be32 saddr[3]; /* key: words 1..3 */
-	__be32 daddr[3];
+};
+_Static_assert(sizeof(struct vipxdp_fc) == 64, "vipxdp_fc: one cache line");
+
+/* An entry's IPv6 words 1..3 (unused by IPv4 entries). */
+struct vipxdp_fc6 {
+	__be32 saddr[3]; /* key */
+	__be32 daddr[3]; /* key */
 	__be32 new_daddr[3];
 	__be32 new_saddr[3];
-	__u8 pad2[16];
+	__u8 pad[16];
 };
-_Static_assert(sizeof(struct vipxdp_fc) == 128, "vipxdp_fc size");
+_Static_assert(sizeof(struct vipxdp_fc6) == 64, "vipxdp_fc6: one cache line");
 
 /* One CPU's part of the flow cache: 1 MiB of entries, then the count of
  * fills in the current window (see vipxdp_fc_ctl; counted here because
  * this map is not pinned, so the pinned control keeps the layout that
- * older versions pinned). */
+ * older versions pinned). Way w of set s is e[w * VIPXDP_FC_SETS + s]
+ * (its IPv6 words x[] at the same index): the ways lie apart, so a
+ * thousand flows' entries (mostly in way 0) spread over every set of the
+ * CPU's caches, where two-line entries in sets of adjacent ways (way 0 at
+ * a 256-byte stride) had a quarter of them. */
 struct vipxdp_fc_table {
 	struct vipxdp_fc e[VIPXDP_FC_ENTRIES];
+	struct vipxdp_fc6 x[VIPXDP_FC_ENTRIES];
 	__u32 fills;
 	/* Jiffies when the CPU's current skip began (vipxdp_fc_ctl.skip):
 	 * once a forget is left undone, the skip lasts at least an entry's

@@ -75,7 +75,7 @@ static __always_inline struct vipxdp_fc_table *fc_table(void)
 	return bpf_map_lookup_elem(&vipxdp_fc, &cpu);
 }
 
-/* The first entry of the key's set in table t. */
+/* The key's set in table t: its entry in way 0 (fc_way()). */
 static __always_inline struct vipxdp_fc *fc_set(struct vipxdp_fc_table *t, const struct fc_key *k)
 {
 	/* One multiply: its top bits depend on every bit of the key. Before
@@ -88,21 +88,42 @@ static __always_inline struct vipxdp_fc *fc_set(struct vipxdp_fc_table *t, const
 	if (k->v6)
 		h ^= (__u64)(k->d[1] ^ k->d[2] ^ k->d[3]) << 32 | (k->s[1] ^ k->s[2] ^ k->s[3]);
 	h *= 0x9e3779b97f4a7c15ull;
-	/* 4096 sets (12 bits) of 256 bytes: two shifts to the set's offset. */
-	return (void *)t->e + ((h >> 52) << 8);
+	/* 4096 sets (12 bits), way 0's entries of 64 bytes in a row: two
+	 * shifts to the set's offset. */
+	return (void *)t->e + ((h >> 52) << 6);
 }
-_Static_assert(sizeof(struct vipxdp_fc) * VIPXDP_FC_WAYS == 256, "fc_set: sets of 256 bytes");
+_Static_assert(sizeof(struct vipxdp_fc) == 64, "fc_set: entries of 64 bytes");
 _Static_assert(VIPXDP_FC_SETS == 4096, "fc_set takes 12 bits");
+
+/* The entry in way w of set (way 0's entry): the ways lie apart
+ * (struct vipxdp_fc_table). */
+static __always_inline struct vipxdp_fc *fc_way(struct vipxdp_fc *set, int w)
+{
+	return set + w * VIPXDP_FC_SETS;
+}
+
+/* Entry e's IPv6 words, at the same index in the table's x[]. */
+static __always_inline struct vipxdp_fc6 *fc_x(const struct vipxdp_fc *e)
+{
+	return (void *)e + VIPXDP_FC_ENTRIES * sizeof(struct vipxdp_fc);
+}
+_Static_assert(__builtin_offsetof(struct vipxdp_fc_table, x) ==
+		       __builtin_offsetof(struct vipxdp_fc_table, e) +
+			       VIPXDP_FC_ENTRIES * sizeof(struct vipxdp_fc),
+	       "fc_x: x[] right after e[]");
 
 static __always_inline bool fc_match(const struct vipxdp_fc *e, const struct fc_key *k)
 {
 	const __u64 *w = (const __u64 *)e;
+	const struct vipxdp_fc6 *x;
 
 	if (w[0] != k->k0 || w[1] != k->k1)
 		return false;
-	return !k->v6 ||
-	       !((e->saddr[0] ^ k->s[1]) | (e->saddr[1] ^ k->s[2]) | (e->saddr[2] ^ k->s[3]) |
-		 (e->daddr[0] ^ k->d[1]) | (e->daddr[1] ^ k->d[2]) | (e->daddr[2] ^ k->d[3]));
+	if (!k->v6)
+		return true;
+	x = fc_x(e);
+	return !((x->saddr[0] ^ k->s[1]) | (x->saddr[1] ^ k->s[2]) | (x->saddr[2] ^ k->s[3]) |
+		 (x->daddr[0] ^ k->d[1]) | (x->daddr[1] ^ k->d[2]) | (x->daddr[2] ^ k->d[3]));
 }
 
 /* The fast path's clock: jiffies, read without a helper call. */
@@ -210,8 +231,8 @@ static __always_inline struct vipxdp_fc *fc_entry(struct vipxdp_fc_table *t, con
 
 #pragma unroll
 	for (int w = 0; w < VIPXDP_FC_WAYS; w++) {
-		if (fc_match(&set[w], k))
-			return &set[w];
+		if (fc_match(fc_way(set, w), k))
+			return fc_way(set, w);
 	}
 	return NULL;
 }
@@ -276,7 +297,8 @@ __noinline int fc_forget(const struct vipxdp_flow *f)
 }
 
 /* One rewrite of an entry, address from -> to and port fport -> tport:
- * the new address (word 0 in *w0, IPv6 words 1..3 in rest) and port, and
+ * the new address (word 0 in *w0, IPv6 words 1..3 in rest, written for
+ * IPv6 only) and port, and
  * what they change in the checksums, added to *addr_diff and *port_diff. */
 static __always_inline void fc_set_rewrite(__be32 *w0, __be32 *rest, __be16 *port,
 					   const __u32 *from, const struct vipxdp_addr *to,
@@ -284,9 +306,11 @@ static __always_inline void fc_set_rewrite(__be32 *w0, __be32 *rest, __be16 *por
 					   __u64 *port_diff)
 {
 	*w0 = to->w[0];
-	rest[0] = to->w[1];
-	rest[1] = to->w[2];
-	rest[2] = to->w[3];
+	if (v6) {
+		rest[0] = to->w[1];
+		rest[1] = to->w[2];
+		rest[2] = to->w[3];
+	}
 	*port = tport;
 	*addr_diff += v6 ? csum_diff_addr6(from, to->w) : csum_diff32(from[0], to->w[0]);
 	*port_diff += csum_diff16(fport, tport);
@@ -329,6 +353,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 				    bool syn_unsafe)
 {
 	struct vipxdp_fc *e = NULL, *w, *set;
+	struct vipxdp_fc6 *x;
 	__u64 addr_diff = 0, port_diff = 0;
 	__u32 zero = 0, now = fc_now();
 	struct vipxdp_fc_table *t;
@@ -347,7 +372,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	set = fc_set(t, &k);
 #pragma unroll
 	for (int i = 0; i < VIPXDP_FC_WAYS; i++) {
-		w = &set[i];
+		w = fc_way(set, i);
 		if (fc_match(w, &k)) {
 			e = w;
 			break;
@@ -362,12 +387,11 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	t->fills++;
 	*(__u64 *)e = k.k0;
 	*((__u64 *)e + 1) = k.k1;
-	e->saddr[0] = f->saddr.w[1];
-	e->saddr[1] = f->saddr.w[2];
-	e->saddr[2] = f->saddr.w[3];
-	e->daddr[0] = f->daddr.w[1];
-	e->daddr[1] = f->daddr.w[2];
-	e->daddr[2] = f->daddr.w[3];
+	x = fc_x(e);
+	if (k.v6) {
+		__builtin_memcpy(x->saddr, &f->saddr.w[1], 12);
+		__builtin_memcpy(x->daddr, &f->daddr.w[1], 12);
+	}
 	e->gen = gen;
 	e->jif = now;
 	e->svc_id = svc_id;
@@ -380,10 +404,10 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	/* What the rewrite does to the checksums, summed once here: a hit
 	 * only adds it (RFC 1624). */
 	if (flags & VIPXDP_FC_F_DNAT)
-		fc_set_rewrite(&e->new_daddr0, e->new_daddr, &e->new_dport, f->daddr.w, daddr,
+		fc_set_rewrite(&e->new_daddr0, x->new_daddr, &e->new_dport, f->daddr.w, daddr,
 			       f->dport, dport, k.v6, &addr_diff, &port_diff);
 	if (flags & VIPXDP_FC_F_SNAT)
-		fc_set_rewrite(&e->new_saddr0, e->new_saddr, &e->new_sport, f->saddr.w, saddr,
+		fc_set_rewrite(&e->new_saddr0, x->new_saddr, &e->new_sport, f->saddr.w, saddr,
 			       f->sport, sport, k.v6, &addr_diff, &port_diff);
 	e->ip_diff = csum_fold64(addr_diff + csum_ttl_diff());
 	e->l4_diff = csum_fold64(addr_diff + port_diff);
@@ -564,12 +588,12 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 	}
 	if (flags & VIPXDP_FC_F_DNAT) {
 		fc_put_addr(p->v6 ? p->ip6->daddr.in6_u.u6_addr32 : &p->ip4->daddr, e->new_daddr0,
-			    e->new_daddr, p->v6);
+			    fc_x(e)->new_daddr, p->v6);
 		*p->dport = e->new_dport;
 	}
 	if (flags & VIPXDP_FC_F_SNAT) {
 		fc_put_addr(p->v6 ? p->ip6->saddr.in6_u.u6_addr32 : &p->ip4->saddr, e->new_saddr0,
-			    e->new_saddr, p->v6);
+			    fc_x(e)->new_saddr, p->v6);
 		*p->sport = e->new_sport;
 	}
 	if (!p->v6) {
