@@ -41,7 +41,7 @@
 #include "qos.h"
 #include "stats.h"
 
-/* A flow as the cache keys it: the 16 bytes of line 0 as two words, and
+/* A flow as the cache keys it: the entry's first 16 bytes as two words, and
  * the pointers to its four-word source and destination (the packet's, or a
  * struct vipxdp_flow's); IPv6 compares words 1..3 too. */
 struct fc_key {
