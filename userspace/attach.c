@@ -107,6 +107,17 @@ static int silent_print(enum libbpf_print_level level, const char *fmt, va_list 
 	return 0;
 }
 
+/* The name map is pinned under: its own, but vipxdp_gen for the change
+ * counter (a global variable in the BPF object, so libbpf names its map
+ * after its section); NULL for libbpf's other internal maps (constants),
+ * which are not pinned. */
+static const char *pin_name(const struct vipxdp_bpf *skel, const struct bpf_map *map)
+{
+	if (map == skel->maps.data_gen)
+		return "vipxdp_gen";
+	return bpf_map__is_internal(map) ? NULL : bpf_map__name(map);
+}
+
 /* Load the object with its maps pinned in pin_dir (reusing pinned ones). */
 static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **out, char *err,
 		       size_t errlen)
@@ -137,13 +148,13 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 	 * others are created and pinned by libbpf at load. */
 	bpf_object__for_each_map(map, skel->obj)
 	{
+		const char *name = pin_name(skel, map);
 		int fd;
 
-		if (bpf_map__is_internal(map))
+		if (!name)
 			continue;
-		if ((rc = pin_path(p, sizeof(p), pin_dir, bpf_map__name(map)))) {
-			snprintf(err, errlen, "pin path for %s: %s", bpf_map__name(map),
-				 strerror(-rc));
+		if ((rc = pin_path(p, sizeof(p), pin_dir, name))) {
+			snprintf(err, errlen, "pin path for %s: %s", name, strerror(-rc));
 			goto fail;
 		}
 		fd = bpf_obj_get(p);
@@ -182,8 +193,7 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 			continue;
 		}
 		if ((rc = bpf_map__set_pin_path(map, p))) {
-			snprintf(err, errlen, "pin path for %s: %s", bpf_map__name(map),
-				 strerror(-rc));
+			snprintf(err, errlen, "pin path for %s: %s", name, strerror(-rc));
 			goto fail;
 		}
 	}
@@ -199,7 +209,7 @@ static int load_object(const char *pin_dir, __u32 ct_size, struct vipxdp_bpf **o
 	}
 	bpf_object__for_each_map(map, skel->obj)
 	{
-		if (!bpf_map__is_internal(map) && bpf_map__pin_path(map))
+		if (pin_name(skel, map) && bpf_map__pin_path(map))
 			chmod(bpf_map__pin_path(map), 0600);
 	}
 	*out = skel;

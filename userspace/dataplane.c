@@ -128,7 +128,7 @@ int vipxdp_dp_from_skel(struct vipxdp_dp *dp, const struct vipxdp_bpf *skel)
 	dp->qos_fd = bpf_map__fd(skel->maps.vipxdp_qos);
 	dp->qos_st_fd = bpf_map__fd(skel->maps.vipxdp_qos_st);
 	dp->talkers_fd = bpf_map__fd(skel->maps.vipxdp_talkers);
-	dp->gen_fd = bpf_map__fd(skel->maps.vipxdp_gen);
+	dp->gen_fd = bpf_map__fd(skel->maps.data_gen);
 	dp->fc_ctl_fd = bpf_map__fd(skel->maps.vipxdp_fc_ctl);
 	dp->route_fd = bpf_map__fd(skel->maps.vipxdp_route);
 	dp->owns_fds = false;

@@ -168,14 +168,12 @@ struct {
 } vipxdp_fc_ctl SEC(".maps");
 
 /* The control plane's change counter: flow cache entries of another value
- * are stale. mmap-able: the control plane increments it in place. */
-struct {
-	__uint(type, BPF_MAP_TYPE_ARRAY);
-	__uint(max_entries, 1);
-	__uint(map_flags, BPF_F_MMAPABLE);
-	__type(key, __u32);
-	__type(value, __u32);
-} vipxdp_gen SEC(".maps");
+ * are stale. A global variable in a section of its own, which libbpf makes
+ * an array map of one __u32 (mmap-able: the control plane increments it in
+ * place), pinned as vipxdp_gen (attach.c): the data path reads it at a
+ * fixed address, with no lookup (and no call, around which the compiler
+ * would have to save what it holds). */
+__u32 vipxdp_gen SEC(".data.gen");
 
 /* The daemon's route watch (struct vipxdp_route): one entry. */
 struct {

@@ -40,15 +40,16 @@ static __always_inline void count_lb(void *map, __u32 id, __u64 bytes, bool new_
 
 /* A flow cache hit's count under service or backend *id (id may point into
  * the entry: then the key needs no trip through the stack): packets and
- * bytes of its direction, and nothing else (no new flow). */
-static __always_inline void count_lb_hit(void *map, const __u32 *id, __u64 bytes, bool reply)
+ * bytes of its direction, and nothing else (no new flow). The direction is
+ * off, the byte offset of its packets (packets or reply_packets). */
+static __always_inline void count_lb_hit(void *map, const __u32 *id, __u64 bytes, __u32 off)
 {
 	struct vipxdp_lb_stats *s = bpf_map_lookup_elem(map, id);
 	__u64 *c;
 
 	if (!s)
 		return;
-	c = reply ? &s->reply_packets : &s->packets;
+	c = (void *)s + off;
 	c[0]++;
 	c[1] += bytes;
 }

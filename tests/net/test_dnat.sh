@@ -641,6 +641,26 @@ test_unload_keep_state() {
 	expect_all_ok "$res" "IPv6 traffic after reload"
 }
 
+# The change counter the data path reads (a global variable of the BPF
+# object) is the map pinned as vipxdp_gen, also after the reload above with
+# kept state, and a change moves it on by one.
+test_change_counter() {
+	local gen_id prog_id g0 g1
+	gen_id=$(bpftool -j map show pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r .id)
+	[[ "$gen_id" =~ ^[0-9]+$ ]] || fail "no map pinned as vipxdp_gen"
+	prog_id=$(bpftool -j link show pinned "$VX_BPFFS/vipxdp/link_$VX_LB_CLIENT_IF" | jq -r .prog_id)
+	[[ "$prog_id" =~ ^[0-9]+$ ]] || fail "no link pinned for $VX_LB_CLIENT_IF"
+	bpftool -j prog show id "$prog_id" >"$T/prog.json" || fail "bpftool prog show id $prog_id"
+	jq_check "$T/prog.json" ".map_ids | index($gen_id) != null" \
+		"the data path uses the map pinned as vipxdp_gen (id $gen_id)"
+	g0=$(bpftool -j map dump pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r '.[0].formatted.value[".data.gen"][0].vipxdp_gen // .[0].value[".data.gen"][0].vipxdp_gen')
+	[[ "$g0" =~ ^[0-9]+$ ]] || fail "cannot read vipxdp_gen: $g0"
+	cli 0 map add "$VX_VIP4:5353/udp" "$(vx_be4 1):5353"
+	cli 0 map del "$VX_VIP4:5353/udp"
+	g1=$(bpftool -j map dump pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r '.[0].formatted.value[".data.gen"][0].vipxdp_gen // .[0].value[".data.gen"][0].vipxdp_gen')
+	[ "$g1" = $((g0 + 2)) ] || fail "vipxdp_gen went from $g0 to $g1 over two changes, not by 2"
+}
+
 # unload of every interface detaches the programs and removes the pins;
 # the VIP then no longer answers.
 test_unload_removes_pins() {
@@ -673,5 +693,6 @@ vx_test test_apply_under_load "20 applies under load: zero failed requests"
 vx_test test_apply_broken_yaml "broken policy: FILE:LINE:COLUMN, state and traffic unchanged"
 vx_test test_kill_cli "every vipxdp process killed: traffic and state unchanged"
 vx_test test_unload_keep_state "unload --keep-state keeps the state; load restores traffic"
+vx_test test_change_counter "the data path reads the pinned change counter, which changes move on"
 vx_test test_unload_removes_pins "unload removes the pins"
 vx_main "$@"
