@@ -736,7 +736,8 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
  * Parsed at fixed offsets, so that the key is two loads from the packet and
  * the way to the entry is short; the frame's start is checked before, by
  * fc_is_common4(), and its key k, its set and way 0's first word w0 are
- * read already (fc_fast4(); set is NULL without a table). The reason
+ * read already (fc_fast4(); set is NULL without a table, and for a TCP
+ * SYN, FIN or RST, whose flags are syn_fin_rst). The reason
  * (fc_answer()), or -1 (the whole path) for a frame that starts so but is
  * not TCP or UDP, or is a fragment, has TTL 1 or lengths that do not fit:
  * the checks here are parse_ipv4()'s and parse_tcp()'s or parse_udp()'s for
@@ -745,13 +746,13 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
 static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
 				      const struct fc_env *env, void *data, void *data_end,
 				      const struct fc_key *k, struct vipxdp_fc *set, __u64 w0,
-				      __u32 *talk)
+				      __u8 syn_fin_rst, __u32 *talk)
 {
 	struct iphdr *ip = data + FC4_IP;
 	struct l4_ptrs p = { .ip4 = ip };
 	struct vipxdp_fc *e = NULL;
 	__u32 x, tot;
-	__u8 l4proto, syn_fin_rst = 0;
+	__u8 l4proto;
 
 	/* Fragment offset and flags, TTL, protocol: bytes 6..9 of IP. */
 	x = *(const __u32 *)((void *)ip + 6);
@@ -775,7 +776,6 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 		if ((void *)(th + 1) > data_end || tot < 20 + sizeof(*th) || th->doff < 5 ||
 		    th->doff * 4 > tot - 20)
 			return -1;
-		syn_fin_rst = ((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
 		p.check = &th->check;
 	} else {
 		return -1;
@@ -823,7 +823,7 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	struct fc_env env;
 	struct fc_key k;
 	__u64 w0 = 0;
-	__u8 sfr = 0;
+	__u8 syn_fin_rst = 0;
 
 	/* The caller checked already; the verifier needs this function's
 	 * own check. */
@@ -840,7 +840,7 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 
 		if ((void *)(flags + 1) > data_end)
 			return -1;
-		sfr = *flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
+		syn_fin_rst = *flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
 	}
 	/* The key, then the first word of its set's way 0 entry, before the
 	 * other checks: that read is a hit's likely cache miss, and the
@@ -855,13 +855,13 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	k.d = &ip->daddr;
 	k.v6 = false;
 	env.t = fc_table();
-	if (env.t && !sfr) {
+	if (env.t && !syn_fin_rst) {
 		set = fc_set(env.t, &k);
 		w0 = *(volatile __u64 *)set;
 	}
 	env.now = fc_now();
 	env.gen = fc_gen();
-	return fc_common4(ctx, ctl, &env, data, data_end, &k, set, w0, talk);
+	return fc_common4(ctx, ctl, &env, data, data_end, &k, set, w0, syn_fin_rst, talk);
 }
 
 static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)

@@ -644,6 +644,12 @@ test_unload_keep_state() {
 # The change counter the data path reads (a global variable of the BPF
 # object) is the map pinned as vipxdp_gen, also after the reload above with
 # kept state, and a change moves it on by one.
+# gen_value: the value of the map pinned as vipxdp_gen.
+gen_value() {
+	bpftool -j map dump pinned "$VX_BPFFS/vipxdp/vipxdp_gen" |
+		jq -r '.[0].formatted.value[".data.gen"][0].vipxdp_gen'
+}
+
 test_change_counter() {
 	local gen_id prog_id g0 g1
 	gen_id=$(bpftool -j map show pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r .id)
@@ -653,11 +659,11 @@ test_change_counter() {
 	bpftool -j prog show id "$prog_id" >"$T/prog.json" || fail "bpftool prog show id $prog_id"
 	jq_check "$T/prog.json" ".map_ids | index($gen_id) != null" \
 		"the data path uses the map pinned as vipxdp_gen (id $gen_id)"
-	g0=$(bpftool -j map dump pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r '.[0].formatted.value[".data.gen"][0].vipxdp_gen // .[0].value[".data.gen"][0].vipxdp_gen')
+	g0=$(gen_value)
 	[[ "$g0" =~ ^[0-9]+$ ]] || fail "cannot read vipxdp_gen: $g0"
 	cli 0 map add "$VX_VIP4:5353/udp" "$(vx_be4 1):5353"
 	cli 0 map del "$VX_VIP4:5353/udp"
-	g1=$(bpftool -j map dump pinned "$VX_BPFFS/vipxdp/vipxdp_gen" | jq -r '.[0].formatted.value[".data.gen"][0].vipxdp_gen // .[0].value[".data.gen"][0].vipxdp_gen')
+	g1=$(gen_value)
 	[ "$g1" = $((g0 + 2)) ] || fail "vipxdp_gen went from $g0 to $g1 over two changes, not by 2"
 }
 
