@@ -832,15 +832,18 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	ctl = fc_ctl_get();
 	if (!ctl)
 		return -1;
-	/* A TCP SYN, FIN or RST is never answered by the cache: its set is
-	 * not read. (A frame too short for the flags goes to the whole path
-	 * here as in fc_common4().) */
+	/* Neither a frame that is not TCP or UDP nor a TCP SYN, FIN or RST
+	 * is answered by the cache: their set is not read. (Those, and a
+	 * frame too short for the flags, go to the whole path here as in
+	 * fc_common4().) */
 	if (ip->protocol == IPPROTO_TCP) {
 		const __u8 *flags = data + FC4_L4 + 13;
 
 		if ((void *)(flags + 1) > data_end)
 			return -1;
 		syn_fin_rst = *flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
+	} else if (ip->protocol != IPPROTO_UDP) {
+		return -1;
 	}
 	/* The key, then the first word of its set's way 0 entry, before the
 	 * other checks: that read is a hit's likely cache miss, and the
