@@ -427,7 +427,9 @@ enum vipxdp_fc_flags {
 struct vipxdp_fc_ctl {
 	__u32 lookups; /* in this window */
 	__u32 misses; /* in this window (a hit only counts a lookup) */
-	__u32 skip; /* packets left to take the whole path without the cache */
+	/* Packets left to take the whole path without the cache (those it
+	 * could answer: TCP without SYN, FIN or RST, and UDP). */
+	__u32 skip;
 	__u32 bypasses; /* windows that started a skip, since load */
 	__u32 rng; /* the fast path's top-talker sampler: xorshift state */
 	__u32 talk_left; /* packets to a VIP until the next sample (fc_talk_draw()) */

@@ -13,10 +13,10 @@
  * what the whole path would do to it and is counted the same way (service,
  * backend, verdict, sampled talkers). Anything else returns -1 and takes the
  * whole path, which fills the cache after a conntrack hit that it forwarded;
- * but TCP and UDP the address pre-filter says is not ours are passed here,
- * after the cache missed, as the whole path would pass them. When a CPU's
- * lookups stop hitting (struct vipxdp_fc_ctl), it leaves the cache alone for
- * a while.
+ * but such TCP and UDP that the address pre-filter says is not ours are
+ * passed here, after the cache missed, as the whole path would pass them.
+ * When a CPU's lookups stop hitting (struct vipxdp_fc_ctl), it leaves the
+ * cache alone for a while.
  *
  * The entry's read is a hit's one likely cache miss (at a thousand flows
  * and more the entry is in L2 at best), and everything on the way to it adds
@@ -633,10 +633,9 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 /* A packet from s to d (four words each for IPv6) that the cache did not
  * answer: pass it when the address filter says it is not ours (as the
  * whole path would at once), else -1. Counts the miss against the hit rate,
- * but not while the cache is off, nor for a TCP SYN, FIN or RST (which the
- * cache never answers). */
+ * but not while the cache is off. */
 static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, struct vipxdp_fc_table *t,
-				   const __u32 *s, const __u32 *d, bool v6, __u8 syn_fin_rst)
+				   const __u32 *s, const __u32 *d, bool v6)
 {
 	const struct vipxdp_filter *filt;
 	const struct vipxdp_cfg *cfg;
@@ -657,7 +656,7 @@ static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, struct vipxdp_fc_t
 	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
 	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
 		return VIPXDP_R_pass_no_service;
-	if (!syn_fin_rst && !(cfg->flags & VIPXDP_CFG_F_NO_FC))
+	if (!(cfg->flags & VIPXDP_CFG_F_NO_FC))
 		fc_note_miss(ctl, t);
 	return -1;
 }
@@ -692,28 +691,27 @@ static __always_inline void fc_env_get(struct fc_env *env)
 static __always_inline int fc_answer(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
 				     const struct fc_env *env, struct ethhdr *eth,
 				     struct l4_ptrs *p, const struct fc_key *k, struct vipxdp_fc *e,
-				     __u8 syn_fin_rst, __u64 bytes, __u32 *talk)
+				     __u64 bytes, __u32 *talk)
 {
 	if (e) {
 		fc_note_hit(ctl);
 		return fc_apply(ctx, eth, p, e, k, ctl, bytes, talk);
 	}
 	/* A miss: what the whole path would pass at once, passed here. */
-	return fc_miss(ctl, env->t, k->s, k->d, k->v6, syn_fin_rst);
+	return fc_miss(ctl, env->t, k->s, k->d, k->v6);
 }
 
-/* fc_answer(), after looking k up in this CPU's table (not for a SYN, FIN
- * or RST, which the cache never answers). */
+/* fc_answer(), after looking k up in this CPU's table. */
 static __always_inline int fc_lookup(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
 				     const struct fc_env *env, struct ethhdr *eth,
-				     struct l4_ptrs *p, const struct fc_key *k, __u8 syn_fin_rst,
-				     __u64 bytes, __u32 *talk)
+				     struct l4_ptrs *p, const struct fc_key *k, __u64 bytes,
+				     __u32 *talk)
 {
 	struct vipxdp_fc *e = NULL;
 
-	if (!syn_fin_rst && env->t)
+	if (env->t)
 		e = fc_find(env->t, k, env->now, env->gen);
-	return fc_answer(ctx, ctl, env, eth, p, k, e, syn_fin_rst, bytes, talk);
+	return fc_answer(ctx, ctl, env, eth, p, k, e, bytes, talk);
 }
 
 /* The common frame's fixed offsets (fc_common4()). */
@@ -736,8 +734,7 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
  * Parsed at fixed offsets, so that the key is two loads from the packet and
  * the way to the entry is short; the frame's start is checked before, by
  * fc_is_common4(), and its key k, its set and way 0's first word w0 are
- * read already (fc_fast4(); set is NULL without a table, and for a TCP
- * SYN, FIN or RST, whose flags are syn_fin_rst). The reason
+ * read already (fc_fast4(); set is NULL without a table). The reason
  * (fc_answer()), or -1 (the whole path) for a frame that starts so but is
  * not TCP or UDP, or is a fragment, has TTL 1 or lengths that do not fit:
  * the checks here are parse_ipv4()'s and parse_tcp()'s or parse_udp()'s for
@@ -746,7 +743,7 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
 static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
 				      const struct fc_env *env, void *data, void *data_end,
 				      const struct fc_key *k, struct vipxdp_fc *set, __u64 w0,
-				      __u8 syn_fin_rst, __u32 *talk)
+				      __u32 *talk)
 {
 	struct iphdr *ip = data + FC4_IP;
 	struct l4_ptrs p = { .ip4 = ip };
@@ -783,9 +780,9 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
 	/* Both headers start with the source and destination ports. */
 	p.sport = data + FC4_L4;
 	p.dport = data + FC4_L4 + 2;
-	if (!syn_fin_rst && set)
+	if (set)
 		e = fc_find4(set, k, w0, env->now, env->gen);
-	return fc_answer(ctx, ctl, env, data, &p, k, e, syn_fin_rst, data_end - data, talk);
+	return fc_answer(ctx, ctl, env, data, &p, k, e, data_end - data, talk);
 }
 
 /* This CPU's flow cache control, or NULL when the cache is off or the CPU
@@ -823,28 +820,27 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	struct fc_env env;
 	struct fc_key k;
 	__u64 w0 = 0;
-	__u8 syn_fin_rst = 0;
 
 	/* The caller checked already; the verifier needs this function's
 	 * own check. */
 	if (!fc_is_common4(data, data_end))
 		return -1;
-	ctl = fc_ctl_get();
-	if (!ctl)
-		return -1;
 	/* Neither a frame that is not TCP or UDP nor a TCP SYN, FIN or RST
-	 * is answered by the cache: their set is not read. (Those, and a
-	 * frame too short for the flags, go to the whole path here as in
-	 * fc_common4().) */
+	 * is answered by the cache: they go to the whole path at once, before
+	 * the cache control is looked up (as in fc_fast()). So does a frame
+	 * too short for the flags, as in fc_common4(). */
 	if (ip->protocol == IPPROTO_TCP) {
 		const __u8 *flags = data + FC4_L4 + 13;
 
-		if ((void *)(flags + 1) > data_end)
+		if ((void *)(flags + 1) > data_end ||
+		    *flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
 			return -1;
-		syn_fin_rst = *flags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
 	} else if (ip->protocol != IPPROTO_UDP) {
 		return -1;
 	}
+	ctl = fc_ctl_get();
+	if (!ctl)
+		return -1;
 	/* The key, then the first word of its set's way 0 entry, before the
 	 * other checks: that read is a hit's likely cache miss, and the
 	 * checks after it go on while it waits (1,024 flows cycled in
@@ -858,13 +854,13 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	k.d = &ip->daddr;
 	k.v6 = false;
 	env.t = fc_table();
-	if (env.t && !syn_fin_rst) {
+	if (env.t) {
 		set = fc_set(env.t, &k);
 		w0 = *(volatile __u64 *)set;
 	}
 	env.now = fc_now();
 	env.gen = fc_gen();
-	return fc_common4(ctx, ctl, &env, data, data_end, &k, set, w0, syn_fin_rst, talk);
+	return fc_common4(ctx, ctl, &env, data, data_end, &k, set, w0, talk);
 }
 
 static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
@@ -877,13 +873,10 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 	struct fc_env env;
 	struct fc_key k;
 	const __u32 *s, *d;
-	__u8 l4proto, family, syn_fin_rst = 0;
+	__u8 l4proto, family;
 	void *l4_end;
 	int proto;
 
-	ctl = fc_ctl_get();
-	if (!ctl)
-		return -1;
 	data = (void *)(long)ctx->data;
 	data_end = (void *)(long)ctx->data_end;
 	/* Not the common frame: VLAN tags, IPv4 options, IPv6, or one the
@@ -915,7 +908,8 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 
 		if (parse_tcp(&c, data_end, l4_end, &th))
 			return -1;
-		syn_fin_rst = ((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST);
+		if (((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
+			return -1;
 		p.sport = &th->source;
 		p.dport = &th->dest;
 		p.check = &th->check;
@@ -929,9 +923,16 @@ static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
 		p.check = &uh->check;
 		p.udp = true;
 	}
+	/* Only now, as in fc_fast4(): ARP, NDP, ICMP, a TCP SYN, FIN or RST
+	 * and every other frame the cache never answers go to the whole path
+	 * without this CPU's cache control (a lookup, and a count of a skip,
+	 * which so counts only the packets the cache could answer). */
+	ctl = fc_ctl_get();
+	if (!ctl)
+		return -1;
 	fc_env_get(&env);
 	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
-	return fc_lookup(ctx, ctl, &env, eth, &p, &k, syn_fin_rst, data_end - data, talk);
+	return fc_lookup(ctx, ctl, &env, eth, &p, &k, data_end - data, talk);
 }
 
 #endif /* VIPXDP_BPF_FLOWCACHE_H */
