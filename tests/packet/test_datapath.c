@@ -1979,6 +1979,34 @@ static bool fc_attempt(int n, bool *crossed)
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.skip == 100, "off: no probe, skip left alone");
 	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && !ctl.off && ctl.skip == 100, "on again");
+	/* Frames the cache never answers go to the whole path before the
+	 * cache control: an ARP request, a TCP SYN, a FIN, an ICMP echo do not
+	 * count the skip down (and get what the whole path gives them). */
+	{
+		struct pkt_arp a = arp_req(CLIENT4, VIP4);
+		struct pkt_desc syn = tcp4(CLIENT4, 41002 + n * 10, "198.18.0.200", 80, PKT_SYN);
+		struct pkt_desc fin = tcp4(CLIENT4, 41002 + n * 10, "198.18.0.200", 80,
+					   PKT_FIN | PKT_ACK);
+		struct pkt_desc echo = tcp4(CLIENT4, 0, "198.18.0.200", 0, 0);
+		__u8 oin[2048], owant[2048];
+		int olen;
+
+		olen = pkt_build_arp(&a, oin, sizeof(oin));
+		ok &= expect(oin, olen, if_in, XDP_TX, VIPXDP_R_arp_reply, owant,
+			     arp_reply_of(a, owant), &r);
+		olen = pkt_build(&syn, oin, sizeof(oin));
+		ok &= expect(oin, olen, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+		olen = pkt_build(&fin, oin, sizeof(oin));
+		ok &= expect(oin, olen, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+		echo.proto = IPPROTO_ICMP;
+		echo.icmp_type = 8;
+		echo.payload = "\x12\x34\x00\x01"; /* identifier, sequence */
+		echo.payload_len = 4;
+		olen = pkt_build(&echo, oin, sizeof(oin));
+		ok &= expect(oin, olen, if_in, XDP_PASS, VIPXDP_R_pass_no_service, NULL, 0, &r);
+		ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.skip == 100,
+				  "ARP, SYN, FIN, ICMP: the skip not counted down");
+	}
 	ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	ok &= ASSERT_TRUE(fc_ctl(&ctl, false) && ctl.skip == 99, "on: the fast path counts down");
 	ok &= ASSERT_TRUE(fc_ctl(NULL, true), "reset");
