@@ -400,7 +400,8 @@ enum vipxdp_fc_flags {
 };
 
 /*
- * vipxdp_fc_ctl: per CPU, whether the flow cache pays. A window of
+ * vipxdp_fc_ctl: per CPU, whether the flow cache pays (and whether a SYN's
+ * conntrack lookup does: below). A window of
  * VIPXDP_FC_WINDOW lookups or more that had fewer than one hit in
  * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
  * memory, every fill in vain), or fewer than VIPXDP_FC_HITS_PER_FILL hits
@@ -423,6 +424,25 @@ enum vipxdp_fc_flags {
 #define VIPXDP_FC_HITS_PER_FILL 2
 #define VIPXDP_FC_SKIP (15 * VIPXDP_FC_WINDOW)
 #define VIPXDP_FC_BACKOFF_MAX 4
+
+/*
+ * The same control, per CPU, for the conntrack lookup of a SYN to a DNAT
+ * service (lb_new_flow() in bpf/lib/lb.h). It looks for an entry the flow
+ * still has (a client's port used again, a retransmitted SYN) to renew it in
+ * place, which costs far less than replacing it. For a flow the table has
+ * never seen, it is a cold miss: about a fifth of a new flow's cost with a
+ * full table (bench_datapath case 2), where Katran's SYN does no lookup. A
+ * window of VIPXDP_SYN_WINDOW such lookups that renewed fewer than one entry
+ * in VIPXDP_SYN_MIN_RENEW (a stream of new flows: a SYN flood, clients
+ * whose ports come back only after their entries are gone) stops them for
+ * the next VIPXDP_SYN_SKIP SYNs, which then replace whatever entry their
+ * flow has (BPF_ANY), as an entry that cannot be renewed is replaced
+ * anyway; then the next window decides again. Under such a stream the
+ * lookups cost 1 in 16 of what they did.
+ */
+#define VIPXDP_SYN_WINDOW 64
+#define VIPXDP_SYN_MIN_RENEW 16
+#define VIPXDP_SYN_SKIP (15 * VIPXDP_SYN_WINDOW)
 
 struct vipxdp_fc_ctl {
 	__u32 lookups; /* in this window */
@@ -450,6 +470,13 @@ struct vipxdp_fc_ctl {
 	 * may not be the one a new SYN of the flow would get): SYNs to DNAT
 	 * services then drop their flow's entry, as every other SYN does. */
 	__u32 syn_forget;
+	/* SYN lookups (VIPXDP_SYN_WINDOW): in this window, those of them that
+	 * renewed the flow's entry, SYNs left to go without one, and windows
+	 * that started such a skip since load. */
+	__u32 syn_lookups;
+	__u32 syn_renews;
+	__u32 syn_skip;
+	__u32 syn_bypasses;
 };
 
 /*

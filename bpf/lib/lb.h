@@ -646,6 +646,45 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
 	return -1;
 }
 
+/* This CPU's control of SYN lookups (struct vipxdp_fc_ctl), or NULL. */
+static __always_inline struct vipxdp_fc_ctl *syn_ctl(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+}
+
+/* Does this SYN look its flow's entry up, to renew it (ct_renew())? Not
+ * while the CPU skips those lookups (VIPXDP_SYN_WINDOW); counts the SYN
+ * then. Always without a control. */
+static __always_inline bool syn_looks_up(struct vipxdp_fc_ctl *ctl)
+{
+	if (!ctl || !ctl->syn_skip)
+		return true;
+	ctl->syn_skip--;
+	return false;
+}
+
+/* Count a SYN's lookup, and whether it renewed the entry; at the end of a
+ * window with too few renewals, skip the next VIPXDP_SYN_SKIP SYNs'. */
+static __always_inline void syn_note(struct vipxdp_fc_ctl *ctl, bool renewed)
+{
+	__u32 n;
+
+	if (!ctl)
+		return;
+	n = ++ctl->syn_lookups;
+	if (renewed)
+		ctl->syn_renews++;
+	if (n < VIPXDP_SYN_WINDOW)
+		return;
+	if ((__u64)ctl->syn_renews * VIPXDP_SYN_MIN_RENEW < n) {
+		ctl->syn_skip = VIPXDP_SYN_SKIP;
+		ctl->syn_bypasses++;
+	}
+	ctl->syn_lookups = ctl->syn_renews = 0;
+}
+
 /*
  * Client -> VIP packet of a service without conntrack entry (a new flow, or
  * one this node has not seen): pick a backend, record the flow, rewrite.
@@ -661,6 +700,8 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	const struct vipxdp_backend *be;
 	struct vipxdp_flow rk, *rkp = NULL;
 	struct vipxdp_ct *fwd, *old = NULL;
+	struct vipxdp_fc_ctl *ctl = NULL;
+	bool looked = false, renewed;
 	__u32 be_id = 0;
 	int rc;
 
@@ -670,8 +711,10 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * entry is renewed as it stands (its next hop follows its token, as
 	 * any packet's of the flow does), without the backend's lookup (the
 	 * flow's hash, a cold line of the Maglev table, the backend, a new
-	 * entry's next hop). */
-	if (syn && svc->mode == VIPXDP_MODE_DNAT) {
+	 * entry's next hop). Unless this CPU skips such lookups for now (a
+	 * stream of new flows: syn_note()). */
+	if (syn && svc->mode == VIPXDP_MODE_DNAT && syn_looks_up(ctl = syn_ctl())) {
+		looked = true;
 		old = ct_get(f);
 		if (old && old->gen == gen && old->flags == (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH) &&
 		    old->svc_id == svc->id && old->qos == svc->qos) {
@@ -682,6 +725,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 			*tok = nh_token(now);
 			*nh = &old->nh[0];
 			be_id = old->backend_id;
+			syn_note(ctl, true);
 			goto count;
 		}
 	}
@@ -715,8 +759,10 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * and this one's forward() uses it. */
 	*tok = nh_token(now);
 	be_next_hop(ctx, p, be, be_id, *tok, &fwd->nh[0]);
-	if (!(old && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(old, fwd)) &&
-	    ct_commit(f, fwd, rkp))
+	renewed = old && (fwd->flags & VIPXDP_CT_F_BOTH) && ct_renew(old, fwd);
+	if (looked)
+		syn_note(ctl, renewed);
+	if (!renewed && ct_commit(f, fwd, rkp))
 		return VIPXDP_R_drop_error;
 	*nh = &fwd->nh[0];
 count:

@@ -1461,6 +1461,9 @@ static bool syn_ack_from(int be)
 	       ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "the replies' next hop cached") && ok;
 }
 
+static bool fc_ctl(struct vipxdp_fc_ctl *out, bool reset);
+static bool fc_ctl_put(const struct vipxdp_fc_ctl *c);
+
 /*
  * A SYN of a flow that still has its one DNAT entry (the client's port used
  * again):
@@ -1492,7 +1495,9 @@ static bool test_syn_renews_entry(void)
 	int len;
 
 	pkt_env_addr(VIP4, &spec.family, &spec.vip);
-	if (!ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7010, 0, first, 1, 9090), "service") ||
+	/* SYN lookups on, whatever the SYNs of the tests before did. */
+	if (!ASSERT_TRUE(fc_ctl(NULL, true), "controls reset") ||
+	    !ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7010, 0, first, 1, 9090), "service") ||
 	    !ASSERT_OK(vipxdp_dp_get_service(&dp, &spec, &svc), "service id") ||
 	    !ASSERT_OK(set_flow_cache(false), "cache off") ||
 	    !ASSERT_OK(set_route_watch(31, 0xfffffff0u), "watch on, generation 31"))
@@ -1567,6 +1572,108 @@ static bool test_syn_renews_entry(void)
 	ok &= ASSERT_OK(set_be_neigh(second[0], be_mac[1]), "its neighbour back");
 
 	ok &= ASSERT_OK(set_route_watch(0, 0), "watch off");
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	ok &= ASSERT_OK(vipxdp_dp_del_service(&dp, &spec), "delete");
+	return ok;
+}
+
+/* n SYNs of new flows (client ports from port up) to VIP4:7010's one
+ * backend, each forwarded to it. */
+static bool new_syns(__u16 port, int n)
+{
+	bool ok = true;
+
+	for (int i = 0; i < n && ok; i++) {
+		struct pkt_desc d = tcp4(CLIENT4, port + i, VIP4, 7010, PKT_SYN);
+		struct vipxdp_ct ct;
+
+		ok = syn_to(&d, 0, be_mac[0], &ct);
+	}
+	return ok;
+}
+
+/* This CPU's SYN lookup control is lookups/renews/skip/bypasses. */
+static bool syn_ctl_is(__u32 lookups, __u32 renews, __u32 skip, __u32 bypasses, const char *what)
+{
+	struct vipxdp_fc_ctl c;
+
+	if (!ASSERT_TRUE(fc_ctl(&c, false), what))
+		return false;
+	return ASSERT_EQ(c.syn_lookups, lookups, what) & ASSERT_EQ(c.syn_renews, renews, what) &
+	       ASSERT_EQ(c.syn_skip, skip, what) & ASSERT_EQ(c.syn_bypasses, bypasses, what);
+}
+
+/*
+ * A SYN to a DNAT service looks its flow's entry up to renew it
+ * (test_syn_renews_entry); each CPU counts those lookups in windows of
+ * VIPXDP_SYN_WINDOW, and one with fewer than one renewal in
+ * VIPXDP_SYN_MIN_RENEW stops them for the next VIPXDP_SYN_SKIP SYNs:
+ * - 4 renewals in 64 lookups (one in 16) keep them on; 1 in 64 does not;
+ * - while skipping, the SYN of a flow with a renewable entry replaces it
+ *   (the replies' next hop, which a renewal keeps, is gone), and its packet
+ *   goes where the entry said; each such SYN counts the skip down;
+ * - when the skip runs out, the next SYN looks up and renews again, in the
+ *   same generation or (ct_renew()) a later one.
+ */
+static bool test_syn_lookup_skip(void)
+{
+	static const char *const first[] = { "198.19.0.1" };
+	struct pkt_desc a = tcp4(CLIENT4, 53001, VIP4, 7010, PKT_SYN);
+	struct vipxdp_svc_spec spec = { .proto = IPPROTO_TCP, .port = 7010 };
+	struct vipxdp_fc_ctl c;
+	struct vipxdp_ct ct;
+	size_t nct, nnat;
+	bool ok = true;
+
+	pkt_env_addr(VIP4, &spec.family, &spec.vip);
+	if (!ASSERT_OK(add_service(VIP4, IPPROTO_TCP, 7010, 0, first, 1, 9090), "service") ||
+	    !ASSERT_OK(set_flow_cache(false), "cache off") ||
+	    !ASSERT_OK(vipxdp_dp_ct_flush(&dp, &nct, &nnat), "flush") ||
+	    !ASSERT_TRUE(fc_ctl(NULL, true), "controls reset"))
+		return false;
+
+	/* Flow a's first SYN finds nothing; its next three renew its entry. */
+	ok &= syn_to(&a, 0, be_mac[0], &ct) && syn_ack_from(0);
+	for (int i = 0; i < 3; i++)
+		ok &= syn_to(&a, 0, be_mac[0], &ct) &&
+		      ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "renewed");
+	ok &= syn_ctl_is(4, 3, 0, 0, "4 lookups, 3 renewals");
+	ok &= new_syns(40000, 59) && syn_ctl_is(63, 3, 0, 0, "63 lookups");
+	/* The 64th, a 4th renewal: one in 16, lookups stay on. */
+	ok &= syn_to(&a, 0, be_mac[0], &ct) && ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "renewed");
+	ok &= syn_ctl_is(0, 0, 0, 0, "a window of 64 with 4 renewals: no skip");
+
+	/* 63 new flows and one renewal: too few, skip. */
+	ok &= new_syns(40100, 63);
+	ok &= syn_to(&a, 0, be_mac[0], &ct) && ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "renewed");
+	ok &= syn_ctl_is(0, 0, VIPXDP_SYN_SKIP, 1, "a window of 64 with 1 renewal: skip");
+	{
+		struct vipxdp_dp_fc st;
+
+		ok &= ASSERT_OK(vipxdp_dp_fc_state(&dp, &st), "state") &&
+		      ASSERT_EQ(st.syn_skip_windows, 1, "one skip window") &&
+		      ASSERT_EQ(st.cpus_skipping_syn, 1, "one CPU skipping");
+	}
+
+	/* Skipping: flow a's SYN replaces its entry, to the same backend. */
+	ok &= syn_to(&a, 0, be_mac[0], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, 0, "not looked up: replaced");
+	ok &= ASSERT_EQ(ct.state, VIPXDP_CT_SYN, "a SYN's entry");
+	ok &= syn_ctl_is(0, 0, VIPXDP_SYN_SKIP - 1, 1, "counted down");
+
+	/* The skip's last SYN, then lookups again: flow a renews. */
+	ok &= ASSERT_TRUE(fc_ctl(&c, false), "read");
+	c.syn_skip = 1;
+	ok &= ASSERT_TRUE(fc_ctl_put(&c), "one SYN left to skip");
+	ok &= new_syns(40200, 1) && syn_ctl_is(0, 0, 0, 1, "the skip ran out");
+	ok &= syn_ack_from(0) && syn_to(&a, 0, be_mac[0], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "looked up again: renewed");
+	ok &= syn_ctl_is(1, 1, 0, 1, "a new window");
+	/* A later generation, the same translation: renewed (ct_renew()). */
+	ok &= ASSERT_TRUE(bump_gen(), "a change") && syn_to(&a, 0, be_mac[0], &ct);
+	ok &= ASSERT_EQ(ct.nh[1].ifindex, (__u32)if_in, "renewed in place");
+	ok &= syn_ctl_is(2, 2, 0, 1, "counted as a renewal");
+
 	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
 	ok &= ASSERT_OK(vipxdp_dp_del_service(&dp, &spec), "delete");
 	return ok;
@@ -1901,7 +2008,6 @@ static bool fc_tcp_establish(struct pkt_desc *t, const __u8 *bmac, struct fc_fra
 	return fc_tcp(t, PKT_ACK, bmac, fr) && ok;
 }
 
-static bool fc_ctl(struct vipxdp_fc_ctl *out, bool reset);
 static int fc_ctl_set_skip(__u32 n);
 
 /*
@@ -4686,6 +4792,9 @@ static void run_cases(void)
 	tap_run("lb4: a SYN renews its flow's entry in place: in the generation a SYN wrote it in, "
 		"with the entry's backend; later, when it translates the SYN the same way",
 		test_syn_renews_entry);
+	tap_run("lb4: a stream of new flows stops SYNs' conntrack lookups for a while; renewals "
+		"keep them on",
+		test_syn_lookup_skip);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
 	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
