@@ -457,12 +457,19 @@ static int stats_once(struct cli *c, struct vipxdp_dp *dp, struct sample *prev, 
 		json_ku64(&c->jw, "bypass_windows", fc.bypasses);
 		json_ku64(&c->jw, "cpus_bypassing", fc.cpus_bypassing);
 		json_obj_close(&c->jw);
+		json_key(&c->jw, "syn_lookups");
+		json_obj_open(&c->jw);
+		json_ku64(&c->jw, "skip_windows", fc.syn_skip_windows);
+		json_ku64(&c->jw, "cpus_skipping", fc.cpus_skipping_syn);
+		json_obj_close(&c->jw);
 		json_key(&c->jw, "vips");
 		json_arr_open(&c->jw);
 	} else {
 		printf("flow cache: %s, bypass windows %llu, CPUs bypassing it now %u\n",
 		       fc.enabled ? "on" : "off", (unsigned long long)fc.bypasses,
 		       fc.cpus_bypassing);
+		printf("SYN conntrack lookups: skip windows %llu, CPUs skipping them now %u\n",
+		       (unsigned long long)fc.syn_skip_windows, fc.cpus_skipping_syn);
 		printf("verdicts:\n");
 		for (int r = 0; r < VIPXDP_R_MAX; r++) {
 			if (!cur->reasons[r].packets)

@@ -2037,6 +2037,8 @@ int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out)
 		for (int i = 0; i < ncpu; i++) {
 			out->bypasses += ctl[i].bypasses;
 			out->cpus_bypassing += ctl[i].skip != 0;
+			out->syn_skip_windows += ctl[i].syn_bypasses;
+			out->cpus_skipping_syn += ctl[i].syn_skip != 0;
 		}
 	}
 	free(ctl);

@@ -260,11 +260,14 @@ int vipxdp_dp_qos_stats(struct vipxdp_dp *dp, __u32 idx, struct vipxdp_qos_stats
 
 /* The flow cache at a glance: on or off (settings.flow_cache), bypass
  * windows since load summed over the CPUs, and CPUs leaving the cache alone
- * now (see struct vipxdp_fc_ctl). 0 or -errno. */
+ * now (see struct vipxdp_fc_ctl); the same for SYNs' conntrack lookups
+ * (VIPXDP_SYN_WINDOW). 0 or -errno. */
 struct vipxdp_dp_fc {
 	bool enabled;
 	__u64 bypasses;
 	__u32 cpus_bypassing;
+	__u64 syn_skip_windows;
+	__u32 cpus_skipping_syn;
 };
 int vipxdp_dp_fc_state(struct vipxdp_dp *dp, struct vipxdp_dp_fc *out);
 

@@ -391,6 +391,8 @@ test_json_output() {
 	jq_check "$OUT" '[.reasons[] | (.packets | type == "number") and (.bytes | type == "number")] | all' "stats.reasons values"
 	jq_check "$OUT" '.flow_cache.enabled == true and .flow_cache.bypass_windows == 0 and .flow_cache.cpus_bypassing == 0' \
 		"stats.flow_cache: on, no bypass on this light load"
+	jq_check "$OUT" '(.syn_lookups.skip_windows | type == "number") and (.syn_lookups.cpus_skipping | type == "number")' \
+		"stats.syn_lookups"
 	jq_check "$OUT" "$JQ_SVC4 | ([.packets, .bytes, .new_flows, .reply_packets, .reply_bytes] | map(type == \"number\") | all)
 		and (.backends | length == 3)
 		and ([.backends[] | (.address | type == \"string\") and .port == 8080 and ([.packets, .bytes, .new_flows, .reply_packets, .reply_bytes] | map(type == \"number\") | all)] | all)" \
