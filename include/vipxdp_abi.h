@@ -401,13 +401,13 @@ enum vipxdp_fc_flags {
 
 /*
  * vipxdp_fc_ctl: per CPU, whether the flow cache pays (and whether a SYN's
- * conntrack lookup does: below). A window of
- * VIPXDP_FC_WINDOW lookups or more that had fewer than one hit in
- * VIPXDP_FC_MIN_HIT (far more flows than entries: every lookup a miss in
- * memory, every fill in vain), or fewer than VIPXDP_FC_HITS_PER_FILL hits
- * per fill (vipxdp_fc_table.fills; short flows, such as one HTTP request per
- * connection, whose few hits do not pay for each direction's first lookup
- * and fill, a cold cache line each), stops lookups and fills for the next
+ * conntrack lookup does: below). A window of VIPXDP_FC_WINDOW lookups or
+ * more that had fewer than one hit in VIPXDP_FC_MIN_HIT (far more flows
+ * than entries: every lookup a miss in memory, every fill in vain), or
+ * fewer than VIPXDP_FC_HITS_PER_FILL hits per fill (vipxdp_fc_table.fills;
+ * short flows, such as one HTTP request per connection, whose few hits do
+ * not pay for each direction's first lookup and fill, a cold cache line
+ * each), stops lookups and fills for the next
  * VIPXDP_FC_SKIP << backoff packets (they go straight to the whole path),
  * and at least an entry's life (VIPXDP_FC_TTL_JIFFIES) when a TCP packet's
  * forget was left undone meanwhile; then the next window decides again. Each
