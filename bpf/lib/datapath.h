@@ -192,6 +192,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 	const struct vipxdp_svc *svc;
 	const struct vipxdp_eip *eip;
 	const struct vipxdp_cfg *cfg;
+	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_svc_key sk;
 	bool snat_on, echo = false;
 	struct vipxdp_ct *ct;
@@ -392,11 +393,14 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 		return VIPXDP_R_pass_ttl;
 	if (vip_packet(&f, svc->qos, sample, bytes))
 		return VIPXDP_R_drop_qos;
-	if (fc_on && syn && (svc->mode != VIPXDP_MODE_DNAT || fc_syn_forget(gen)))
+	/* This CPU's control, for a SYN: one lookup for the cache's forget
+	 * and the SYN's conntrack lookup (lb_new_flow()). */
+	ctl = syn ? cpu_ctl() : NULL;
+	if (fc_on && syn && (svc->mode != VIPXDP_MODE_DNAT || fc_syn_forget(ctl, gen)))
 		fc_forget(&f);
 	nh = NULL;
 	tok = now;
-	rc = lb_new_flow(ctx, svc, &f, &p, syn, bytes, now, gen, cfg, &nh, &tok);
+	rc = lb_new_flow(ctx, svc, &f, &p, syn, bytes, now, gen, cfg, ctl, &nh, &tok);
 	if (rc >= 0)
 		return rc;
 	return forward(ctx, eth, &p, nh, tok);

@@ -215,10 +215,8 @@ static __always_inline void fc_note_miss(struct vipxdp_fc_ctl *ctl, struct vipxd
  * leaving the cache alone does not make the call. */
 static __always_inline bool fc_filling(void)
 {
-	const struct vipxdp_fc_ctl *ctl;
-	__u32 zero = 0;
+	const struct vipxdp_fc_ctl *ctl = cpu_ctl();
 
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	return ctl && !ctl->skip;
 }
 
@@ -273,12 +271,8 @@ _Static_assert(VIPXDP_FC_WAYS == 2, "fc_find4 looks at two ways");
  * the set's cache lines. Any other DNAT entry cached in this generation
  * (struct vipxdp_fc_ctl.syn_forget) makes SYNs drop theirs until the next.
  */
-static __always_inline bool fc_syn_forget(__u32 gen)
+static __always_inline bool fc_syn_forget(const struct vipxdp_fc_ctl *ctl, __u32 gen)
 {
-	const struct vipxdp_fc_ctl *ctl;
-	__u32 zero = 0;
-
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	return !ctl || ctl->syn_forget == gen + 1;
 }
 
@@ -292,7 +286,6 @@ __noinline int fc_forget(const struct vipxdp_flow *f)
 	struct vipxdp_fc_ctl *ctl;
 	struct vipxdp_fc *e;
 	struct fc_key k;
-	__u32 zero = 0;
 
 	if (!f || !t)
 		return 0;
@@ -300,7 +293,7 @@ __noinline int fc_forget(const struct vipxdp_flow *f)
 	 * noted, the skip outlasts every entry filled before it (fc_skip()):
 	 * no entry it holds will be good again, and the set's cache lines
 	 * need not be read. */
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	ctl = cpu_ctl();
 	if (ctl && ctl->skip) {
 		if (!ctl->unforgot)
 			ctl->unforgot = 1;
@@ -372,14 +365,14 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	struct vipxdp_fc *e = NULL, *w, *set;
 	struct vipxdp_fc6 *x;
 	__u64 addr_diff = 0, port_diff = 0;
-	__u32 zero = 0, now = fc_now();
+	__u32 now = fc_now();
 	struct vipxdp_fc_table *t;
 	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
 
 	if (!nh->ifindex || nh->epoch != tok)
 		return;
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+	ctl = cpu_ctl();
 	if (!ctl || ctl->skip)
 		return; /* not paying on this CPU now */
 	t = fc_table();
@@ -789,10 +782,8 @@ static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *
  * is leaving it alone now (then the packet takes the whole path). */
 static __always_inline struct vipxdp_fc_ctl *fc_ctl_get(void)
 {
-	struct vipxdp_fc_ctl *ctl;
-	__u32 zero = 0;
+	struct vipxdp_fc_ctl *ctl = cpu_ctl();
 
-	ctl = bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
 	return ctl && !ctl->off && !fc_skip(ctl) ? ctl : NULL;
 }
 

@@ -646,14 +646,6 @@ static __always_inline int snat_new_flow(struct l4_ptrs *p, const struct vipxdp_
 	return -1;
 }
 
-/* This CPU's control of SYN lookups (struct vipxdp_fc_ctl), or NULL. */
-static __always_inline struct vipxdp_fc_ctl *syn_ctl(void)
-{
-	__u32 zero = 0;
-
-	return bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
-}
-
 /* Does this SYN look its flow's entry up, to renew it (ct_renew())? Not
  * while the CPU skips those lookups (VIPXDP_SYN_WINDOW); counts the SYN
  * then. Always without a control. */
@@ -689,18 +681,18 @@ static __always_inline void syn_note(struct vipxdp_fc_ctl *ctl, bool renewed)
  * Client -> VIP packet of a service without conntrack entry (a new flow, or
  * one this node has not seen): pick a backend, record the flow, rewrite.
  * Returns a reason when the packet cannot be forwarded, -1 after a rewrite.
- * gen: vipxdp_gen, read before anything else.
+ * gen: vipxdp_gen, read before anything else; ctl: this CPU's control
+ * (cpu_ctl()) for a SYN, else unused.
  */
 static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_svc *svc,
 				       const struct vipxdp_flow *f, struct l4_ptrs *p, bool syn,
 				       __u64 bytes, __u32 now, __u32 gen,
-				       const struct vipxdp_cfg *cfg, struct vipxdp_nh **nh,
-				       __u32 *tok)
+				       const struct vipxdp_cfg *cfg, struct vipxdp_fc_ctl *ctl,
+				       struct vipxdp_nh **nh, __u32 *tok)
 {
 	const struct vipxdp_backend *be;
 	struct vipxdp_flow rk, *rkp = NULL;
 	struct vipxdp_ct *fwd, *old = NULL;
-	struct vipxdp_fc_ctl *ctl = NULL;
 	bool looked = false, renewed;
 	__u32 be_id = 0;
 	int rc;
@@ -713,7 +705,7 @@ static __always_inline int lb_new_flow(struct xdp_md *ctx, const struct vipxdp_s
 	 * flow's hash, a cold line of the Maglev table, the backend, a new
 	 * entry's next hop). Unless this CPU skips such lookups for now (a
 	 * stream of new flows: syn_note()). */
-	if (syn && svc->mode == VIPXDP_MODE_DNAT && syn_looks_up(ctl = syn_ctl())) {
+	if (syn && svc->mode == VIPXDP_MODE_DNAT && syn_looks_up(ctl)) {
 		looked = true;
 		old = ct_get(f);
 		if (old && old->gen == gen && old->flags == (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_BOTH) &&

@@ -167,6 +167,14 @@ struct {
 	__type(value, struct vipxdp_fc_ctl);
 } vipxdp_fc_ctl SEC(".maps");
 
+/* This CPU's control (vipxdp_fc_ctl), or NULL. */
+static __always_inline struct vipxdp_fc_ctl *cpu_ctl(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&vipxdp_fc_ctl, &zero);
+}
+
 /* The control plane's change counter: flow cache entries of another value
  * are stale. A global variable in a section of its own, which libbpf makes
  * an array map of one __u32 (mmap-able: the control plane increments it in
