@@ -27,8 +27,10 @@
  * permanent neighbours), as in tests/packet/test_datapath.c, so
  * bpf_fib_lookup resolves next hops. Addresses: 198.18.0.0/15, 2001:db8::/32.
  *
- * Cases 1-3 and 5-9 share one loaded data path with a 65536-entry conntrack
- * table; case 4 loads a second one with a table that holds 2^20 flows.
+ * Cases 1-3 and 5-10 share one loaded data path with a 65536-entry conntrack
+ * table; cases 4 and 11 load a second one with a table that holds 2^20
+ * flows, which case 4 visits in the order they were created and case 11 in
+ * a scattered one.
  * `bench_datapath --help` lists the options; --obj benchmarks another
  * build of the data path (same program and map names), e.g. a prototype.
  */
@@ -88,7 +90,7 @@ static struct {
 	int ms; /* calibration target per run */
 	int cpu;
 	__u32 ct_large;
-	int cycle_log2; /* case 4: 2^cycle_log2 flows */
+	int cycle_log2; /* cases 4 and 11: 2^cycle_log2 flows */
 	bool common_lru; /* the conntrack map without BPF_F_NO_COMMON_LRU */
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
 	bool no_simple; /* the daemon found policy rules or multipath routes */
@@ -385,6 +387,7 @@ struct wrap_cfg {
 	const struct frame *tmpl;
 	int ntmpl; /* power of two, but for BENCH_VARY_CONN4 */
 	__u32 vary, flow_mask, port_bits;
+	__u32 flow_mul; /* BENCH_VARY_SRC4: odd, 0 = 1 (the flows in order) */
 	__u64 client_dst; /* BENCH_VARY_CONN4 */
 };
 
@@ -397,6 +400,7 @@ static void wrap_set(const struct wrap_cfg *w)
 	wrap->bss->client_dst = w->client_dst;
 	wrap->bss->vary = w->vary;
 	wrap->bss->flow_mask = w->flow_mask;
+	wrap->bss->flow_mul = w->flow_mul ? w->flow_mul : 1;
 	wrap->bss->port_bits = w->port_bits;
 	wrap->bss->src_base = SRC_BASE;
 }
@@ -494,8 +498,9 @@ static double median(const double *v, int n)
  * random cache line in a region as large as the conntrack hash's bucket
  * array (bytes), 4 KB pages as the kernel's vmalloc uses. Each packet of
  * case 4 reads one bucket at random (the entries themselves are read in
- * the order they were created), so this, measured just before the case,
- * tells how much of its figure is the memory of the moment. A user-space
+ * the order they were created, which the prefetcher follows; case 11 reads
+ * them at random too), so this, measured just before the case, tells how
+ * much of its figure is the memory of the moment. A user-space
  * pointer chase over 2^20 lines (case 4's flow count) in a random cycle;
  * median of 3 runs, ns per read; -1 when the region cannot be had.
  */
@@ -935,6 +940,15 @@ static void case_hot(struct dut *d)
 		   VIPXDP_R_fwd_redirect, NEW_NONE);
 }
 
+/*
+ * Case 11 visits case 4's flows in a scattered order: flow = iteration x
+ * this (odd, so each flow once per 2^20 packets) mod 2^20, consecutive
+ * packets' flows about 2^19 apart.
+ */
+#define SCATTER_MUL 0x9e3779b1u
+
+/* Cases 4 and 11 (those of them in opt.cases), on one table of 2^20 flows
+ * (2^cycle_log2). */
 static void case_1m(struct dut *d)
 {
 	struct pkt_desc syn = tcp_desc(AF_INET, "198.19.64.0", 1024, VIP4, 80, PKT_SYN);
@@ -944,7 +958,9 @@ static void case_1m(struct dut *d)
 	struct wrap_cfg w = { .tmpl = &fs, .ntmpl = 1, .vary = BENCH_VARY_SRC4,
 			      .flow_mask = nflows - 1, .port_bits = 6 };
 	static const struct kat_expect ke = { "Katran: established, cycling flows", XDP_TX, false };
-	static char name[64];
+	static const struct kat_expect ke11 = { "Katran: established, flows scattered", XDP_TX,
+						false };
+	static char name[64], name11[64];
 	long kat_flows = 0;
 	struct snap s0, s1;
 	struct timing t;
@@ -965,23 +981,34 @@ static void case_1m(struct dut *d)
 	while (mem_ref.bytes < 16ull * bpf_map__max_entries(d->skel->maps.vipxdp_ct))
 		mem_ref.bytes <<= 1;
 	mem_ref.ns = mem_chase_ns(mem_ref.bytes);
-	if (opt.cycle_log2 == 20)
+	if (opt.cycle_log2 == 20) {
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
-	else
+		snprintf(name11, sizeof(name11), "established, 1M flows scattered");
+	} else {
 		snprintf(name, sizeof(name), "established, cycling over %u flows", nflows);
+		snprintf(name11, sizeof(name11), "established, %u flows scattered", nflows);
+	}
 	if (kat_on)
 		kat_flows = kat_create(kat_on, &w, &fs, nflows);
-	r = measure_vs(d, &ke, 4, name, "W+S", &w, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect,
-		       NEW_NONE);
-	snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
-		 "; %llu flows created first", (unsigned long long)(s1.new_flows - s0.new_flows));
-	if (s1.new_flows - s0.new_flows != nflows)
-		r->ok = false;
-	if (kat_on) {
-		snprintf(r[1].check + strlen(r[1].check), sizeof(r[1].check) - strlen(r[1].check),
-			 "; %ld of %u flows in its LRU", kat_flows, nflows);
-		if (kat_flows != (long)nflows)
-			r[1].ok = false;
+	for (int c = 4; c <= 11; c += 7) {
+		if (!(opt.cases & 1u << c))
+			continue;
+		w.flow_mul = c == 4 ? 1 : SCATTER_MUL;
+		r = measure_vs(d, c == 4 ? &ke : &ke11, c, c == 4 ? name : name11,
+			       c == 4 ? "W+S" : "W+S'", &w, if_in, XDP_REDIRECT,
+			       VIPXDP_R_fwd_redirect, NEW_NONE);
+		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
+			 "; %llu flows created first",
+			 (unsigned long long)(s1.new_flows - s0.new_flows));
+		if (s1.new_flows - s0.new_flows != nflows)
+			r->ok = false;
+		if (kat_on) {
+			snprintf(r[1].check + strlen(r[1].check),
+				 sizeof(r[1].check) - strlen(r[1].check),
+				 "; %ld of %u flows in its LRU", kat_flows, nflows);
+			if (kat_flows != (long)nflows)
+				r[1].ok = false;
+		}
 	}
 }
 
@@ -1452,6 +1479,8 @@ static bool report(void)
 	       "iteration (a new flow each\n"
 	       "              iteration for the SYN case; 2^20 flows in turn for the 1M case, "
 	       "created by one SYN each first)\n"
+	       "        W+S' = W+S, case 4's flows in a scattered order: flow = iteration x "
+	       "0x9e3779b1 mod 2^20\n"
 	       "        W+C = W, cycling through the 9 packets of a TCP connection (both "
 	       "directions, all entering on\n"
 	       "              the client interface), each connection a new client port\n"
@@ -1464,7 +1493,7 @@ static bool report(void)
 	       BENCH_FRAME_LEN, opt.runs);
 
 	if (opt.katran) {
-		static const int kcases[] = { 3, 4, 2, 6 };
+		static const int kcases[] = { 3, 4, 11, 2, 6 };
 
 		printf("        K   = W, Katran's balancer (--katran %s) in vipxdp's place, its baseline "
 		       "a stub that moves\n"
@@ -1502,7 +1531,11 @@ static bool report(void)
 		       "conntrack hash's bucket array, just before the case: %.1f ns (user-space pointer "
 		       "chase). Each packet\n"
 		       "of case 4 reads one bucket at random: the machine's memory of the moment is that "
-		       "much of its figure.\n",
+		       "much of its figure\n"
+		       "(its flows' entries are read in the order they were created, which the "
+		       "prefetcher follows; case 11\n"
+		       "reads them at random too, as traffic of many flows would: two such reads a "
+		       "packet).\n",
 		       mem_ref.bytes >> 20, mem_ref.ns);
 
 	printf("\n%-32s %8s %12s  %s\n", "target (issue)", "max ns", "measured ns", "status");
@@ -1537,7 +1570,7 @@ static void usage(FILE *f)
 		   "  --cpu N       pin to this CPU (default: the last one)\n"
 		   "  --cases LIST  run only these cases, e.g. 2,4 (default all)\n"
 		   "  --ct-large N  conntrack size of the 1M-flow case (default %d)\n"
-		   "  --cycle-log2 N  case 4 cycles over 2^N flows (default 20)\n"
+		   "  --cycle-log2 N  cases 4 and 11 cycle over 2^N flows (default 20)\n"
 		   "  --ct-common-lru  conntrack with one LRU list for all CPUs (vipxdp's keeps one\n"
 		   "                per CPU: BPF_F_NO_COMMON_LRU), for comparison\n"
 		   "  --no-route-watch  next hops looked up again every epoch, as without the\n"
@@ -1548,7 +1581,7 @@ static void usage(FILE *f)
 		   "  --no-flow-cache  settings.flow_cache: false, every packet takes the whole path\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  --katran FILE  also measure Katran's balancer object (tools/bench_katran.sh\n"
-		   "                builds it) in cases 2, 3, 4 and 6, side by side\n"
+		   "                builds it) in cases 2, 3, 4, 6 and 11, side by side\n"
 		   "  --repeat N    N passes over the cases (up to %d), everything loaded afresh\n"
 		   "                for each, then the median and range of each figure, and\n"
 		   "                each pass's speed (case 3's wrapper run alone): the targets\n"
@@ -1625,8 +1658,8 @@ static int parse_args(int argc, char **argv)
 			do {
 				long n = strtol(p, &end, 10);
 
-				if (end == p || n < 1 || n > 10) {
-					fprintf(stderr, "bench_datapath: --cases: numbers 1..10, "
+				if (end == p || n < 1 || n > 11) {
+					fprintf(stderr, "bench_datapath: --cases: numbers 1..11, "
 							"comma-separated\n");
 					return 2;
 				}
@@ -1634,7 +1667,7 @@ static int parse_args(int argc, char **argv)
 				p = end + 1;
 			} while (*end == ',');
 			if (*end) {
-				fprintf(stderr, "bench_datapath: --cases: numbers 1..10, comma-separated\n");
+				fprintf(stderr, "bench_datapath: --cases: numbers 1..11, comma-separated\n");
 				return 2;
 			}
 			break;
@@ -1692,7 +1725,7 @@ static int parse_args(int argc, char **argv)
 }
 
 /* The cases run on the small conntrack table, in order: their bits in
- * opt.cases (case 4, the 1M-flow one, loads a table of its own). */
+ * opt.cases (cases 4 and 11, the 1M-flow ones, load a table of their own). */
 static const struct {
 	__u32 mask;
 	void (*run)(struct dut *d);
@@ -1734,7 +1767,7 @@ static int run_cases(struct dut *d, struct kat *kat, bool first)
 	kat_off();
 	dut_close(d);
 
-	if (opt.cases & 1u << 4) {
+	if (opt.cases & (1u << 4 | 1u << 11)) {
 		if (dut_load(d, opt.ct_large))
 			return 1;
 		if (opt.katran) {
@@ -1947,7 +1980,7 @@ int main(int argc, char **argv)
 	       "%d runs per figure, median\n", u.release, opt.cpu, opt.runs);
 	printf("program: %s, vipxdp_xdp %u xlated insns, %u bytes jited; wrapper %u insns\n",
 	       opt.obj ? opt.obj : "built-in (build/vipxdp.o)", xl, jit, wxl);
-	printf("conntrack: %d entries (cases 1-3, 5-9), %u entries (case 4)%s; load average %s\n",
+	printf("conntrack: %d entries (cases 1-3, 5-10), %u entries (cases 4, 11)%s; load average %s\n",
 	       CT_SMALL, opt.ct_large, opt.common_lru ? ", one LRU list for all CPUs (--ct-common-lru)" : "",
 	       loadavg());
 	printf("flow cache: %s\n", opt.no_fc ? "off (--no-flow-cache)" : "on");

@@ -4,7 +4,7 @@
 # (facebookincubator/katran): builds its BPF program from a checkout you
 # provide, then runs build/tools/bench_datapath --katran with it, so both
 # are measured by the same wrapper, frames and method in the same run,
-# their runs alternating case by case (cases 2, 3, 4 and 6; how Katran is
+# their runs alternating case by case (cases 2, 3, 4, 6 and 11; how Katran is
 # configured: tools/bench_datapath.c, "Katran, side by side").
 #
 #   git clone https://github.com/facebookincubator/katran /tmp/katran
@@ -52,4 +52,4 @@ rev=$(git -C "$src" rev-parse --short HEAD 2>/dev/null || echo "unknown revision
 echo "== Katran $rev: building $prog =="
 clang -O2 -g -target bpf -I "$src" -I "$out/include" -I "/usr/include/$(gcc -dumpmachine)" \
 	-DMAX_CONN_RATE=0xffffffffffffffffULL -c "$prog" -o "$out/balancer.bpf.o"
-exec build/tools/bench_datapath --katran "$out/balancer.bpf.o" --cases 2,3,4,6 "$@"
+exec build/tools/bench_datapath --katran "$out/balancer.bpf.o" --cases 2,3,4,6,11 "$@"

@@ -50,13 +50,14 @@ rc=$?
 	cases=$(grep -E '^[0-9]+ ' "$T/out" | awk '{ print $1 }' | sort -un | tr '\n' ' ')
 	echo "exit $rc; $lines result lines, $oks with an ok check; cases: $cases"
 	grep -E '^[0-9]+ ' "$T/out" | grep -vE '(ok|ok:) '
-	[ "$rc" -eq 0 ] && [ "$lines" -eq 11 ] && [ "$oks" -eq 11 ] &&
-		[ "$cases" = "1 2 3 4 5 6 7 8 9 10 " ] &&
+	[ "$rc" -eq 0 ] && [ "$lines" -eq 12 ] && [ "$oks" -eq 12 ] &&
+		[ "$cases" = "1 2 3 4 5 6 7 8 9 10 11 " ] &&
+		grep -qE "^11 +established, 4096 flows scattered .* W\+S' +REDIRECT +ok: " "$T/out" &&
 		grep -q '^memory (case 4): a dependent read of a random cache line' "$T/out"
 } >"$T/why"
 st=$?
 [ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
-result "$st" "bench_datapath: all ten cases (and the non-VIP cross-check) take their intended path"
+result "$st" "bench_datapath: all eleven cases (and the non-VIP cross-check) take their intended path"
 
 # variant N LINE DESC ARGS...: bench_datapath --runs 1 --iters 20007 ARGS
 # exits 0 with N ok checks and a header line starting with LINE (the
@@ -109,7 +110,7 @@ refused() {
 # 4. Wrong arguments: exit 2 and a message naming the option.
 st=0
 : >"$T/why"
-for args in "--cases 11" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" \
+for args in "--cases 12" "--cases 2,x" "--cycle-log2 30" "--ct-large 100" "--runs 0" "--iters 0" \
 	"--repeat 0" "--repeat 21" "--bogus"; do
 	# shellcheck disable=SC2086 # one word per argument
 	refused 2 "${args%% *}" $args

@@ -32,6 +32,7 @@ __u64 tmpl[BENCH_MAX_TMPL][BENCH_FRAME_LEN / 8];
 __u32 tmpl_mask; /* number of templates - 1 */
 __u32 vary;	 /* enum bench_vary */
 __u32 flow_mask;
+__u32 flow_mul; /* odd: 1 visits the flows in order, others scatter them */
 __u32 port_bits;
 __u32 src_base; /* host order */
 __u32 slot;	/* enum bench_slot */
@@ -74,7 +75,7 @@ int bench_wrap(struct xdp_md *ctx)
 		d[k] = tmpl[i][k];
 
 	if (vary == BENCH_VARY_SRC4) {
-		__u32 flow = (__u32)n & flow_mask;
+		__u32 flow = (__u32)n * flow_mul & flow_mask;
 		__u32 bits = port_bits & 15;
 
 		*(__be32 *)(data + BENCH_OFF_IP4_SADDR) = bpf_htonl(src_base + (flow >> bits));

@@ -24,7 +24,8 @@ enum bench_slot {
 /* What the wrapper changes in the template after copying it. */
 enum bench_vary {
 	BENCH_VARY_NONE = 0,
-	/* Untagged IPv4 TCP/UDP: flow = iteration & flow_mask; source address
+	/* Untagged IPv4 TCP/UDP: flow = iteration x flow_mul & flow_mask
+	 * (flow_mul odd: each flow once per 2^k iterations); source address
 	 * src_base + (flow >> port_bits), source port 1024 + low port_bits
 	 * bits of flow. Checksums are not fixed up: the data path only ever
 	 * updates them incrementally, never verifies them. */
