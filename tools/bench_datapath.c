@@ -990,13 +990,20 @@ static void case_1m(struct dut *d)
 	}
 	if (kat_on)
 		kat_flows = kat_create(kat_on, &w, &fs, nflows);
-	for (int c = 4; c <= 11; c += 7) {
-		if (!(opt.cases & 1u << c))
+	/* Case 4 visits the flows in order, case 11 scattered. */
+	const struct {
+		int num;
+		__u32 mul;
+		const char *name, *method;
+		const struct kat_expect *ke;
+	} visits[] = { { 4, 1, name, "W+S", &ke }, { 11, SCATTER_MUL, name11, "W+S'", &ke11 } };
+
+	for (size_t i = 0; i < sizeof(visits) / sizeof(visits[0]); i++) {
+		if (!(opt.cases & 1u << visits[i].num))
 			continue;
-		w.flow_mul = c == 4 ? 1 : SCATTER_MUL;
-		r = measure_vs(d, c == 4 ? &ke : &ke11, c, c == 4 ? name : name11,
-			       c == 4 ? "W+S" : "W+S'", &w, if_in, XDP_REDIRECT,
-			       VIPXDP_R_fwd_redirect, NEW_NONE);
+		w.flow_mul = visits[i].mul;
+		r = measure_vs(d, visits[i].ke, visits[i].num, visits[i].name, visits[i].method, &w,
+			       if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, NEW_NONE);
 		snprintf(r->check + strlen(r->check), sizeof(r->check) - strlen(r->check),
 			 "; %llu flows created first",
 			 (unsigned long long)(s1.new_flows - s0.new_flows));
