@@ -53,7 +53,8 @@ rc=$?
 	[ "$rc" -eq 0 ] && [ "$lines" -eq 12 ] && [ "$oks" -eq 12 ] &&
 		[ "$cases" = "1 2 3 4 5 6 7 8 9 10 11 " ] &&
 		grep -qE "^11 +established, 4096 flows scattered .* W\+S' +REDIRECT +ok: " "$T/out" &&
-		grep -q '^memory (case 4): a dependent read of a random cache line' "$T/out"
+		grep -q '^memory (case 4): a dependent read of a random cache line' "$T/out" &&
+		grep -qE '^case 4 less the memory reference: -?[0-9]+\.[0-9] ns, ' "$T/out"
 } >"$T/why"
 st=$?
 [ "$st" -eq 0 ] || cat "$T/out" >>"$T/why"
