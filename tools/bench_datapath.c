@@ -1468,8 +1468,9 @@ static void print_over_read(double over, double lo, double hi)
 			max = targets[i].max;
 	if (hi > lo)
 		snprintf(range, sizeof(range), " (%.1f..%.1f)", lo, hi);
-	printf("case 4 less the memory reference: %.1f ns%s, what the path adds to the read; its "
-	       "%.0f ns target\nholds while a random read costs at most %.1f ns\n",
+	printf("case 4 less the memory reference: %.1f ns%s, what the path adds to the read at the "
+	       "machine's\nspeed of the moment; its %.0f ns target holds while a random read costs "
+	       "at most %.1f ns\n",
 	       over, range, max, max - over);
 }
 
