@@ -44,7 +44,7 @@ int vipxdp_xdp(struct xdp_md *ctx)
 	int reason = fc_is_common4(data, data_end) ? fc_fast4(ctx, &talk) : fc_fast(ctx, &talk);
 
 	if (reason < 0) {
-		__u64 r = vipxdp_process(ctx, bytes);
+		__u64 r = vipxdp_process(ctx, bytes, reason == FC_CT_NONE);
 
 		reason = r & VIPXDP_OTHER ? vipxdp_other(ctx, r) : (int)r;
 	} else if (talk)

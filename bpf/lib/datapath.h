@@ -180,8 +180,9 @@ __noinline int vipxdp_other(struct xdp_md *ctx, __u64 where)
 /* Out of line: the entry point's frame stays small, so that this path's
  * frame (the largest) and the flow cache's fast path (fc_fast()) each have
  * the rest of the 512 bytes. A packet's reason, or VIPXDP_OTHER | where
- * (vipxdp_other()). */
-static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
+ * (vipxdp_other()). ct_none: ct_fast4() found no conntrack entry for the
+ * packet (nor may its source be a backend's), so it need not look again. */
+static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_none)
 {
 	void *data = (void *)(long)ctx->data;
 	void *data_end = (void *)(long)ctx->data_end;
@@ -338,7 +339,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes)
 				return rc;
 			}
 		}
-		ct = ct_get(&f);
+		ct = ct_none ? NULL : ct_get(&f);
 		/* The expiry test inline: most hits are live, and skip the call. */
 		if (ct && ct_expired(ct, now, cfg) && ct_stale(&f, ct, now, cfg)) {
 			ct_del(&f);

@@ -16,7 +16,10 @@
  * but such TCP and UDP that the address pre-filter says is not ours are
  * passed here, after the cache missed, as the whole path would pass them.
  * When a CPU's lookups stop hitting (struct vipxdp_fc_ctl), it leaves the
- * cache alone for a while.
+ * cache alone for a while; the common frame (fc_fast4()) then takes the
+ * conntrack fast path (ct_fast4()): the flow's conntrack entry under the
+ * key read from the packet, without the whole path's second parse and
+ * checks, where the entry is all the packet needs.
  *
  * The entry's read is a hit's one likely cache miss (at a thousand flows
  * and more the entry is in L2 at best), and everything on the way to it adds
@@ -370,7 +373,7 @@ static __always_inline void fc_fill(const struct vipxdp_flow *f, __u8 flags,
 	struct vipxdp_fc_ctl *ctl;
 	struct fc_key k;
 
-	if (!nh->ifindex || nh->epoch != tok)
+	if (!nh_good(nh, tok))
 		return;
 	ctl = cpu_ctl();
 	if (!ctl || ctl->skip)
@@ -623,6 +626,31 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 	return send_via(ctx, e->ifindex);
 }
 
+/* What the address pre-filter says of a TCP or UDP packet whose source
+ * and destination fold to sx and dx (word 0, IPv6 XORed with words 1..3,
+ * as vipxdp_filter_bit() folds them), as the whole path reads it: 0 = not
+ * ours (it passes the packet), FC_OURS_BE = its source may be a backend,
+ * FC_OURS = anything else that may be ours (to a VIP, or source NAT on);
+ * -1 without the filter. */
+#define FC_OURS 1
+#define FC_OURS_BE 2
+static __always_inline int fc_ours(const struct vipxdp_cfg *cfg, __u32 sx, __u32 dx)
+{
+	const struct vipxdp_filter *filt;
+	__u32 zero = 0, bit;
+
+	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
+	if (!filt)
+		return -1;
+	bit = vipxdp_filter_bit_x(sx);
+	if ((filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1)
+		return FC_OURS_BE;
+	bit = vipxdp_filter_bit_x(dx);
+	if ((filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1)
+		return FC_OURS;
+	return cfg->flags & VIPXDP_CFG_F_SNAT ? FC_OURS : 0;
+}
+
 /* A packet from s to d (four words each for IPv6) that the cache did not
  * answer: pass it when the address filter says it is not ours (as the
  * whole path would at once), else -1. Counts the miss against the hit rate,
@@ -630,24 +658,21 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 static __always_inline int fc_miss(struct vipxdp_fc_ctl *ctl, struct vipxdp_fc_table *t,
 				   const __u32 *s, const __u32 *d, bool v6)
 {
-	const struct vipxdp_filter *filt;
 	const struct vipxdp_cfg *cfg;
-	__u32 zero = 0, sx = s[0], dx = d[0], bit;
-	bool maybe_vip, maybe_be;
+	__u32 zero = 0, sx = s[0], dx = d[0];
+	int ours;
 
-	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
 	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
-	if (!filt || !cfg)
+	if (!cfg)
 		return -1;
 	if (v6) {
 		sx ^= s[1] ^ s[2] ^ s[3];
 		dx ^= d[1] ^ d[2] ^ d[3];
 	}
-	bit = vipxdp_filter_bit_x(dx);
-	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	bit = vipxdp_filter_bit_x(sx);
-	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	if (!maybe_vip && !maybe_be && !(cfg->flags & VIPXDP_CFG_F_SNAT))
+	ours = fc_ours(cfg, sx, dx);
+	if (ours < 0)
+		return -1;
+	if (!ours)
 		return VIPXDP_R_pass_no_service;
 	if (!(cfg->flags & VIPXDP_CFG_F_NO_FC))
 		fc_note_miss(ctl, t);
@@ -726,56 +751,160 @@ static __always_inline bool fc_is_common4(void *data, void *data_end)
  * fragment, TTL above 1, TCP or UDP whose header the IP total length holds.
  * Parsed at fixed offsets, so that the key is two loads from the packet and
  * the way to the entry is short; the frame's start is checked before, by
- * fc_is_common4(), and its key k, its set and way 0's first word w0 are
- * read already (fc_fast4(); set is NULL without a table). The reason
- * (fc_answer()), or -1 (the whole path) for a frame that starts so but is
- * not TCP or UDP, or is a fragment, has TTL 1 or lengths that do not fit:
- * the checks here are parse_ipv4()'s and parse_tcp()'s or parse_udp()'s for
- * this frame, so on every frame this way does what fc_fast() would.
+ * fc_is_common4(). The checks here are parse_ipv4()'s and parse_tcp()'s or
+ * parse_udp()'s for this frame: true, and p set, when the whole path would
+ * parse it as TCP or UDP without finding anything wrong, with TTL above 1;
+ * false for a frame that starts so but is not TCP or UDP, or is a fragment,
+ * has TTL 1 or lengths that do not fit.
  */
-static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
-				      const struct fc_env *env, void *data, void *data_end,
-				      const struct fc_key *k, struct vipxdp_fc *set, __u64 w0,
-				      __u32 *talk)
+static __always_inline bool fc_parse4(void *data, void *data_end, struct l4_ptrs *p)
 {
 	struct iphdr *ip = data + FC4_IP;
-	struct l4_ptrs p = { .ip4 = ip };
-	struct vipxdp_fc *e = NULL;
 	__u32 x, tot;
 	__u8 l4proto;
 
+	p->ip4 = ip;
 	/* Fragment offset and flags, TTL, protocol: bytes 6..9 of IP. */
 	x = *(const __u32 *)((void *)ip + 6);
 	if (x & bpf_htons(VIPXDP_IP_MF | VIPXDP_IP_OFFSET) || ((x >> 16) & 0xff) <= 1)
-		return -1;
+		return false;
 	l4proto = x >> 24;
 	tot = bpf_ntohs(ip->tot_len);
 	if ((void *)ip + tot > data_end)
-		return -1;
+		return false;
 	if (l4proto == IPPROTO_UDP) {
 		struct udphdr *uh = data + FC4_L4;
 		__u32 len = bpf_ntohs(uh->len);
 
 		if (tot < 20 + sizeof(*uh) || len < sizeof(*uh) || len > tot - 20)
-			return -1;
-		p.check = &uh->check;
-		p.udp = true;
+			return false;
+		p->check = &uh->check;
+		p->udp = true;
 	} else if (l4proto == IPPROTO_TCP) {
 		struct tcphdr *th = data + FC4_L4;
 
 		if ((void *)(th + 1) > data_end || tot < 20 + sizeof(*th) || th->doff < 5 ||
 		    th->doff * 4 > tot - 20)
-			return -1;
-		p.check = &th->check;
+			return false;
+		p->check = &th->check;
 	} else {
-		return -1;
+		return false;
 	}
 	/* Both headers start with the source and destination ports. */
-	p.sport = data + FC4_L4;
-	p.dport = data + FC4_L4 + 2;
+	p->sport = data + FC4_L4;
+	p->dport = data + FC4_L4 + 2;
+	return true;
+}
+
+/* The common frame's key k (fc_parse4()), its set and way 0's first word
+ * w0 read already (fc_fast4(); set is NULL without a table): the reason
+ * (fc_answer()), or -1 (the whole path) for a frame fc_parse4() refuses, so
+ * on every frame this way does what fc_fast() would. */
+static __always_inline int fc_common4(struct xdp_md *ctx, struct vipxdp_fc_ctl *ctl,
+				      const struct fc_env *env, void *data, void *data_end,
+				      const struct fc_key *k, struct vipxdp_fc *set, __u64 w0,
+				      __u32 *talk)
+{
+	struct l4_ptrs p = {};
+	struct vipxdp_fc *e = NULL;
+
+	if (!fc_parse4(data, data_end, &p))
+		return -1;
 	if (set)
 		e = fc_find4(set, k, w0, env->now, env->gen);
 	return fc_answer(ctx, ctl, env, data, &p, k, e, data_end - data, talk);
+}
+
+/* The common frame's key words (struct fc_key's k0, k1), which are also
+ * its conntrack key's (struct vipxdp_ct_key): the addresses (saddr then
+ * daddr) and the ports (sport then dport) as they lie in the packet, the
+ * protocol and the family. */
+static __always_inline void fc_key4(void *data, __u64 *k0, __u64 *k1)
+{
+	struct iphdr *ip = data + FC4_IP;
+
+	*k0 = *(const __u64 *)&ip->saddr;
+	*k1 = *(const __u32 *)(data + FC4_L4) | (__u64)ip->protocol << 32 |
+	      (__u64)VIPXDP_AF_INET << 40;
+}
+_Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
+		       __builtin_offsetof(struct vipxdp_ct_key, b) == 4 &&
+		       __builtin_offsetof(struct vipxdp_ct_key, sport) == 8 &&
+		       __builtin_offsetof(struct vipxdp_ct_key, proto) == 12 &&
+		       __builtin_offsetof(struct vipxdp_ct_key, family) == 13,
+	       "fc_key4: the key words are the conntrack key's");
+
+/* ct_fast4(): the whole path may skip its conntrack lookup (there is no
+ * entry). */
+#define FC_CT_NONE (-2)
+
+/*
+ * The common frame of TCP (without SYN, FIN or RST: fc_fast4() checked) or
+ * UDP while this CPU leaves the flow cache alone (fc_skip(): many flows,
+ * or short ones) or the cache is off: its conntrack entry, looked up under
+ * the key words k0, k1 (fc_key4()) without the whole path's second parse.
+ * It does what the whole path (vipxdp_process()) does to such a packet
+ * when that is to rewrite it as a live entry says and send it to the
+ * entry's cached next hop: the same checks in the same order, the same
+ * counts, ct_touch(), lb_known() and the next hop's tail of forward(). It
+ * returns the reason then; pass_no_service for a packet the address
+ * pre-filter says is not ours (as the whole path would); FC_CT_NONE when
+ * conntrack has no entry for it (the whole path then skips that lookup);
+ * and -1 (the whole path, from the start) for all else: a packet whose
+ * source may be a backend (the whole path tries the flow's reply entry,
+ * both_search(), first), an expired entry, a packet to a VIP that its rate
+ * limit or the top-talker sampler must see, and a next hop that is not
+ * cached or not good now (the whole path looks it up). Nothing is
+ * written before the last check. A global function: verified once.
+ */
+__noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct iphdr *ip = data + FC4_IP;
+	const struct vipxdp_cfg *cfg;
+	struct l4_ptrs p = {};
+	__u64 key[2] = { k0, k1 };
+	struct vipxdp_ct *ct;
+	__u32 zero = 0, now, tok;
+	__u8 tcpflags = 0;
+	int ours;
+
+	if (!fc_is_common4(data, data_end) || !fc_parse4(data, data_end, &p))
+		return -1;
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!cfg)
+		return -1;
+	ours = fc_ours(cfg, ip->saddr, ip->daddr);
+	if (ours < 0 || ours == FC_OURS_BE)
+		return -1;
+	if (!ours)
+		return VIPXDP_R_pass_no_service;
+	if (!p.udp) {
+		const __u8 *flags = data + FC4_L4 + 13;
+
+		if ((void *)(flags + 1) > data_end)
+			return -1;
+		tcpflags = *flags;
+	}
+	ct = bpf_map_lookup_elem(&vipxdp_ct, key);
+	if (!ct)
+		return FC_CT_NONE;
+	now = ct_epoch();
+	if (ct_expired(ct, now, cfg))
+		return -1;
+	if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
+	    (ct->qos || cfg->talkers_sample))
+		return -1;
+	tok = nh_token(now);
+	if (!nh_good(&ct->nh[0], tok))
+		return -1;
+	ct_touch(ct, now, tcpflags);
+	p.has_ports = true;
+	p.has_csum = true;
+	p.csum_pseudo = true;
+	lb_known(ct, &p, data_end - data);
+	ttl_down(&p);
+	return send_to(ctx, data, ct->nh[0].ifindex, ct->nh[0].dmac, ct->nh[0].smac);
 }
 
 /* This CPU's flow cache control, or NULL when the cache is off or the CPU
@@ -829,18 +958,14 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	} else if (ip->protocol != IPPROTO_UDP) {
 		return -1;
 	}
-	ctl = fc_ctl_get();
-	if (!ctl)
-		return -1;
 	/* The key, then the first word of its set's way 0 entry, before the
 	 * other checks: that read is a hit's likely cache miss, and the
 	 * checks after it go on while it waits (1,024 flows cycled in
-	 * bench_datapath: 16.1-16.4 -> 14.3 ns). The key's first 16 bytes:
-	 * the addresses (saddr then daddr) and the ports (sport then dport)
-	 * as they lie in the packet, the protocol and the family. */
-	k.k0 = *(const __u64 *)&ip->saddr;
-	k.k1 = *(const __u32 *)(data + FC4_L4) | (__u64)ip->protocol << 32 |
-	       (__u64)VIPXDP_AF_INET << 40;
+	 * bench_datapath: 16.1-16.4 -> 14.3 ns). */
+	fc_key4(data, &k.k0, &k.k1);
+	ctl = fc_ctl_get();
+	if (!ctl)
+		return ct_fast4(ctx, k.k0, k.k1);
 	k.s = &ip->saddr;
 	k.d = &ip->daddr;
 	k.v6 = false;

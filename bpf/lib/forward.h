@@ -174,6 +174,23 @@ static __always_inline int send_to(struct xdp_md *ctx, struct ethhdr *eth, __u32
  * the current token (nh_token(); unused without nh), and refilled from the
  * FIB otherwise.
  */
+/* Is the cached next hop nh good with token (nh_token())? */
+static __always_inline bool nh_good(const struct vipxdp_nh *nh, __u32 token)
+{
+	return nh && nh->ifindex && nh->epoch == token;
+}
+
+/* The TTL (hop limit) down by one, and the IPv4 checksum with it. */
+static __always_inline void ttl_down(struct l4_ptrs *p)
+{
+	if (!p->v6) {
+		p->ip4->check = csum_apply(p->ip4->check, csum_ttl_diff());
+		p->ip4->ttl--;
+	} else {
+		p->ip6->hop_limit--;
+	}
+}
+
 static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
 				   struct vipxdp_nh *nh, __u32 token)
 {
@@ -181,7 +198,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 	__u32 ifindex;
 	int rc;
 
-	if (nh && nh->ifindex && nh->epoch == token) {
+	if (nh_good(nh, token)) {
 		ifindex = nh->ifindex;
 		__builtin_memcpy(dmac, nh->dmac, ETH_ALEN);
 		__builtin_memcpy(smac, nh->smac, ETH_ALEN);
@@ -190,12 +207,7 @@ static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struc
 		if (rc >= 0)
 			return rc;
 	}
-	if (!p->v6) {
-		p->ip4->check = csum_apply(p->ip4->check, csum_ttl_diff());
-		p->ip4->ttl--;
-	} else {
-		p->ip6->hop_limit--;
-	}
+	ttl_down(p);
 	return send_to(ctx, eth, ifindex, dmac, smac);
 }
 

@@ -2535,6 +2535,100 @@ static bool test_flow_cache(void)
 	return ok;
 }
 
+/*
+ * The conntrack fast path (ct_fast4(): the common frame of a known flow
+ * while the CPU leaves the flow cache alone, here with the cache off): the
+ * ACK that ends a handshake establishes the entry, a packet moves its age
+ * on, the counts are exact, and an expired entry gives way as on the whole
+ * path (a new flow); a flow conntrack does not have is made by the whole
+ * path.
+ */
+static bool test_ct_fast(void)
+{
+	static const char *const one[] = { "198.19.0.1" };
+	struct pkt_desc t = tcp4(CLIENT4, 44001, VIP4_FC, 80, PKT_SYN);
+	struct pkt_desc u = as_udp(tcp4(CLIENT4, 44002, VIP4_FC, 53, 0));
+	struct vipxdp_lb_stats s0, s1;
+	struct vipxdp_cfg cfg0, cfg;
+	struct vipxdp_flow f;
+	struct vipxdp_ct ct;
+	struct fc_frame fr;
+	__u8 bmac[6];
+	bool ok = true;
+	int i;
+
+	pkt_mac(be_mac[0], bmac);
+	if (!ASSERT_OK(add_vip(VIP4_FC, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_UDP, 53, 0, one, 1, 5353), "udp") ||
+	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_TCP, 80, 0, one, 1, 8088), "tcp") ||
+	    !ASSERT_OK(set_flow_cache(false), "cache off") ||
+	    !ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
+		return false;
+	/* The SYN makes the entry; the client's ACK establishes it. */
+	t.payload_len = 0;
+	ok &= fc_tcp(&t, PKT_SYN, bmac, &fr);
+	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && ct.state == VIPXDP_CT_SYN, "after the SYN: syn");
+	s0 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	t.ack = 2000;
+	t.payload_len = 5;
+	ok &= fc_tcp(&t, PKT_ACK, bmac, &fr);
+	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && ct.state == VIPXDP_CT_EST,
+			  "after the ACK: established");
+	/* A packet moves the entry's age on. */
+	fc_flow(&t, &f);
+	ct.last_seen = vipxdp_epoch_now() - 3;
+	ok &= ASSERT_OK(vipxdp_ct_put(&dp, &f, &ct, BPF_EXIST), "entry aged");
+	ok &= fc_tcp(&t, PKT_ACK, bmac, &fr);
+	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && vipxdp_epoch_now() - ct.last_seen <= 1,
+			  "a packet moves its age on");
+	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	ok &= ASSERT_EQ(s1.packets - s0.packets, 2, "service packets");
+	ok &= ASSERT_EQ(s1.bytes - s0.bytes, 2 * (__u64)fr.len, "service bytes");
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "no new flow");
+
+	/* UDP: the first packet (no entry) makes the flow, the next ones
+	 * follow it. */
+	for (i = 0; i < 3; i++) {
+		__u8 in[2048], want[2048];
+		struct run r;
+		int len = pkt_build(&u, in, sizeof(in));
+		int wlen = expected_fwd(u, true, one[0], 5353, mac_be, bmac, want);
+
+		if (i == 1) {
+			ok &= ASSERT_TRUE(fc_ct_get(&u, &ct), "UDP: the first packet's entry");
+			s0 = lb_total(dp.svc_stats_fd, ct.svc_id);
+		}
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	ok &= ASSERT_EQ(s1.packets - s0.packets, 2, "UDP: service packets");
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "UDP: no new flow after the first packet's");
+	/* Idle beyond the udp timeout: the next packet makes a new flow. */
+	cfg = cfg0;
+	cfg.ct_timeout[VIPXDP_CT_UDP] = 5;
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg), "udp timeout 5 s");
+	fc_flow(&u, &f);
+	ok &= ASSERT_TRUE(fc_ct_get(&u, &ct), "UDP entry");
+	ct.last_seen = vipxdp_epoch_now() - 6;
+	ok &= ASSERT_OK(vipxdp_ct_put(&dp, &f, &ct, BPF_EXIST), "UDP entry expired");
+	s0 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	{
+		__u8 in[2048], want[2048];
+		struct run r;
+		int len = pkt_build(&u, in, sizeof(in));
+		int wlen = expected_fwd(u, true, one[0], 5353, mac_be, bmac, want);
+
+		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+	}
+	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
+	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 1, "expired: a new flow");
+	ok &= ASSERT_TRUE(fc_ct_get(&u, &ct) && vipxdp_epoch_now() - ct.last_seen <= 1,
+			  "expired: a fresh entry");
+	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "cfg restored");
+	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	return ok;
+}
+
 #define VIP4_SYN "198.18.0.111"
 
 /* Send TCP packet flags (ack number ack, payload_len bytes) of flow
@@ -4797,6 +4891,9 @@ static void run_cases(void)
 		test_syn_lookup_skip);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
+	tap_run("conntrack fast path (cache off): ACK establishes, age moves on, counts exact, "
+		"expired entries give way",
+		test_ct_fast);
 	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
 		test_flow_cache_odd_frames);
 	tap_run("flow cache: 4 addresses x 1,024 ports spread over the sets",
