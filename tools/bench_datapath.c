@@ -94,7 +94,7 @@ static struct {
 	bool common_lru; /* the conntrack map without BPF_F_NO_COMMON_LRU */
 	bool no_route_watch; /* next hops refreshed every epoch, as without the daemon */
 	bool no_simple; /* the daemon found policy rules or multipath routes */
-	bool no_fc; /* the flow cache off: every packet takes the whole path */
+	bool no_fc; /* the flow cache off (settings.flow_cache: false) */
 	const char *katran; /* Katran's balancer object: measured side by side */
 	__u32 talkers; /* settings.talkers_sample of the data path under test */
 	unsigned int cases; /* bit n: run case n */
@@ -1606,7 +1606,8 @@ static void usage(FILE *f)
 		   "  --no-simple-routing  new flows look the FIB up, as when the daemon finds\n"
 		   "                policy rules or multipath routes (default: they take the\n"
 		   "                next hop cached per backend)\n"
-		   "  --no-flow-cache  settings.flow_cache: false, every packet takes the whole path\n"
+		   "  --no-flow-cache  settings.flow_cache: false: a known flow's common frame takes\n"
+		   "                the conntrack fast path, every other packet the whole path\n"
 		   "  --talkers N   top-talker sampling, one packet in N (default 0: off)\n"
 		   "  --katran FILE  also measure Katran's balancer object (tools/bench_katran.sh\n"
 		   "                builds it) in cases 2, 3, 4, 6 and 11, side by side\n"
