@@ -180,8 +180,9 @@ __noinline int vipxdp_other(struct xdp_md *ctx, __u64 where)
 /* Out of line: the entry point's frame stays small, so that this path's
  * frame (the largest) and the flow cache's fast path (fc_fast()) each have
  * the rest of the 512 bytes. A packet's reason, or VIPXDP_OTHER | where
- * (vipxdp_other()). ct_none: ct_fast4() found no conntrack entry for the
- * packet (nor may its source be a backend's), so it need not look again. */
+ * (vipxdp_other()). ct_none: ct_fast4() found no flow for the packet
+ * (neither a DNAT flow it replies to nor an entry of its own key), so the
+ * known-flow part need not look again. */
 static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_none)
 {
 	void *data = (void *)(long)ctx->data;
@@ -317,7 +318,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_
 		if ((tcpflags & (PKT_TCP_FIN | PKT_TCP_RST)) || ((tcpflags & PKT_TCP_SYN) && !syn))
 			fc_forget(&f);
 	}
-	if (!syn) {
+	if (!syn && !ct_none) {
 		/* A backend's reply to a one-entry DNAT flow: tried first, as
 		 * replies are most of a DNAT service's packets. */
 		if (maybe_be && !echo) {
@@ -339,7 +340,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_
 				return rc;
 			}
 		}
-		ct = ct_none ? NULL : ct_get(&f);
+		ct = ct_get(&f);
 		/* The expiry test inline: most hits are live, and skip the call. */
 		if (ct && ct_expired(ct, now, cfg) && ct_stale(&f, ct, now, cfg)) {
 			ct_del(&f);

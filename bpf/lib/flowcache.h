@@ -834,28 +834,28 @@ _Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
 		       __builtin_offsetof(struct vipxdp_ct_key, family) == 13,
 	       "fc_key4: the key words are the conntrack key's");
 
-/* ct_fast4(): the whole path may skip its conntrack lookup (there is no
- * entry). */
+/* ct_fast4(): the flow is not known (no conntrack entry, nor a DNAT flow
+ * this is a backend's reply to): the whole path may skip its search. */
 #define FC_CT_NONE (-2)
 
 /*
  * The common frame of TCP (without SYN, FIN or RST: fc_fast4() checked) or
  * UDP while this CPU leaves the flow cache alone (fc_skip(): many flows,
- * or short ones) or the cache is off: its conntrack entry, looked up under
- * the key words k0, k1 (fc_key4()) without the whole path's second parse.
- * It does what the whole path (vipxdp_process()) does to such a packet
- * when that is to rewrite it as a live entry says and send it to the
- * entry's cached next hop: the same checks in the same order, the same
- * counts, ct_touch(), lb_known() and the next hop's tail of forward(). It
- * returns the reason then; pass_no_service for a packet the address
+ * or short ones) or the cache is off: the whole path's known-flow part
+ * (vipxdp_process()) without its second parse, for the flow of key words
+ * k0, k1 (fc_key4()). As there: a packet whose source may be a backend's
+ * is first tried as a reply to a one-entry DNAT flow (both_search()), then
+ * every packet under its own key. When what it finds is all the packet
+ * needs, it does what the whole path does, with the same functions
+ * (ct_touch(), the counts, the rewrite, the next hop's tail of forward())
+ * and returns the reason; pass_no_service for a packet the address
  * pre-filter says is not ours (as the whole path would); FC_CT_NONE when
- * conntrack has no entry for it (the whole path then skips that lookup);
- * and -1 (the whole path, from the start) for all else: a packet whose
- * source may be a backend (the whole path tries the flow's reply entry,
- * both_search(), first), an expired entry, a packet to a VIP that its rate
- * limit or the top-talker sampler must see, and a next hop that is not
- * cached or not good now (the whole path looks it up). Nothing is
- * written before the last check. A global function: verified once.
+ * neither search finds a flow (the whole path then skips them); and -1
+ * (the whole path, from the start) for all else: an expired entry of its
+ * own key, a packet to a VIP that its rate limit or the top-talker sampler
+ * must see, and a next hop that is not cached or not good now (the whole
+ * path looks it up). Nothing is written before the last check. A global
+ * function: verified once.
  */
 __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 {
@@ -864,8 +864,9 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 	const struct vipxdp_cfg *cfg;
 	struct l4_ptrs p = {};
 	__u64 key[2] = { k0, k1 };
+	struct vipxdp_nh *nh;
 	struct vipxdp_ct *ct;
-	__u32 zero = 0, now, tok;
+	__u32 zero = 0, one = 1, now, tok;
 	__u8 tcpflags = 0;
 	int ours;
 
@@ -875,7 +876,7 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 	if (!cfg)
 		return -1;
 	ours = fc_ours(cfg, ip->saddr, ip->daddr);
-	if (ours < 0 || ours == FC_OURS_BE)
+	if (ours < 0)
 		return -1;
 	if (!ours)
 		return VIPXDP_R_pass_no_service;
@@ -886,25 +887,51 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 			return -1;
 		tcpflags = *flags;
 	}
+	p.has_ports = true;
+	p.has_csum = true;
+	p.csum_pseudo = true;
+	now = ct_epoch();
+	if (ours == FC_OURS_BE) {
+		struct vipxdp_flow f = {
+			.saddr.w[0] = ip->saddr,
+			.daddr.w[0] = ip->daddr,
+			.sport = *p.sport,
+			.dport = *p.dport,
+			.proto = ip->protocol,
+			.family = VIPXDP_AF_INET,
+		};
+		struct vipxdp_flow *fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+
+		ct = fk ? both_search(&f, fk, now, cfg) : NULL;
+		if (ct && fk) {
+			tok = nh_token(now);
+			nh = &ct->nh[1];
+			if (!nh_good(nh, tok))
+				return -1;
+			ct_touch(ct, now, tcpflags);
+			count_lb(&vipxdp_svc_st, ct->svc_id, data_end - data, false, true);
+			count_lb(&vipxdp_be_st, ct->backend_id, data_end - data, false, true);
+			rewrite(&p, false, &fk->daddr, fk->dport);
+			ttl_down(&p);
+			return send_to(ctx, data, nh->ifindex, nh->dmac, nh->smac);
+		}
+	}
 	ct = bpf_map_lookup_elem(&vipxdp_ct, key);
 	if (!ct)
 		return FC_CT_NONE;
-	now = ct_epoch();
 	if (ct_expired(ct, now, cfg))
 		return -1;
 	if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
 	    (ct->qos || cfg->talkers_sample))
 		return -1;
 	tok = nh_token(now);
-	if (!nh_good(&ct->nh[0], tok))
+	nh = &ct->nh[0];
+	if (!nh_good(nh, tok))
 		return -1;
 	ct_touch(ct, now, tcpflags);
-	p.has_ports = true;
-	p.has_csum = true;
-	p.csum_pseudo = true;
 	lb_known(ct, &p, data_end - data);
 	ttl_down(&p);
-	return send_to(ctx, data, ct->nh[0].ifindex, ct->nh[0].dmac, ct->nh[0].smac);
+	return send_to(ctx, data, nh->ifindex, nh->dmac, nh->smac);
 }
 
 /* This CPU's flow cache control, or NULL when the cache is off or the CPU

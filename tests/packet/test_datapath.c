@@ -2539,9 +2539,9 @@ static bool test_flow_cache(void)
  * The conntrack fast path (ct_fast4(): the common frame of a known flow
  * while the CPU leaves the flow cache alone, here with the cache off): the
  * ACK that ends a handshake establishes the entry, a packet moves its age
- * on, the counts are exact, and an expired entry gives way as on the whole
- * path (a new flow); a flow conntrack does not have is made by the whole
- * path.
+ * on, the backend's replies get the VIP as source, the counts are exact
+ * both ways, and an expired entry gives way as on the whole path (a new
+ * flow); a flow conntrack does not have is made by the whole path.
  */
 static bool test_ct_fast(void)
 {
@@ -2585,6 +2585,39 @@ static bool test_ct_fast(void)
 	ok &= ASSERT_EQ(s1.packets - s0.packets, 2, "service packets");
 	ok &= ASSERT_EQ(s1.bytes - s0.bytes, 2 * (__u64)fr.len, "service bytes");
 	ok &= ASSERT_EQ(s1.new_flows - s0.new_flows, 0, "no new flow");
+	/* The backend's reply (the flow's one entry, found through
+	 * vipxdp_rev): its source becomes the VIP's, it is counted as a reply
+	 * and moves the entry's age on. */
+	{
+		struct pkt_desc rep = tcp4(one[0], 8088, CLIENT4, 44001, PKT_ACK);
+		__u8 in[2048], want[2048];
+		struct run r;
+		int len, wlen;
+
+		rep.payload_len = 7;
+		from_backend(&rep, bmac);
+		len = pkt_build(&rep, in, sizeof(in));
+		wlen = expected_fwd(rep, false, VIP4_FC, 80, mac_in, mac_client, want);
+		s0 = lb_total(dp.be_stats_fd, ct.backend_id);
+		/* The first reply fills the entry's next hop for replies. */
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && ct.nh[1].ifindex, "reply next hop cached");
+		ct.last_seen = vipxdp_epoch_now() - 3;
+		ok &= ASSERT_OK(vipxdp_ct_put(&dp, &f, &ct, BPF_EXIST), "entry aged again");
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && vipxdp_epoch_now() - ct.last_seen <= 1,
+				  "a reply moves the age on");
+		/* A reply next hop that is not good now (another token, and a
+		 * MAC that is not the client's): looked up again. */
+		ct.nh[1].epoch ^= 1;
+		memset(ct.nh[1].dmac, 0x5a, 6);
+		ok &= ASSERT_OK(vipxdp_ct_put(&dp, &f, &ct, BPF_EXIST), "stale reply next hop");
+		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
+		s1 = lb_total(dp.be_stats_fd, ct.backend_id);
+		ok &= ASSERT_EQ(s1.reply_packets - s0.reply_packets, 3, "backend reply packets");
+		ok &= ASSERT_EQ(s1.reply_bytes - s0.reply_bytes, 3 * (__u64)len, "reply bytes");
+		ok &= ASSERT_EQ(s1.packets - s0.packets, 0, "no forward packets");
+	}
 
 	/* UDP: the first packet (no entry) makes the flow, the next ones
 	 * follow it. */
@@ -4891,8 +4924,8 @@ static void run_cases(void)
 		test_syn_lookup_skip);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
-	tap_run("conntrack fast path (cache off): ACK establishes, age moves on, counts exact, "
-		"expired entries give way",
+	tap_run("conntrack fast path (cache off): ACK establishes, age moves on, counts exact "
+		"both ways, expired entries give way",
 		test_ct_fast);
 	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
 		test_flow_cache_odd_frames);
