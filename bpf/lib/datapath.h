@@ -200,7 +200,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_
 	struct vipxdp_ct *ct;
 	struct vipxdp_nh *nh;
 	bool maybe_vip, maybe_be;
-	__u32 zero = 0, one = 1, bit, now, sample, gen, tok;
+	__u32 zero = 0, one = 1, now, sample, gen, tok;
 	bool fc_on;
 	__u8 tcpflags = 0;
 	struct ethhdr *eth;
@@ -257,10 +257,8 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_
 	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
 	if (!filt)
 		return VIPXDP_R_pass_no_service;
-	bit = vipxdp_filter_bit(&f.daddr);
-	maybe_vip = (filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
-	bit = vipxdp_filter_bit(&f.saddr);
-	maybe_be = (filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	maybe_vip = filter_hit(filt->vip, vipxdp_filter_bit(&f.daddr));
+	maybe_be = filter_hit(filt->backend, vipxdp_filter_bit(&f.saddr));
 	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	snat_on = cfg && (cfg->flags & VIPXDP_CFG_F_SNAT);
 	if (!maybe_vip && !maybe_be && !snat_on && !icmp_is_error(c.pos, data_end, l4proto))
@@ -330,9 +328,7 @@ static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_
 				if (ttl_expiring(&p))
 					return VIPXDP_R_pass_ttl;
 				ct_touch(ct, now, tcpflags);
-				count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
-				count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
-				rewrite(&p, false, &fk->daddr, fk->dport);
+				lb_reply(ct, fk, &p, bytes);
 				tok = nh_token(now);
 				rc = forward(ctx, eth, &p, &ct->nh[1], tok);
 				if (fc_on && forwarded(rc) && fc_filling())

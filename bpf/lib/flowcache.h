@@ -637,16 +637,14 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 static __always_inline int fc_ours(const struct vipxdp_cfg *cfg, __u32 sx, __u32 dx)
 {
 	const struct vipxdp_filter *filt;
-	__u32 zero = 0, bit;
+	__u32 zero = 0;
 
 	filt = bpf_map_lookup_elem(&vipxdp_filter, &zero);
 	if (!filt)
 		return -1;
-	bit = vipxdp_filter_bit_x(sx);
-	if ((filt->backend[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1)
+	if (filter_hit(filt->backend, vipxdp_filter_bit_x(sx)))
 		return FC_OURS_BE;
-	bit = vipxdp_filter_bit_x(dx);
-	if ((filt->vip[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1)
+	if (filter_hit(filt->vip, vipxdp_filter_bit_x(dx)))
 		return FC_OURS;
 	return cfg->flags & VIPXDP_CFG_F_SNAT ? FC_OURS : 0;
 }
@@ -909,11 +907,8 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 			if (!nh_good(nh, tok))
 				return -1;
 			ct_touch(ct, now, tcpflags);
-			count_lb(&vipxdp_svc_st, ct->svc_id, data_end - data, false, true);
-			count_lb(&vipxdp_be_st, ct->backend_id, data_end - data, false, true);
-			rewrite(&p, false, &fk->daddr, fk->dport);
-			ttl_down(&p);
-			return send_to(ctx, data, nh->ifindex, nh->dmac, nh->smac);
+			lb_reply(ct, fk, &p, data_end - data);
+			return send_cached(ctx, data, &p, nh);
 		}
 	}
 	ct = bpf_map_lookup_elem(&vipxdp_ct, key);
@@ -930,8 +925,7 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 		return -1;
 	ct_touch(ct, now, tcpflags);
 	lb_known(ct, &p, data_end - data);
-	ttl_down(&p);
-	return send_to(ctx, data, nh->ifindex, nh->dmac, nh->smac);
+	return send_cached(ctx, data, &p, nh);
 }
 
 /* This CPU's flow cache control, or NULL when the cache is off or the CPU

@@ -191,6 +191,15 @@ static __always_inline void ttl_down(struct l4_ptrs *p)
 	}
 }
 
+/* Send the rewritten packet to the cached next hop nh (nh_good()), without
+ * forward()'s copy of the MACs (which its FIB way needs). */
+static __always_inline int send_cached(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
+				       const struct vipxdp_nh *nh)
+{
+	ttl_down(p);
+	return send_to(ctx, eth, nh->ifindex, nh->dmac, nh->smac);
+}
+
 static __always_inline int forward(struct xdp_md *ctx, struct ethhdr *eth, struct l4_ptrs *p,
 				   struct vipxdp_nh *nh, __u32 token)
 {

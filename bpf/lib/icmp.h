@@ -65,9 +65,7 @@
 /* The address pre-filter bit of an address in one half of the filter. */
 static __always_inline bool icmp_filter_hit(const __u64 *half, const struct vipxdp_addr *a)
 {
-	__u32 bit = vipxdp_filter_bit(a);
-
-	return (half[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+	return filter_hit(half, vipxdp_filter_bit(a));
 }
 
 static __always_inline bool addr6_eq(const __u32 *a, const __u32 *b)

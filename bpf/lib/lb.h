@@ -430,6 +430,17 @@ static __always_inline void lb_known(const struct vipxdp_ct *ct, struct l4_ptrs 
 		rewrite(p, false, &ct->saddr, ct->sport);
 }
 
+/* A backend's reply to the one-entry DNAT flow of entry ct, keyed fk
+ * (both_search()): counted as a reply, its source rewritten to the address
+ * and port the flow was addressed to. */
+static __always_inline void lb_reply(const struct vipxdp_ct *ct, const struct vipxdp_flow *fk,
+				     struct l4_ptrs *p, __u64 bytes)
+{
+	count_lb(&vipxdp_svc_st, ct->svc_id, bytes, false, true);
+	count_lb(&vipxdp_be_st, ct->backend_id, bytes, false, true);
+	rewrite(p, false, &fk->daddr, fk->dport);
+}
+
 /*
  * The entry of the live one-entry DNAT flow (F_BOTH) that packet k, from a
  * backend, replies to, or NULL. The backend endpoint's vipxdp_rev slots name

@@ -128,6 +128,13 @@ struct {
 	__type(value, struct vipxdp_filter);
 } vipxdp_filter SEC(".maps");
 
+/* Is bit (vipxdp_filter_bit()) set in half, the filter's vip[] or
+ * backend[]? */
+static __always_inline bool filter_hit(const __u64 *half, __u32 bit)
+{
+	return (half[(bit >> 6) & (VIPXDP_FILTER_BITS / 64 - 1)] >> (bit & 63)) & 1;
+}
+
 /* Backend health seen by the daemon (control plane only, shared through the pin). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
