@@ -845,7 +845,8 @@ _Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
  * is first tried as a reply to a one-entry DNAT flow (both_search()), then
  * every packet under its own key. When what it finds is all the packet
  * needs, it does what the whole path does, with the same functions
- * (ct_touch(), the counts, the rewrite, the next hop's tail of forward())
+ * (ct_touch(), lb_known() or lb_reply(), send_cached() for the cached
+ * next hop, as forward() sends to it)
  * and returns the reason; pass_no_service for a packet the address
  * pre-filter says is not ours (as the whole path would); FC_CT_NONE when
  * neither search finds a flow (the whole path then skips them); and -1
