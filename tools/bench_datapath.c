@@ -1618,7 +1618,8 @@ static void usage(FILE *f)
 		   "  --repeat N    N passes over the cases (up to %d), everything loaded afresh\n"
 		   "                for each, then the median and range of each figure, and\n"
 		   "                each pass's speed (case 3's wrapper run alone): the targets\n"
-		   "                again over the passes at the usual speed when some were not\n"
+		   "                again over the passes at the fastest one's speed when some\n"
+		   "                were slower\n"
 		   "  -v            print every run\n", CT_LARGE, MAX_REPEAT);
 }
 
@@ -1826,8 +1827,9 @@ static struct {
 	int n;
 } reps;
 
-/* Passes whose speed reference is within this factor of the lowest are
- * at the machine's usual speed. */
+/* Passes whose speed reference is within this factor of the lowest ran at
+ * the machine's usual speed, unless a slow phase lasted the whole run (then
+ * every pass is slow alike, which only other runs' references show). */
 #define USUAL_SPEED 1.15
 
 /*
@@ -1855,8 +1857,8 @@ static void repeat_save(void)
 	reps.mem[reps.n++] = mem_ref.ns;
 }
 
-/* The targets again over the repeats at the machine's usual speed (speed
- * reference within USUAL_SPEED of the lowest), when some were not. */
+/* The targets again over the repeats at the fastest one's speed (speed
+ * reference within USUAL_SPEED of the lowest), when some were slower. */
 static void repeat_usual_speed(void)
 {
 	double lowest = -1, v[MAX_REPEAT], med, lo, hi;
@@ -1876,12 +1878,13 @@ static void repeat_usual_speed(void)
 	}
 	printf(" ns\n");
 	if (nu == reps.n) {
-		printf("every repeat ran at the machine's usual speed (within %.0f%% of the fastest)\n",
+		printf("every repeat ran at about one speed (within %.0f%% of the fastest): a slow phase "
+		       "of the machine as long as the run slows them all alike, so compare the "
+		       "reference with other runs'\n",
 		       (USUAL_SPEED - 1) * 100);
 		return;
 	}
-	printf("%d of %d repeats ran at the machine's usual speed (within %.0f%% of the fastest); "
-	       "over those:\n",
+	printf("%d of %d repeats ran at the fastest one's speed (within %.0f%%); over those:\n",
 	       nu, reps.n, (USUAL_SPEED - 1) * 100);
 	for (size_t t = 0; t < sizeof(targets) / sizeof(targets[0]); t++) {
 		const struct result *res = find(targets[t].num);
