@@ -180,7 +180,7 @@ __noinline int vipxdp_other(struct xdp_md *ctx, __u64 where)
 /* Out of line: the entry point's frame stays small, so that this path's
  * frame (the largest) and the flow cache's fast path (fc_fast()) each have
  * the rest of the 512 bytes. A packet's reason, or VIPXDP_OTHER | where
- * (vipxdp_other()). ct_none: ct_fast4() found no flow for the packet
+ * (vipxdp_other()). ct_none: ct_fast4() or ct_fast() found no flow for the packet
  * (neither a DNAT flow it replies to nor an entry of its own key), so the
  * known-flow part need not look again. */
 static __noinline __u64 vipxdp_process(struct xdp_md *ctx, __u64 bytes, bool ct_none)

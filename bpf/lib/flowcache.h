@@ -16,10 +16,11 @@
  * but such TCP and UDP that the address pre-filter says is not ours are
  * passed here, after the cache missed, as the whole path would pass them.
  * When a CPU's lookups stop hitting (struct vipxdp_fc_ctl), it leaves the
- * cache alone for a while; the common frame (fc_fast4()) then takes the
- * conntrack fast path (ct_fast4()): the flow's conntrack entry under the
- * key read from the packet, without the whole path's second parse and
- * checks, where the entry is all the packet needs.
+ * cache alone for a while; TCP and UDP then take the conntrack fast path:
+ * the flow's conntrack entry, without the whole path's checks, where the
+ * entry is all the packet needs (the common frame, fc_fast4(), by
+ * ct_fast4() under the key read from the packet; every other, fc_fast(), by
+ * ct_fast(), which parses it again).
  *
  * The entry's read is a hit's one likely cache miss (at a thousand flows
  * and more the entry is in L2 at best), and everything on the way to it adds
@@ -835,6 +836,58 @@ _Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
 /* ct_fast4(): the flow is not known (no conntrack entry, nor a DNAT flow
  * this is a backend's reply to): the whole path may skip its search. */
 #define FC_CT_NONE (-2)
+/* ct_reply_fast(): no DNAT flow that this packet replies to. */
+#define FC_CT_NO_REPLY (-3)
+
+/* The conntrack fast path's reply branch (ct_fast4(), ct_fast()): packet
+ * p of flow f, whose source may be a backend's, as a reply to a one-entry
+ * DNAT flow (both_search()): the reason, -1 (the whole path) when the
+ * reply's next hop is not good now, FC_CT_NO_REPLY when it is no reply. */
+static __always_inline int ct_reply_fast(struct xdp_md *ctx, void *data, __u64 bytes,
+					 struct l4_ptrs *p, struct vipxdp_flow *f, __u32 now,
+					 const struct vipxdp_cfg *cfg, __u8 tcpflags)
+{
+	struct vipxdp_flow *fk;
+	struct vipxdp_ct *ct;
+	struct vipxdp_nh *nh;
+	__u32 one = 1;
+
+	fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
+	ct = fk ? both_search(f, fk, now, cfg) : NULL;
+	if (!ct || !fk)
+		return FC_CT_NO_REPLY;
+	nh = &ct->nh[1];
+	if (!nh_good(nh, nh_token(now)))
+		return -1;
+	ct_touch(ct, now, tcpflags);
+	lb_reply(ct, fk, p, bytes);
+	return send_cached(ctx, data, p, nh);
+}
+
+/* The conntrack fast path's own-key branch: packet p whose own key found
+ * ct (NULL: none): the reason, FC_CT_NONE without an entry, -1 (the whole
+ * path) for an expired entry, a packet to a VIP that its rate limit or the
+ * top-talker sampler must see, and a next hop that is not good now. */
+static __always_inline int ct_known_fast(struct xdp_md *ctx, void *data, __u64 bytes,
+					 struct l4_ptrs *p, struct vipxdp_ct *ct, __u32 now,
+					 const struct vipxdp_cfg *cfg, __u8 tcpflags)
+{
+	struct vipxdp_nh *nh;
+
+	if (!ct)
+		return FC_CT_NONE;
+	if (ct_expired(ct, now, cfg))
+		return -1;
+	if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
+	    (ct->qos || cfg->talkers_sample))
+		return -1;
+	nh = &ct->nh[0];
+	if (!nh_good(nh, nh_token(now)))
+		return -1;
+	ct_touch(ct, now, tcpflags);
+	lb_known(ct, p, bytes);
+	return send_cached(ctx, data, p, nh);
+}
 
 /*
  * The common frame of TCP (without SYN, FIN or RST: fc_fast4() checked) or
@@ -842,19 +895,18 @@ _Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
  * or short ones) or the cache is off: the whole path's known-flow part
  * (vipxdp_process()) without its second parse, for the flow of key words
  * k0, k1 (fc_key4()). As there: a packet whose source may be a backend's
- * is first tried as a reply to a one-entry DNAT flow (both_search()), then
- * every packet under its own key. When what it finds is all the packet
- * needs, it does what the whole path does, with the same functions
- * (ct_touch(), lb_known() or lb_reply(), send_cached() for the cached
- * next hop, as forward() sends to it)
- * and returns the reason; pass_no_service for a packet the address
- * pre-filter says is not ours (as the whole path would); FC_CT_NONE when
- * neither search finds a flow (the whole path then skips them); and -1
- * (the whole path, from the start) for all else: an expired entry of its
- * own key, a packet to a VIP that its rate limit or the top-talker sampler
- * must see, and a next hop that is not cached or not good now (the whole
- * path looks it up). Nothing is written before the last check. A global
- * function: verified once.
+ * is first tried as a reply to a one-entry DNAT flow (ct_reply_fast()),
+ * then every packet under its own key (ct_known_fast()). When what it
+ * finds is all the packet needs, it does what the whole path does, with
+ * the same functions (ct_touch(), lb_known() or lb_reply(), send_cached()
+ * for the cached next hop, as forward() sends to it) and returns the
+ * reason; pass_no_service for a packet the address pre-filter says is not
+ * ours (as the whole path would); FC_CT_NONE when neither search finds a
+ * flow (the whole path then skips them); and -1 (the whole path, from the
+ * start) for all else: an expired entry of its own key, a packet to a VIP
+ * that its rate limit or the top-talker sampler must see, and a next hop
+ * that is not cached or not good now (the whole path looks it up). Nothing
+ * is written before the last check. A global function: verified once.
  */
 __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 {
@@ -863,11 +915,9 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 	const struct vipxdp_cfg *cfg;
 	struct l4_ptrs p = {};
 	__u64 key[2] = { k0, k1 };
-	struct vipxdp_nh *nh;
-	struct vipxdp_ct *ct;
-	__u32 zero = 0, one = 1, now, tok;
+	__u32 zero = 0, now;
 	__u8 tcpflags = 0;
-	int ours;
+	int ours, rc;
 
 	if (!fc_is_common4(data, data_end) || !fc_parse4(data, data_end, &p))
 		return -1;
@@ -899,34 +949,13 @@ __noinline int ct_fast4(struct xdp_md *ctx, __u64 k0, __u64 k1)
 			.proto = ip->protocol,
 			.family = VIPXDP_AF_INET,
 		};
-		struct vipxdp_flow *fk = bpf_map_lookup_elem(&vipxdp_scratch, &one);
 
-		ct = fk ? both_search(&f, fk, now, cfg) : NULL;
-		if (ct && fk) {
-			tok = nh_token(now);
-			nh = &ct->nh[1];
-			if (!nh_good(nh, tok))
-				return -1;
-			ct_touch(ct, now, tcpflags);
-			lb_reply(ct, fk, &p, data_end - data);
-			return send_cached(ctx, data, &p, nh);
-		}
+		rc = ct_reply_fast(ctx, data, data_end - data, &p, &f, now, cfg, tcpflags);
+		if (rc != FC_CT_NO_REPLY)
+			return rc;
 	}
-	ct = bpf_map_lookup_elem(&vipxdp_ct, key);
-	if (!ct)
-		return FC_CT_NONE;
-	if (ct_expired(ct, now, cfg))
-		return -1;
-	if ((ct->flags & (VIPXDP_CT_F_DNAT | VIPXDP_CT_F_REPLY)) == VIPXDP_CT_F_DNAT &&
-	    (ct->qos || cfg->talkers_sample))
-		return -1;
-	tok = nh_token(now);
-	nh = &ct->nh[0];
-	if (!nh_good(nh, tok))
-		return -1;
-	ct_touch(ct, now, tcpflags);
-	lb_known(ct, &p, data_end - data);
-	return send_cached(ctx, data, &p, nh);
+	return ct_known_fast(ctx, data, data_end - data, &p, bpf_map_lookup_elem(&vipxdp_ct, key),
+			     now, cfg, tcpflags);
 }
 
 /* This CPU's flow cache control, or NULL when the cache is off or the CPU
@@ -1001,76 +1030,151 @@ static __noinline int fc_fast4(struct xdp_md *ctx, __u32 *talk)
 	return fc_common4(ctx, ctl, &env, data, data_end, &k, set, w0, talk);
 }
 
-static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
-{
-	void *data, *data_end;
-	struct hdr_cursor c;
-	struct l4_ptrs p = {};
-	struct vipxdp_fc_ctl *ctl;
+/* What fc_parse() finds besides p. */
+struct fc_pkt {
 	struct ethhdr *eth;
-	struct fc_env env;
-	struct fc_key k;
-	const __u32 *s, *d;
-	__u8 l4proto, family;
+	const __u32 *s, *d; /* the addresses: four words each for IPv6 */
+	__u8 l4proto;
+	__u8 family;
+	__u8 tcpflags; /* 0 for UDP */
+};
+
+/*
+ * Every frame but the common one (VLAN tags, IPv4 options, IPv6, or one
+ * the whole path will find something wrong with), parsed into p and x:
+ * true for TCP without SYN, FIN or RST, or UDP, that the whole path would
+ * parse without finding anything wrong, with TTL or hop limit above 1;
+ * false for every other frame (the whole path's).
+ */
+static __always_inline bool fc_parse(void *data, void *data_end, struct l4_ptrs *p,
+				     struct fc_pkt *x)
+{
+	struct hdr_cursor c = { .pos = data };
 	void *l4_end;
 	int proto;
 
-	data = (void *)(long)ctx->data;
-	data_end = (void *)(long)ctx->data_end;
-	/* Not the common frame: VLAN tags, IPv4 options, IPv6, or one the
-	 * whole path will find something wrong with. */
-	c.pos = data;
-	proto = parse_eth(&c, data_end, &eth);
+	proto = parse_eth(&c, data_end, &x->eth);
 	if (proto == bpf_htons(ETH_P_IP)) {
-		if (parse_ipv4(&c, data_end, &p.ip4, &l4proto) != IP_OK || p.ip4->ttl <= 1)
-			return -1;
-		s = &p.ip4->saddr;
-		d = &p.ip4->daddr;
-		family = VIPXDP_AF_INET;
-		l4_end = (void *)p.ip4 + bpf_ntohs(p.ip4->tot_len);
+		if (parse_ipv4(&c, data_end, &p->ip4, &x->l4proto) != IP_OK || p->ip4->ttl <= 1)
+			return false;
+		x->s = &p->ip4->saddr;
+		x->d = &p->ip4->daddr;
+		x->family = VIPXDP_AF_INET;
+		l4_end = (void *)p->ip4 + bpf_ntohs(p->ip4->tot_len);
 	} else if (proto == bpf_htons(ETH_P_IPV6)) {
-		if (parse_ipv6(&c, data_end, &p.ip6, &l4proto) != IP_OK || p.ip6->hop_limit <= 1)
-			return -1;
-		p.v6 = true;
-		s = p.ip6->saddr.in6_u.u6_addr32;
-		d = p.ip6->daddr.in6_u.u6_addr32;
-		family = VIPXDP_AF_INET6;
-		l4_end = (void *)(p.ip6 + 1) + bpf_ntohs(p.ip6->payload_len);
+		if (parse_ipv6(&c, data_end, &p->ip6, &x->l4proto) != IP_OK ||
+		    p->ip6->hop_limit <= 1)
+			return false;
+		p->v6 = true;
+		x->s = p->ip6->saddr.in6_u.u6_addr32;
+		x->d = p->ip6->daddr.in6_u.u6_addr32;
+		x->family = VIPXDP_AF_INET6;
+		l4_end = (void *)(p->ip6 + 1) + bpf_ntohs(p->ip6->payload_len);
 	} else {
-		return -1;
+		return false;
 	}
-	if (l4proto != IPPROTO_TCP && l4proto != IPPROTO_UDP)
-		return -1;
-	if (l4proto == IPPROTO_TCP) {
+	x->tcpflags = 0;
+	if (x->l4proto == IPPROTO_TCP) {
 		struct tcphdr *th;
 
 		if (parse_tcp(&c, data_end, l4_end, &th))
-			return -1;
-		if (((__u8 *)th)[13] & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
-			return -1;
-		p.sport = &th->source;
-		p.dport = &th->dest;
-		p.check = &th->check;
-	} else {
+			return false;
+		x->tcpflags = ((__u8 *)th)[13];
+		if (x->tcpflags & (PKT_TCP_SYN | PKT_TCP_FIN | PKT_TCP_RST))
+			return false;
+		p->sport = &th->source;
+		p->dport = &th->dest;
+		p->check = &th->check;
+	} else if (x->l4proto == IPPROTO_UDP) {
 		struct udphdr *uh;
 
 		if (parse_udp(&c, data_end, l4_end, &uh))
-			return -1;
-		p.sport = &uh->source;
-		p.dport = &uh->dest;
-		p.check = &uh->check;
-		p.udp = true;
+			return false;
+		p->sport = &uh->source;
+		p->dport = &uh->dest;
+		p->check = &uh->check;
+		p->udp = true;
+	} else {
+		return false;
 	}
+	return true;
+}
+
+/*
+ * ct_fast4()'s way for every frame fc_parse() takes (IPv6, VLAN tags,
+ * IPv4 options): the same searches and answers, and FC_CT_NONE or -1 in
+ * the same cases. It parses the frame again (fc_fast() did, before it
+ * looked at the cache control): a global function, verified once, whose
+ * packet pointers are its own.
+ */
+__noinline int ct_fast(struct xdp_md *ctx)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct vipxdp_flow f = {};
+	const struct vipxdp_cfg *cfg;
+	struct l4_ptrs p = {};
+	struct fc_pkt x;
+	__u32 zero = 0, sx, dx, now;
+	int ours, rc;
+
+	if (!fc_parse(data, data_end, &p, &x))
+		return -1;
+	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
+	if (!cfg)
+		return -1;
+	sx = x.s[0];
+	dx = x.d[0];
+	if (p.v6) {
+		sx ^= x.s[1] ^ x.s[2] ^ x.s[3];
+		dx ^= x.d[1] ^ x.d[2] ^ x.d[3];
+		__builtin_memcpy(&f.saddr, x.s, 16);
+		__builtin_memcpy(&f.daddr, x.d, 16);
+	} else {
+		f.saddr.w[0] = x.s[0];
+		f.daddr.w[0] = x.d[0];
+	}
+	ours = fc_ours(cfg, sx, dx);
+	if (ours < 0)
+		return -1;
+	if (!ours)
+		return VIPXDP_R_pass_no_service;
+	f.sport = *p.sport;
+	f.dport = *p.dport;
+	f.proto = x.l4proto;
+	f.family = x.family;
+	p.has_ports = true;
+	p.has_csum = true;
+	p.csum_pseudo = true;
+	now = ct_epoch();
+	if (ours == FC_OURS_BE) {
+		rc = ct_reply_fast(ctx, x.eth, data_end - data, &p, &f, now, cfg, x.tcpflags);
+		if (rc != FC_CT_NO_REPLY)
+			return rc;
+	}
+	return ct_known_fast(ctx, x.eth, data_end - data, &p, ct_get(&f), now, cfg, x.tcpflags);
+}
+
+static __noinline int fc_fast(struct xdp_md *ctx, __u32 *talk)
+{
+	void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+	struct l4_ptrs p = {};
+	struct vipxdp_fc_ctl *ctl;
+	struct fc_env env;
+	struct fc_pkt x;
+	struct fc_key k;
+
+	if (!fc_parse(data, data_end, &p, &x))
+		return -1;
 	/* Only now, as in fc_fast4(): ARP, NDP, ICMP, a TCP SYN, FIN or RST
 	 * and every other frame the cache never answers go to the whole path
 	 * without this CPU's cache control (a lookup, and a count of a skip,
 	 * which so counts only the packets the cache could answer). */
 	ctl = fc_ctl_get();
 	if (!ctl)
-		return -1;
+		return ct_fast(ctx);
 	fc_env_get(&env);
-	fc_key_set(&k, s, d, *p.sport, *p.dport, l4proto, family);
-	return fc_lookup(ctx, ctl, &env, eth, &p, &k, data_end - data, talk);
+	fc_key_set(&k, x.s, x.d, *p.sport, *p.dport, x.l4proto, x.family);
+	return fc_lookup(ctx, ctl, &env, x.eth, &p, &k, data_end - data, talk);
 }
 
 #endif /* VIPXDP_BPF_FLOWCACHE_H */

@@ -1983,15 +1983,22 @@ struct fc_frame {
 	int len, wlen;
 };
 
-static bool fc_tcp(struct pkt_desc *t, __u8 flags, const __u8 *bmac, struct fc_frame *fr)
+/* fc_tcp() to backend be (its port 8088). */
+static bool fc_tcp_to(struct pkt_desc *t, __u8 flags, const char *be, const __u8 *bmac,
+		      struct fc_frame *fr)
 {
 	struct run r;
 
 	t->tcp_flags = flags;
 	fr->len = pkt_build(t, fr->in, sizeof(fr->in));
-	fr->wlen = expected_fwd(*t, true, "198.19.0.1", 8088, mac_be, bmac, fr->want);
+	fr->wlen = expected_fwd(*t, true, be, 8088, mac_be, bmac, fr->want);
 	return expect(fr->in, fr->len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, fr->want,
 		      fr->wlen, &r);
+}
+
+static bool fc_tcp(struct pkt_desc *t, __u8 flags, const __u8 *bmac, struct fc_frame *fr)
+{
+	return fc_tcp_to(t, flags, "198.19.0.1", bmac, fr);
 }
 
 /* TCP flow t from its SYN to its first data (ACK with 5 bytes): with the
@@ -2535,19 +2542,42 @@ static bool test_flow_cache(void)
 	return ok;
 }
 
-/*
- * The conntrack fast path (ct_fast4(): the common frame of a known flow
- * while the CPU leaves the flow cache alone, here with the cache off): the
- * ACK that ends a handshake establishes the entry, a packet moves its age
- * on, the backend's replies get the VIP as source, the counts are exact
- * both ways, and an expired entry gives way as on the whole path (a new
- * flow); a flow conntrack does not have is made by the whole path.
- */
-static bool test_ct_fast(void)
+/* A family and framing for test_ct_fast(): its VIP's one backend is be. */
+struct ct_fast_case {
+	const char *name;
+	bool v6;
+	int nvlan;
+	const char *client, *vip, *be;
+	__u16 sport; /* the TCP flow's; the UDP flow's is one more */
+};
+
+#define VIP6_FC "2001:db8:100::108"
+
+/* A TCP (flags) or UDP (flags 0, as_udp()) frame of case c. */
+static struct pkt_desc ctf_pkt(const struct ct_fast_case *c, const char *src, __u16 sport,
+			       const char *dst, __u16 dport, __u8 flags)
 {
-	static const char *const one[] = { "198.19.0.1" };
-	struct pkt_desc t = tcp4(CLIENT4, 44001, VIP4_FC, 80, PKT_SYN);
-	struct pkt_desc u = as_udp(tcp4(CLIENT4, 44002, VIP4_FC, 53, 0));
+	struct pkt_desc d = c->v6 ? tcp6(src, sport, dst, dport, flags)
+				  : tcp4(src, sport, dst, dport, flags);
+
+	d.l2.nvlan = c->nvlan;
+	d.l2.vlan_tci[0] = 100;
+	return d;
+}
+
+/*
+ * The conntrack fast path, here with the cache off (ct_fast4() for the
+ * common frame, ct_fast() for the others: IPv6, VLAN tags): the ACK that
+ * ends a handshake establishes the entry, a packet moves its age on, the
+ * backend's replies get the VIP as source, the counts are exact both ways,
+ * and an expired entry gives way as on the whole path (a new flow); a flow
+ * conntrack does not have is made by the whole path.
+ */
+static bool ct_fast_case(const struct ct_fast_case *c)
+{
+	const char *const one[] = { c->be };
+	struct pkt_desc t = ctf_pkt(c, c->client, c->sport, c->vip, 80, PKT_SYN);
+	struct pkt_desc u = as_udp(ctf_pkt(c, c->client, c->sport + 1, c->vip, 53, 0));
 	struct vipxdp_lb_stats s0, s1;
 	struct vipxdp_cfg cfg0, cfg;
 	struct vipxdp_flow f;
@@ -2557,28 +2587,29 @@ static bool test_ct_fast(void)
 	bool ok = true;
 	int i;
 
+	printf("# %s\n", c->name);
 	pkt_mac(be_mac[0], bmac);
-	if (!ASSERT_OK(add_vip(VIP4_FC, VIPXDP_VIP_F_ARP), "vip") ||
-	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_UDP, 53, 0, one, 1, 5353), "udp") ||
-	    !ASSERT_OK(add_service(VIP4_FC, IPPROTO_TCP, 80, 0, one, 1, 8088), "tcp") ||
+	if (!ASSERT_OK(add_vip(c->vip, VIPXDP_VIP_F_ARP), "vip") ||
+	    !ASSERT_OK(add_service(c->vip, IPPROTO_UDP, 53, 0, one, 1, 5353), "udp") ||
+	    !ASSERT_OK(add_service(c->vip, IPPROTO_TCP, 80, 0, one, 1, 8088), "tcp") ||
 	    !ASSERT_OK(set_flow_cache(false), "cache off") ||
 	    !ASSERT_OK(vipxdp_dp_get_cfg(&dp, &cfg0), "cfg"))
 		return false;
 	/* The SYN makes the entry; the client's ACK establishes it. */
 	t.payload_len = 0;
-	ok &= fc_tcp(&t, PKT_SYN, bmac, &fr);
+	ok &= fc_tcp_to(&t, PKT_SYN, c->be, bmac, &fr);
 	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && ct.state == VIPXDP_CT_SYN, "after the SYN: syn");
 	s0 = lb_total(dp.svc_stats_fd, ct.svc_id);
 	t.ack = 2000;
 	t.payload_len = 5;
-	ok &= fc_tcp(&t, PKT_ACK, bmac, &fr);
+	ok &= fc_tcp_to(&t, PKT_ACK, c->be, bmac, &fr);
 	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && ct.state == VIPXDP_CT_EST,
 			  "after the ACK: established");
 	/* A packet moves the entry's age on. */
 	fc_flow(&t, &f);
 	ct.last_seen = vipxdp_epoch_now() - 3;
 	ok &= ASSERT_OK(vipxdp_ct_put(&dp, &f, &ct, BPF_EXIST), "entry aged");
-	ok &= fc_tcp(&t, PKT_ACK, bmac, &fr);
+	ok &= fc_tcp_to(&t, PKT_ACK, c->be, bmac, &fr);
 	ok &= ASSERT_TRUE(fc_ct_get(&t, &ct) && vipxdp_epoch_now() - ct.last_seen <= 1,
 			  "a packet moves its age on");
 	s1 = lb_total(dp.svc_stats_fd, ct.svc_id);
@@ -2589,7 +2620,7 @@ static bool test_ct_fast(void)
 	 * vipxdp_rev): its source becomes the VIP's, it is counted as a reply
 	 * and moves the entry's age on. */
 	{
-		struct pkt_desc rep = tcp4(one[0], 8088, CLIENT4, 44001, PKT_ACK);
+		struct pkt_desc rep = ctf_pkt(c, c->be, 8088, c->client, c->sport, PKT_ACK);
 		__u8 in[2048], want[2048];
 		struct run r;
 		int len, wlen;
@@ -2597,7 +2628,7 @@ static bool test_ct_fast(void)
 		rep.payload_len = 7;
 		from_backend(&rep, bmac);
 		len = pkt_build(&rep, in, sizeof(in));
-		wlen = expected_fwd(rep, false, VIP4_FC, 80, mac_in, mac_client, want);
+		wlen = expected_fwd(rep, false, c->vip, 80, mac_in, mac_client, want);
 		s0 = lb_total(dp.be_stats_fd, ct.backend_id);
 		/* The first reply fills the entry's next hop for replies. */
 		ok &= expect(in, len, if_be, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
@@ -2625,7 +2656,7 @@ static bool test_ct_fast(void)
 		__u8 in[2048], want[2048];
 		struct run r;
 		int len = pkt_build(&u, in, sizeof(in));
-		int wlen = expected_fwd(u, true, one[0], 5353, mac_be, bmac, want);
+		int wlen = expected_fwd(u, true, c->be, 5353, mac_be, bmac, want);
 
 		if (i == 1) {
 			ok &= ASSERT_TRUE(fc_ct_get(&u, &ct), "UDP: the first packet's entry");
@@ -2649,7 +2680,7 @@ static bool test_ct_fast(void)
 		__u8 in[2048], want[2048];
 		struct run r;
 		int len = pkt_build(&u, in, sizeof(in));
-		int wlen = expected_fwd(u, true, one[0], 5353, mac_be, bmac, want);
+		int wlen = expected_fwd(u, true, c->be, 5353, mac_be, bmac, want);
 
 		ok &= expect(in, len, if_in, XDP_REDIRECT, VIPXDP_R_fwd_redirect, want, wlen, &r);
 	}
@@ -2659,6 +2690,20 @@ static bool test_ct_fast(void)
 			  "expired: a fresh entry");
 	ok &= ASSERT_OK(vipxdp_dp_set_cfg(&dp, &cfg0), "cfg restored");
 	ok &= ASSERT_OK(set_flow_cache(true), "cache on");
+	return ok;
+}
+
+static bool test_ct_fast(void)
+{
+	static const struct ct_fast_case cases[] = {
+		{ "IPv4", false, 0, CLIENT4, VIP4_FC, "198.19.0.1", 44001 },
+		{ "IPv6", true, 0, CLIENT6, VIP6_FC, "2001:db8:2::1", 44011 },
+		{ "IPv4, 802.1Q tag", false, 1, CLIENT4, VIP4_FC, "198.19.0.1", 44021 },
+	};
+	bool ok = true;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		ok &= ct_fast_case(&cases[i]);
 	return ok;
 }
 
@@ -4924,8 +4969,8 @@ static void run_cases(void)
 		test_syn_lookup_skip);
 	tap_run("flow cache: hits skip conntrack with the same bytes and counters; what bypasses it",
 		test_flow_cache);
-	tap_run("conntrack fast path (cache off): ACK establishes, age moves on, counts exact "
-		"both ways, expired entries give way",
+	tap_run("conntrack fast path (cache off), IPv4, IPv6, 802.1Q: ACK establishes, age "
+		"moves on, counts exact both ways, expired entries give way",
 		test_ct_fast);
 	tap_run("flow cache: odd and bad frames of a cached flow get what the whole path gives",
 		test_flow_cache_odd_frames);
