@@ -184,10 +184,17 @@ VIPXDP_HASH_INLINE __u32 vipxdp_filter_bit_x(__u32 x)
 	return (x * 0x9e3779b1u) >> 16;
 }
 
+/* An address's four words XORed: what vipxdp_filter_bit_x() takes (an
+ * IPv4 address's other words are zero). */
+VIPXDP_HASH_INLINE __u32 vipxdp_addr_fold(const struct vipxdp_addr *a)
+{
+	return a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3];
+}
+
 /* Bit index of an address in struct vipxdp_filter. */
 VIPXDP_HASH_INLINE __u32 vipxdp_filter_bit(const struct vipxdp_addr *a)
 {
-	return vipxdp_filter_bit_x(a->w[0] ^ a->w[1] ^ a->w[2] ^ a->w[3]);
+	return vipxdp_filter_bit_x(vipxdp_addr_fold(a));
 }
 
 #endif /* VIPXDP_HASH_H */

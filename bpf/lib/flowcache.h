@@ -1114,7 +1114,7 @@ __noinline int ct_fast(struct xdp_md *ctx)
 	const struct vipxdp_cfg *cfg;
 	struct l4_ptrs p = {};
 	struct fc_pkt x;
-	__u32 zero = 0, sx, dx, now;
+	__u32 zero = 0, now;
 	int ours, rc;
 
 	if (!fc_parse(data, data_end, &p, &x))
@@ -1122,18 +1122,14 @@ __noinline int ct_fast(struct xdp_md *ctx)
 	cfg = bpf_map_lookup_elem(&vipxdp_cfg, &zero);
 	if (!cfg)
 		return -1;
-	sx = x.s[0];
-	dx = x.d[0];
 	if (p.v6) {
-		sx ^= x.s[1] ^ x.s[2] ^ x.s[3];
-		dx ^= x.d[1] ^ x.d[2] ^ x.d[3];
 		__builtin_memcpy(&f.saddr, x.s, 16);
 		__builtin_memcpy(&f.daddr, x.d, 16);
 	} else {
 		f.saddr.w[0] = x.s[0];
 		f.daddr.w[0] = x.d[0];
 	}
-	ours = fc_ours(cfg, sx, dx);
+	ours = fc_ours(cfg, vipxdp_addr_fold(&f.saddr), vipxdp_addr_fold(&f.daddr));
 	if (ours < 0)
 		return -1;
 	if (!ours)
