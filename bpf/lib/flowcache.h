@@ -628,8 +628,8 @@ static __always_inline int fc_apply(struct xdp_md *ctx, struct ethhdr *eth, stru
 }
 
 /* What the address pre-filter says of a TCP or UDP packet whose source
- * and destination fold to sx and dx (word 0, IPv6 XORed with words 1..3,
- * as vipxdp_filter_bit() folds them), as the whole path reads it: 0 = not
+ * and destination fold to sx and dx (vipxdp_addr_fold(): word 0, IPv6
+ * XORed with words 1..3), as the whole path reads it: 0 = not
  * ours (it passes the packet), FC_OURS_BE = its source may be a backend,
  * FC_OURS = anything else that may be ours (to a VIP, or source NAT on);
  * -1 without the filter. */
@@ -833,8 +833,9 @@ _Static_assert(sizeof(struct vipxdp_ct_key) == 16 &&
 		       __builtin_offsetof(struct vipxdp_ct_key, family) == 13,
 	       "fc_key4: the key words are the conntrack key's");
 
-/* ct_fast4(): the flow is not known (no conntrack entry, nor a DNAT flow
- * this is a backend's reply to): the whole path may skip its search. */
+/* ct_fast4(), ct_fast(): the flow is not known (no conntrack entry, nor a
+ * DNAT flow this is a backend's reply to): the whole path may skip its
+ * search. */
 #define FC_CT_NONE (-2)
 /* ct_reply_fast(): no DNAT flow that this packet replies to. */
 #define FC_CT_NO_REPLY (-3)
@@ -1134,6 +1135,7 @@ __noinline int ct_fast(struct xdp_md *ctx)
 		return -1;
 	if (!ours)
 		return VIPXDP_R_pass_no_service;
+	/* The rest of the flow only for packets that may be ours. */
 	f.sport = *p.sport;
 	f.dport = *p.dport;
 	f.proto = x.l4proto;
