@@ -55,6 +55,7 @@
 #include "vipxdp.skel.h"
 #include "bench_wrap.h"
 #include "bench_wrap.skel.h"
+#include "bench_ctref.skel.h"
 
 
 #define VIP4 "198.18.0.100"
@@ -685,6 +686,59 @@ static void run_sides(struct side *sd, int ns, const struct wrap_cfg *w, __u32 i
 	}
 }
 
+/*
+ * Case 4's conntrack lookup alone (tools/bench/bench_ctref.bpf.c): the
+ * lookups of its flows in the data path's own table, in its order, with
+ * nothing else, through the wrapper and against the stub as the data path
+ * is. Case 4 less this is what the rest of the path costs; the lookup
+ * itself is the kernel's (the LRU hash's bucket, then the entry). -1: not
+ * measured.
+ */
+static struct {
+	double ns;
+	char check[96];
+} lookup_ref = { -1, "" };
+
+static void measure_lookup_ref(struct dut *d, const struct wrap_cfg *w)
+{
+	static const __u32 slot = BENCH_SLOT_CT_REF;
+	struct bench_ctref_bpf *ref = bench_ctref_bpf__open();
+	struct result r = { .num = 4, .method = "W-S" };
+	struct side sd = { .r = &r, .slot = slot, .stub = stub_slot, .want_verdict = XDP_DROP };
+	int err = ref ? 0 : -errno, fd;
+
+	lookup_ref.ns = -1;
+	err = err ?: bpf_map__reuse_fd(ref->maps.ref_ct, bpf_map__fd(d->skel->maps.vipxdp_ct));
+	if (!err) {
+		ref->bss->flow_mask = w->flow_mask;
+		ref->bss->flow_mul = w->flow_mul ? w->flow_mul : 1;
+		ref->bss->port_bits = w->port_bits;
+		ref->bss->src_base = SRC_BASE;
+		inet_pton(AF_INET, VIP4, &ref->bss->daddr);
+		ref->bss->dport = htons(80);
+		err = bench_ctref_bpf__load(ref);
+	}
+	if (!err) {
+		fd = bpf_program__fd(ref->progs.bench_ct_ref);
+		err = bpf_map_update_elem(progs_fd, &slot, &fd, BPF_ANY) ? -errno : 0;
+	}
+	if (err) {
+		snprintf(lookup_ref.check, sizeof(lookup_ref.check), "not measured: %s",
+			 strerror(-err));
+	} else {
+		wrap_set(w);
+		run_sides(&sd, 1, w, if_in, 1);
+		snprintf(lookup_ref.check, sizeof(lookup_ref.check),
+			 "%s: %llu lookups, %llu found nothing",
+			 sd.verdicts_ok && !ref->bss->misses && ref->bss->n == (__u64)sd.iters ?
+				 "ok" : "FAIL",
+			 (unsigned long long)ref->bss->n, (unsigned long long)ref->bss->misses);
+		lookup_ref.ns = r.dp;
+	}
+	bpf_map_delete_elem(progs_fd, &slot);
+	bench_ctref_bpf__destroy(ref);
+}
+
 /* One side: the program under test against stub_slot's stub. */
 static long run_pairs(struct result *r, const struct wrap_cfg *w, __u32 ifindex, long unit,
 		      __u32 want_verdict, bool *verdicts_ok)
@@ -984,6 +1038,8 @@ static void case_1m(struct dut *d)
 	while (mem_ref.bytes < 16ull * bpf_map__max_entries(d->skel->maps.vipxdp_ct))
 		mem_ref.bytes <<= 1;
 	mem_ref.ns = mem_chase_ns(mem_ref.bytes);
+	if (opt.cases & 1u << 4)
+		measure_lookup_ref(d, &w);
 	if (opt.cycle_log2 == 20) {
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
 		snprintf(name11, sizeof(name11), "established, 1M flows scattered");
@@ -1477,6 +1533,27 @@ static void print_over_read(double over, double lo, double hi)
 	       over, range, max, max - over);
 }
 
+/*
+ * Case 4 beside its conntrack lookup alone (lookup_ref): the lookup's ns
+ * and case 4 less it (over), with over's range when hi > lo (--repeat:
+ * medians over the passes).
+ */
+static void print_lookup_ref(double ns, double over, double lo, double hi)
+{
+	char range[40] = "";
+
+	if (hi > lo)
+		snprintf(range, sizeof(range), " (%.1f..%.1f)", lo, hi);
+	printf("conntrack lookup alone (case 4): the data path's own table, its flows in its order, "
+	       "nothing else,\nthrough the wrapper as the data path (%s)", lookup_ref.check);
+	if (ns < 0) {
+		printf("\n");
+		return;
+	}
+	printf(": %.1f ns;\ncase 4 less the lookup: %.1f ns%s, what the rest of the path costs\n", ns,
+	       over, range);
+}
+
 static bool report(void)
 {
 	bool all_ok = true;
@@ -1568,6 +1645,9 @@ static bool report(void)
 		       mem_ref.bytes >> 20, mem_ref.ns);
 	if (mem_ref.ns >= 0 && find(4))
 		print_over_read(find(4)->dp - mem_ref.ns, 0, 0);
+	if (find(4) && lookup_ref.check[0])
+		print_lookup_ref(lookup_ref.ns, find(4)->dp - lookup_ref.ns, 0, 0);
+	all_ok &= strncmp(lookup_ref.check, "FAIL", 4) != 0;
 
 	printf("\n%-32s %8s %12s  %s\n", "target (issue)", "max ns", "measured ns", "status");
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
@@ -1788,6 +1868,8 @@ static int run_cases(struct dut *d, struct kat *kat, bool first)
 {
 	nresults = 0;
 	mem_ref.ns = -1;
+	lookup_ref.ns = -1;
+	lookup_ref.check[0] = 0;
 	if (!first && dut_load(d, CT_SMALL))
 		return 1;
 	if (opt.katran && opt.cases & (1u << 2 | 1u << 3 | 1u << 6)) {
@@ -1824,6 +1906,7 @@ static struct {
 	double dp[MAX_REPEAT][sizeof(results) / sizeof(results[0])];
 	double ratio[MAX_REPEAT][sizeof(results) / sizeof(results[0])];
 	double mem[MAX_REPEAT];
+	double lookup[MAX_REPEAT]; /* lookup_ref.ns */
 	double speed[MAX_REPEAT]; /* speed reference (repeat_speed()), -1 = none */
 	int n;
 } reps;
@@ -1855,6 +1938,7 @@ static void repeat_save(void)
 		reps.ratio[reps.n][i] = results[i].ratio;
 	}
 	reps.speed[reps.n] = repeat_speed();
+	reps.lookup[reps.n] = lookup_ref.ns;
 	reps.mem[reps.n++] = mem_ref.ns;
 }
 
@@ -1954,6 +2038,17 @@ static void repeat_summary(void)
 			med_range(over, reps.n, &med, &lo, &hi);
 			print_over_read(med, lo, hi);
 		}
+	}
+	if (find(4) && reps.lookup[0] >= 0) {
+		double over[MAX_REPEAT], lk;
+		int i = (int)(find(4) - results);
+
+		for (int k = 0; k < reps.n; k++)
+			over[k] = reps.dp[k][i] - reps.lookup[k];
+		med_range(over, reps.n, &med, &lo, &hi);
+		lk = median(reps.lookup, reps.n);
+		/* The check is the last pass's; each pass's report has its own. */
+		print_lookup_ref(lk, med, lo, hi);
 	}
 	printf("\n%-32s %8s %9s %17s  %s\n", "target (issue)", "max ns", "median", "(min..max)",
 	       "repeats meeting it");

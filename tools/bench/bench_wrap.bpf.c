@@ -75,12 +75,12 @@ int bench_wrap(struct xdp_md *ctx)
 		d[k] = tmpl[i][k];
 
 	if (vary == BENCH_VARY_SRC4) {
-		__u32 flow = (__u32)n * flow_mul & flow_mask;
-		__u32 bits = port_bits & 15;
+		__u32 addr;
+		__be16 port;
 
-		*(__be32 *)(data + BENCH_OFF_IP4_SADDR) = bpf_htonl(src_base + (flow >> bits));
-		*(__be16 *)(data + BENCH_OFF_IP4_SPORT) =
-			bpf_htons(1024 + (flow & ((1u << bits) - 1)));
+		bench_src4(n, flow_mul, flow_mask, port_bits, src_base, &addr, &port);
+		*(__be32 *)(data + BENCH_OFF_IP4_SADDR) = bpf_htonl(addr);
+		*(__be16 *)(data + BENCH_OFF_IP4_SPORT) = port;
 	} else if (vary == BENCH_VARY_CONN4) {
 		__u32 bits = port_bits & 15;
 		__be32 addr = bpf_htonl(src_base + (__u32)(conn >> bits));

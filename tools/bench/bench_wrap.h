@@ -18,6 +18,7 @@ enum bench_slot {
 	BENCH_SLOT_STUB = 1, /* returns XDP_DROP: the wrapper's own cost */
 	BENCH_SLOT_STUB_ENCAP = 2, /* prepends 20 bytes, returns XDP_DROP (--katran) */
 	BENCH_SLOT_KAT = 3, /* Katran's balancer, beside the program under test (--katran) */
+	BENCH_SLOT_CT_REF = 4, /* the conntrack lookup alone (bench_ctref.bpf.c) */
 	BENCH_SLOT_MAX,
 };
 
@@ -37,6 +38,20 @@ enum bench_vary {
 	 * destination when bit (n % tmpl_count) of client_dst is set. */
 	BENCH_VARY_CONN4 = 2,
 };
+
+#ifdef __BPF__
+/* BENCH_VARY_SRC4's flow of iteration n: its source address (host order)
+ * and port (network order). */
+static __always_inline void bench_src4(__u64 n, __u32 flow_mul, __u32 flow_mask, __u32 port_bits,
+				       __u32 src_base, __u32 *addr, __be16 *port)
+{
+	__u32 flow = (__u32)n * flow_mul & flow_mask;
+	__u32 bits = port_bits & 15;
+
+	*addr = src_base + (flow >> bits);
+	*port = bpf_htons(1024 + (flow & ((1u << bits) - 1)));
+}
+#endif
 
 /* Offsets in an untagged IPv4 frame. */
 #define BENCH_OFF_IP4_SADDR 26
