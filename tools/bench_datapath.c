@@ -648,7 +648,7 @@ static void run_side(struct side *s, const struct wrap_cfg *w, __u32 ifindex, lo
 static void run_sides(struct side *sd, int ns, const struct wrap_cfg *w, __u32 ifindex,
 		      long unit)
 {
-	double tot[2][MAX_RUNS], base[2][MAX_RUNS];
+	double tot[3][MAX_RUNS], base[3][MAX_RUNS];
 	long n = CALIBRATE_ITERS / unit * unit;
 	struct timing t, ts;
 
@@ -690,24 +690,26 @@ static void run_sides(struct side *sd, int ns, const struct wrap_cfg *w, __u32 i
  * Case 4's conntrack lookup alone (tools/bench/bench_ctref.bpf.c): the
  * lookups of its flows in the data path's own table, in its order, with
  * nothing else, through the wrapper and against the stub as the data path
- * is. Case 4 less this is what the rest of the path costs; the lookup
- * itself is the kernel's (the LRU hash's bucket, then the entry). -1: not
- * measured.
+ * is. It is a further side of case 4's measurement, its runs alternating
+ * with the case's, so that case 4 less the lookup, run by run, is what the
+ * rest of the path costs at the same moment; the lookup itself is the
+ * kernel's (the LRU hash's bucket, then the entry).
  */
 static struct {
-	double ns;
+	struct bench_ctref_bpf *skel; /* loaded while case 4 is measured */
+	struct result r;
+	double ns, over, over_lo, over_hi; /* ns < 0: not measured */
 	char check[96];
-} lookup_ref = { -1, "" };
+} lookup_ref = { .ns = -1 };
 
-static void measure_lookup_ref(struct dut *d, const struct wrap_cfg *w)
+/* Load the lookup of case 4's flows (w) in d's table into the wrapper's
+ * slot BENCH_SLOT_CT_REF; when that fails, the check says why. */
+static void lookup_ref_load(struct dut *d, const struct wrap_cfg *w)
 {
 	static const __u32 slot = BENCH_SLOT_CT_REF;
 	struct bench_ctref_bpf *ref = bench_ctref_bpf__open();
-	struct result r = { .num = 4, .method = "W-S" };
-	struct side sd = { .r = &r, .slot = slot, .stub = stub_slot, .want_verdict = XDP_DROP };
 	int err = ref ? 0 : -errno, fd;
 
-	lookup_ref.ns = -1;
 	err = err ?: bpf_map__reuse_fd(ref->maps.ref_ct, bpf_map__fd(d->skel->maps.vipxdp_ct));
 	if (!err) {
 		ref->bss->flow_mask = w->flow_mask;
@@ -725,18 +727,45 @@ static void measure_lookup_ref(struct dut *d, const struct wrap_cfg *w)
 	if (err) {
 		snprintf(lookup_ref.check, sizeof(lookup_ref.check), "not measured: %s",
 			 strerror(-err));
-	} else {
-		wrap_set(w);
-		run_sides(&sd, 1, w, if_in, 1);
-		snprintf(lookup_ref.check, sizeof(lookup_ref.check),
-			 "%s: %llu lookups, %llu found nothing",
-			 sd.verdicts_ok && !ref->bss->misses && ref->bss->n == (__u64)sd.iters ?
-				 "ok" : "FAIL",
-			 (unsigned long long)ref->bss->n, (unsigned long long)ref->bss->misses);
-		lookup_ref.ns = r.dp;
+		bench_ctref_bpf__destroy(ref);
+		return;
 	}
+	lookup_ref.skel = ref;
+}
+
+static void lookup_ref_unload(void)
+{
+	static const __u32 slot = BENCH_SLOT_CT_REF;
+
+	if (!lookup_ref.skel)
+		return;
 	bpf_map_delete_elem(progs_fd, &slot);
-	bench_ctref_bpf__destroy(ref);
+	bench_ctref_bpf__destroy(lookup_ref.skel);
+	lookup_ref.skel = NULL;
+}
+
+/* The lookup's side of case 4's measurement. */
+static struct side lookup_ref_side(void)
+{
+	lookup_ref.r = (struct result){ .num = 4, .name = "conntrack lookup alone", .method = "W-S" };
+	return (struct side){ .r = &lookup_ref.r, .slot = BENCH_SLOT_CT_REF, .stub = stub_slot,
+			      .want_verdict = XDP_DROP };
+}
+
+/* Its result, once run beside case 4's side c: every lookup found its
+ * flow, and case 4 less the lookup run by run. */
+static void lookup_ref_result(const struct side *c, const struct side *l)
+{
+	const struct bench_ctref_bpf *ref = lookup_ref.skel;
+	double over[MAX_RUNS];
+
+	snprintf(lookup_ref.check, sizeof(lookup_ref.check), "%s: %llu lookups, %llu found nothing",
+		 l->verdicts_ok && !ref->bss->misses && ref->bss->n == (__u64)l->iters ? "ok" : "FAIL",
+		 (unsigned long long)ref->bss->n, (unsigned long long)ref->bss->misses);
+	for (int i = 0; i < opt.runs; i++)
+		over[i] = c->diff[i] - l->diff[i];
+	med_range(over, opt.runs, &lookup_ref.over, &lookup_ref.over_lo, &lookup_ref.over_hi);
+	lookup_ref.ns = l->r->dp;
 }
 
 /* One side: the program under test against stub_slot's stub. */
@@ -803,9 +832,10 @@ static struct result *measure_vs(struct dut *d, const struct kat_expect *ke, int
 				 enum flows_expect flows)
 {
 	struct result *r = &results[nresults++];
-	struct side sd[2] = {
+	struct side sd[3] = {
 		{ .r = r, .slot = BENCH_SLOT_DUT, .stub = stub_slot, .want_verdict = want_verdict },
 	};
+	bool kat = ke && kat_on, lookup = num == 4 && lookup_ref.skel;
 	struct snap before, after;
 	__u64 ks0 = 0, ko0 = 0, ks1 = 0, ko1 = 0;
 	bool verdicts_ok;
@@ -816,7 +846,7 @@ static struct result *measure_vs(struct dut *d, const struct kat_expect *ke, int
 	r->name = name;
 	r->method = method;
 	r->measured = true;
-	if (ke && kat_on) {
+	if (kat) {
 		struct result *kr = &results[nresults++];
 
 		kr->num = num;
@@ -832,14 +862,18 @@ static struct result *measure_vs(struct dut *d, const struct kat_expect *ke, int
 		ns = 2;
 		kat_misses(kat_on, &ks0, &ko0);
 	}
+	if (lookup)
+		sd[ns++] = lookup_ref_side();
 	wrap_set(w);
 	snapshot(d, &before);
 	run_sides(sd, ns, w, ifindex, 1);
 	snapshot(d, &after);
-	if (ns == 2) {
+	if (kat) {
 		kat_misses(kat_on, &ks1, &ko1);
 		kat_result(&sd[0], &sd[1], ke, ks1 - ks0, ko1 - ko0);
 	}
+	if (lookup)
+		lookup_ref_result(&sd[0], &sd[ns - 1]);
 	dut_iters = sd[0].iters;
 	verdicts_ok = sd[0].verdicts_ok;
 
@@ -1039,7 +1073,7 @@ static void case_1m(struct dut *d)
 		mem_ref.bytes <<= 1;
 	mem_ref.ns = mem_chase_ns(mem_ref.bytes);
 	if (opt.cases & 1u << 4)
-		measure_lookup_ref(d, &w);
+		lookup_ref_load(d, &w);
 	if (opt.cycle_log2 == 20) {
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
 		snprintf(name11, sizeof(name11), "established, 1M flows scattered");
@@ -1076,6 +1110,7 @@ static void case_1m(struct dut *d)
 				r[1].ok = false;
 		}
 	}
+	lookup_ref_unload();
 }
 
 /*
@@ -1535,23 +1570,20 @@ static void print_over_read(double over, double lo, double hi)
 
 /*
  * Case 4 beside its conntrack lookup alone (lookup_ref): the lookup's ns
- * and case 4 less it (over), with over's range when hi > lo (--repeat:
- * medians over the passes).
+ * and case 4 less it (over) with its range (the runs' in a pass; with
+ * --repeat, medians over the passes and the passes' range).
  */
 static void print_lookup_ref(double ns, double over, double lo, double hi)
 {
-	char range[40] = "";
-
-	if (hi > lo)
-		snprintf(range, sizeof(range), " (%.1f..%.1f)", lo, hi);
 	printf("conntrack lookup alone (case 4): the data path's own table, its flows in its order, "
-	       "nothing else,\nthrough the wrapper as the data path (%s)", lookup_ref.check);
+	       "nothing else,\nthrough the wrapper as the data path, its runs alternating with the "
+	       "case's (%s)", lookup_ref.check);
 	if (ns < 0) {
 		printf("\n");
 		return;
 	}
-	printf(": %.1f ns;\ncase 4 less the lookup: %.1f ns%s, what the rest of the path costs\n", ns,
-	       over, range);
+	printf(": %.1f ns;\ncase 4 less the lookup, run by run: %.1f ns (%.1f..%.1f), what the rest "
+	       "of the path costs\n", ns, over, lo, hi);
 }
 
 static bool report(void)
@@ -1646,7 +1678,7 @@ static bool report(void)
 	if (mem_ref.ns >= 0 && find(4))
 		print_over_read(find(4)->dp - mem_ref.ns, 0, 0);
 	if (find(4) && lookup_ref.check[0])
-		print_lookup_ref(lookup_ref.ns, find(4)->dp - lookup_ref.ns, 0, 0);
+		print_lookup_ref(lookup_ref.ns, lookup_ref.over, lookup_ref.over_lo, lookup_ref.over_hi);
 	all_ok &= strncmp(lookup_ref.check, "FAIL", 4) != 0;
 
 	printf("\n%-32s %8s %12s  %s\n", "target (issue)", "max ns", "measured ns", "status");
@@ -1906,7 +1938,7 @@ static struct {
 	double dp[MAX_REPEAT][sizeof(results) / sizeof(results[0])];
 	double ratio[MAX_REPEAT][sizeof(results) / sizeof(results[0])];
 	double mem[MAX_REPEAT];
-	double lookup[MAX_REPEAT]; /* lookup_ref.ns */
+	double lookup[MAX_REPEAT], lookup_over[MAX_REPEAT]; /* lookup_ref.ns, .over */
 	double speed[MAX_REPEAT]; /* speed reference (repeat_speed()), -1 = none */
 	int n;
 } reps;
@@ -1939,6 +1971,7 @@ static void repeat_save(void)
 	}
 	reps.speed[reps.n] = repeat_speed();
 	reps.lookup[reps.n] = lookup_ref.ns;
+	reps.lookup_over[reps.n] = lookup_ref.over;
 	reps.mem[reps.n++] = mem_ref.ns;
 }
 
@@ -2040,15 +2073,9 @@ static void repeat_summary(void)
 		}
 	}
 	if (find(4) && reps.lookup[0] >= 0) {
-		double over[MAX_REPEAT], lk;
-		int i = (int)(find(4) - results);
-
-		for (int k = 0; k < reps.n; k++)
-			over[k] = reps.dp[k][i] - reps.lookup[k];
-		med_range(over, reps.n, &med, &lo, &hi);
-		lk = median(reps.lookup, reps.n);
 		/* The check is the last pass's; each pass's report has its own. */
-		print_lookup_ref(lk, med, lo, hi);
+		med_range(reps.lookup_over, reps.n, &med, &lo, &hi);
+		print_lookup_ref(median(reps.lookup, reps.n), med, lo, hi);
 	}
 	printf("\n%-32s %8s %9s %17s  %s\n", "target (issue)", "max ns", "median", "(min..max)",
 	       "repeats meeting it");
