@@ -30,7 +30,11 @@
  * Cases 1-3 and 5-10 share one loaded data path with a 65536-entry conntrack
  * table; cases 4 and 11 load a second one with a table that holds 2^20
  * flows, which case 4 visits in the order they were created and case 11 in
- * a scattered one.
+ * a scattered one. Two references go with case 4: a user-space read of a
+ * random cache line in a region as large as the conntrack hash's bucket
+ * array (the machine's memory of the moment), and the conntrack lookup
+ * alone (tools/bench/bench_ctref.bpf.c), its runs alternating with the
+ * case's: the case less the lookup is what the rest of the path costs.
  * `bench_datapath --help` lists the options; --obj benchmarks another
  * build of the data path (same program and map names), e.g. a prototype.
  */
