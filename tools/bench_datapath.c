@@ -506,9 +506,9 @@ static double median(const double *v, int n)
  * random cache line in a region as large as the conntrack hash's bucket
  * array (bytes), 4 KB pages as the kernel's vmalloc uses. Each packet of
  * case 4 reads one bucket at random (the entries themselves are read in
- * the order they were created, which the prefetcher follows; case 11 reads
- * them at random too), so this, measured just before the case, tells how
- * much of its figure is the memory of the moment. A user-space
+ * the order they were created, which the prefetcher partly follows; case
+ * 11 reads them at random too), so this, measured just before the case,
+ * tells how much of its figure is the memory of the moment. A user-space
  * pointer chase over 2^20 lines (case 4's flow count) in a random cycle;
  * median of 3 runs, ns per read; -1 when the region cannot be had.
  */
@@ -1675,7 +1675,7 @@ static bool report(void)
 		       "of case 4 reads one bucket at random: the machine's memory of the moment is that "
 		       "much of its figure\n"
 		       "(its flows' entries are read in the order they were created, which the "
-		       "prefetcher follows; case 11\n"
+		       "prefetcher partly follows; case 11\n"
 		       "reads them at random too, as traffic of many flows would: two such reads a "
 		       "packet).\n",
 		       mem_ref.bytes >> 20, mem_ref.ns);
@@ -2076,10 +2076,20 @@ static void repeat_summary(void)
 			print_over_read(med, lo, hi);
 		}
 	}
-	if (find(4) && reps.lookup[0] >= 0) {
+	if (find(4)) {
+		double lk[MAX_REPEAT], over[MAX_REPEAT];
+		int n = 0;
+
+		for (int k = 0; k < reps.n; k++)
+			if (reps.lookup[k] >= 0) {
+				lk[n] = reps.lookup[k];
+				over[n++] = reps.lookup_over[k];
+			}
 		/* The check is the last pass's; each pass's report has its own. */
-		med_range(reps.lookup_over, reps.n, &med, &lo, &hi);
-		print_lookup_ref(median(reps.lookup, reps.n), med, lo, hi);
+		if (n) {
+			med_range(over, n, &med, &lo, &hi);
+			print_lookup_ref(median(lk, n), med, lo, hi);
+		}
 	}
 	printf("\n%-32s %8s %9s %17s  %s\n", "target (issue)", "max ns", "median", "(min..max)",
 	       "repeats meeting it");
