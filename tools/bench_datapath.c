@@ -706,24 +706,16 @@ static struct {
 	char check[96];
 } lookup_ref = { .ns = -1 };
 
-/* Load the lookup of case 4's flows (w) in d's table into the wrapper's
- * slot BENCH_SLOT_CT_REF; when that fails, the check says why. */
-static void lookup_ref_load(struct dut *d, const struct wrap_cfg *w)
+/* Load the lookup of case 4's flows in d's table into the wrapper's slot
+ * BENCH_SLOT_CT_REF; when that fails, the check says why. */
+static void lookup_ref_load(struct dut *d)
 {
 	static const __u32 slot = BENCH_SLOT_CT_REF;
 	struct bench_ctref_bpf *ref = bench_ctref_bpf__open();
 	int err = ref ? 0 : -errno, fd;
 
 	err = err ?: bpf_map__reuse_fd(ref->maps.ref_ct, bpf_map__fd(d->skel->maps.vipxdp_ct));
-	if (!err) {
-		ref->bss->flow_mask = w->flow_mask;
-		ref->bss->flow_mul = w->flow_mul ? w->flow_mul : 1;
-		ref->bss->port_bits = w->port_bits;
-		ref->bss->src_base = SRC_BASE;
-		inet_pton(AF_INET, VIP4, &ref->bss->daddr);
-		ref->bss->dport = htons(80);
-		err = bench_ctref_bpf__load(ref);
-	}
+	err = err ?: bench_ctref_bpf__load(ref);
 	if (!err) {
 		fd = bpf_program__fd(ref->progs.bench_ct_ref);
 		err = bpf_map_update_elem(progs_fd, &slot, &fd, BPF_ANY) ? -errno : 0;
@@ -748,9 +740,18 @@ static void lookup_ref_unload(void)
 	lookup_ref.skel = NULL;
 }
 
-/* The lookup's side of case 4's measurement. */
+/* The lookup's side of case 4's measurement, once wrap_set() gave the
+ * wrapper the case's flows: the lookup follows the same ones. */
 static struct side lookup_ref_side(void)
 {
+	struct bench_ctref_bpf *ref = lookup_ref.skel;
+
+	ref->bss->flow_mask = wrap->bss->flow_mask;
+	ref->bss->flow_mul = wrap->bss->flow_mul;
+	ref->bss->port_bits = wrap->bss->port_bits;
+	ref->bss->src_base = wrap->bss->src_base;
+	inet_pton(AF_INET, VIP4, &ref->bss->daddr);
+	ref->bss->dport = htons(80);
 	lookup_ref.r = (struct result){ .num = 4, .name = "conntrack lookup alone", .method = "W-S" };
 	return (struct side){ .r = &lookup_ref.r, .slot = BENCH_SLOT_CT_REF, .stub = stub_slot,
 			      .want_verdict = XDP_DROP };
@@ -866,9 +867,9 @@ static struct result *measure_vs(struct dut *d, const struct kat_expect *ke, int
 		ns = 2;
 		kat_misses(kat_on, &ks0, &ko0);
 	}
+	wrap_set(w);
 	if (lookup)
 		sd[ns++] = lookup_ref_side();
-	wrap_set(w);
 	snapshot(d, &before);
 	run_sides(sd, ns, w, ifindex, 1);
 	snapshot(d, &after);
@@ -1077,7 +1078,7 @@ static void case_1m(struct dut *d)
 		mem_ref.bytes <<= 1;
 	mem_ref.ns = mem_chase_ns(mem_ref.bytes);
 	if (opt.cases & 1u << 4)
-		lookup_ref_load(d, &w);
+		lookup_ref_load(d);
 	if (opt.cycle_log2 == 20) {
 		snprintf(name, sizeof(name), "established, cycling over 1M flows");
 		snprintf(name11, sizeof(name11), "established, 1M flows scattered");
